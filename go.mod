@@ -1,0 +1,3 @@
+module github.com/tsingma/tsingma
+
+go 1.26.8
