@@ -1,0 +1,347 @@
+// Package anomaly is tsingma's streaming anomaly detector for one scalar
+// channel. It looks at each sample once, in arrival order, with no
+// look-ahead and no labels, keeps a fixed-size state (a few KiB), and
+// returns an anomaly score in [0, 1] per sample.
+//
+// The method (see docs/decisions/anomaly.md):
+//
+//  1. Several views of the signal each give a non-negative statistic: the
+//     residual against a short-term level, the step from the previous
+//     sample, the shift of a short-term mean against the long-term level,
+//     the change of local volatility, and the residual against a learnt
+//     time-of-day/weekday profile.
+//  2. Each statistic is calibrated against its own decayed history (an
+//     online histogram): its surprise is −log10 of the empirical tail
+//     probability of a value at least as large. This is the
+//     likelihood-style normalisation that makes one global threshold work
+//     for all series; it needs no scale and no range from the future.
+//  3. The views are combined by taking the largest surprise, and an event
+//     filter reports only a new high over a decaying memory of what was
+//     reported: the first sample of an anomalous region scores, its
+//     continuation is suppressed, and a later, stronger anomaly fires again.
+//
+// A Detector is not safe for concurrent use; use one per channel.
+package anomaly
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Config is the detector's configuration. DefaultConfig is the one global
+// configuration used for every channel.
+type Config struct {
+	// Seed makes the detector reproducible. The current method has no
+	// random element; the seed is kept in the checkpoint so that a future
+	// randomised view stays reproducible.
+	Seed int64
+	// Warmup is the number of samples during which the detector only
+	// learns and scores 0.
+	Warmup int
+	// Memory is the time constant, in samples, of the long-term level and
+	// scale estimates.
+	Memory float64
+	// ShortSpan is the span, in samples, of the short-term mean and
+	// volatility.
+	ShortSpan float64
+	// CalibrationMemory is the time constant, in samples, of the histograms
+	// that turn statistics into tail probabilities.
+	CalibrationMemory float64
+	// Suppress is the time constant, in samples, of the decay of the
+	// report memory: after an event of surprise s, a new event needs a
+	// surprise above s·exp(−k/Suppress) k samples later.
+	Suppress float64
+	// Views selects the views by bit (ViewSpike | ViewStep | ...); 0 means
+	// all.
+	Views uint32
+	// NoEventFilter reports the combined surprise of every sample instead
+	// of only new highs (an ablation).
+	NoEventFilter bool
+}
+
+// The views, as bits of Config.Views.
+const (
+	ViewSpike  = 1 << iota // residual against the short-term level
+	ViewStep               // step from the previous sample
+	ViewShift              // short-term mean against the long-term level
+	ViewVol                // short-term against long-term volatility
+	ViewSeason             // residual against the time-of-day profile
+	numViews   = iota
+	allViews   = 1<<numViews - 1
+)
+
+// DefaultConfig is the single global configuration used on every channel
+// (and for every NAB series).
+func DefaultConfig() Config {
+	return Config{
+		Seed:              1,
+		Warmup:            150,
+		Memory:            500,
+		ShortSpan:         12,
+		CalibrationMemory: 5000,
+		Suppress:          400,
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Warmup < 0:
+		return fmt.Errorf("anomaly: Warmup %d is negative", c.Warmup)
+	case !(c.Memory >= 2 && c.Memory <= 1e7):
+		return fmt.Errorf("anomaly: Memory %v must be in [2, 1e7] samples", c.Memory)
+	case !(c.ShortSpan >= 1 && c.ShortSpan <= c.Memory):
+		return fmt.Errorf("anomaly: ShortSpan %v must be in [1, Memory]", c.ShortSpan)
+	case !(c.CalibrationMemory >= 10 && c.CalibrationMemory <= 1e8):
+		return fmt.Errorf("anomaly: CalibrationMemory %v must be in [10, 1e8] samples", c.CalibrationMemory)
+	case !(c.Suppress >= 1 && c.Suppress <= 1e8):
+		return fmt.Errorf("anomaly: Suppress %v must be in [1, 1e8] samples", c.Suppress)
+	case c.Views&^allViews != 0:
+		return fmt.Errorf("anomaly: Views %#x has unknown bits", c.Views)
+	}
+	return nil
+}
+
+// Histogram geometry: statistics are binned on a log2 scale, binsPerOctave
+// bins per doubling, from 2^minOctave up.
+const (
+	nBins         = 96
+	binsPerOctave = 4
+	minOctave     = -12
+	seasonBins    = 48 // 24 hours × {weekday, weekend}
+)
+
+// state is everything that changes, in fixed-size fields, so that it
+// checkpoints with encoding/binary.
+type state struct {
+	N      uint64
+	LastTs int64
+	Prev   float64
+
+	Level, Resid      float64 // short-term level and mean |residual|
+	StepScale         float64 // mean |step|
+	ShortMean         float64 // short-term mean
+	LongMean, LongDev float64 // long-term mean and mean |deviation|
+	VolFast, VolSlow  float64 // short- and long-term mean |step|
+
+	SeasonMean [seasonBins]float64
+	SeasonDev  [seasonBins]float64
+	SeasonSeen [seasonBins]uint32
+
+	Hist  [numViews][nBins]float64
+	Total [numViews]float64
+	Inc   float64 // current histogram increment (grows instead of decaying every bin)
+
+	Peak float64 // decaying memory of the reported surprise
+}
+
+// Detector scores one channel. The zero value is not usable; call New.
+type Detector struct {
+	cfg   Config
+	views uint32
+	// derived constants
+	aMem, aShort, aCal, peakDecay float64
+	st                            state
+}
+
+// New returns a detector for one channel.
+func New(cfg Config) (*Detector, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg}
+	d.derive()
+	d.st.Inc = 1
+	return d, nil
+}
+
+func (d *Detector) derive() {
+	d.views = d.cfg.Views
+	if d.views == 0 {
+		d.views = allViews
+	}
+	d.aMem = 1 / d.cfg.Memory
+	d.aShort = 2 / (d.cfg.ShortSpan + 1)
+	d.aCal = 1 / d.cfg.CalibrationMemory
+	d.peakDecay = math.Exp(-1 / d.cfg.Suppress)
+}
+
+// Config returns the detector's configuration.
+func (d *Detector) Config() Config { return d.cfg }
+
+// Update feeds one sample (time in Unix milliseconds, value) and returns its
+// anomaly score in [0, 1]. Non-finite values are ignored and score 0.
+// Timestamps may repeat, go backwards or have gaps; they only select the
+// time-of-day profile bin. Cost is O(1): a fixed number of operations per
+// sample.
+func (d *Detector) Update(tsMillis int64, v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	s := &d.st
+	s.N++
+	if s.N == 1 {
+		s.Prev, s.Level, s.ShortMean, s.LongMean = v, v, v, v
+		for i := range s.SeasonMean {
+			s.SeasonMean[i] = v
+		}
+		s.LastTs = tsMillis
+		return 0
+	}
+	// A tiny scale floor keeps constant signals finite without hiding the
+	// first change: anything above it is news after a flat line.
+	floor := 1e-9 * (1 + math.Abs(s.LongMean))
+
+	var x [numViews]float64
+	step := v - s.Prev
+	x[0] = math.Abs(v-s.Level) / (s.Resid + floor)
+	x[1] = math.Abs(step) / (s.StepScale + floor)
+	short := s.ShortMean + d.aShort*(v-s.ShortMean)
+	x[2] = math.Abs(short-s.LongMean) / (s.LongDev + floor)
+	volFast := s.VolFast + d.aShort*(math.Abs(step)-s.VolFast)
+	x[3] = math.Abs(math.Log((volFast + floor) / (s.VolSlow + floor)))
+	sb := seasonBin(tsMillis)
+	x[4] = math.Abs(v-s.SeasonMean[sb]) / (s.SeasonDev[sb] + floor)
+
+	// Calibrate, combine, then learn.
+	surprise := 0.0
+	for k := range numViews {
+		if d.views&(1<<k) == 0 {
+			continue
+		}
+		b := bin(x[k])
+		if s.N > 2 {
+			surprise = max(surprise, d.surprise(k, b))
+		}
+		s.Hist[k][b] += s.Inc
+		s.Total[k] += s.Inc
+	}
+	s.Inc /= 1 - d.aCal
+	if s.Inc > 1e200 {
+		d.rescale()
+	}
+
+	s.Resid += d.aMem * (math.Abs(v-s.Level) - s.Resid)
+	s.Level += d.aShort * (v - s.Level)
+	s.StepScale += d.aMem * (math.Abs(step) - s.StepScale)
+	s.ShortMean = short
+	s.LongDev += d.aMem * (math.Abs(v-s.LongMean) - s.LongDev)
+	s.LongMean += d.aMem * (v - s.LongMean)
+	s.VolFast = volFast
+	s.VolSlow += d.aMem * (math.Abs(step) - s.VolSlow)
+	aSeason := max(1/float64(s.SeasonSeen[sb]+1), 4*d.aMem)
+	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
+	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
+	if s.SeasonSeen[sb] < math.MaxUint32 {
+		s.SeasonSeen[sb]++
+	}
+	s.Prev = v
+	s.LastTs = tsMillis
+
+	if s.N <= uint64(d.cfg.Warmup) {
+		return 0
+	}
+	if d.cfg.NoEventFilter {
+		return score(surprise)
+	}
+	s.Peak *= d.peakDecay
+	if surprise <= s.Peak {
+		return 0
+	}
+	s.Peak = surprise
+	return score(surprise)
+}
+
+// score maps a surprise (−log10 of a tail probability) to [0, 1): 1 − p.
+func score(surprise float64) float64 {
+	return 1 - math.Pow(10, -surprise)
+}
+
+// surprise is −log10 of the decayed empirical probability of a statistic at
+// least as large as bin b (half of b's own mass counts), with one pseudo
+// count so that it stays finite.
+func (d *Detector) surprise(k, b int) float64 {
+	h := &d.st.Hist[k]
+	tail := 0.5 * h[b]
+	for i := b + 1; i < nBins; i++ {
+		tail += h[i]
+	}
+	inc := d.st.Inc
+	return -math.Log10((tail + inc) / (d.st.Total[k] + inc))
+}
+
+func (d *Detector) rescale() {
+	s := &d.st
+	f := 1 / s.Inc
+	for k := range s.Hist {
+		for i := range s.Hist[k] {
+			s.Hist[k][i] *= f
+		}
+		s.Total[k] *= f
+	}
+	s.Inc = 1
+}
+
+func bin(x float64) int {
+	if !(x > 0) {
+		return 0
+	}
+	b := int(math.Floor((math.Log2(x)-minOctave)*binsPerOctave)) + 1
+	return min(max(b, 0), nBins-1)
+}
+
+// seasonBin is the hour of day (UTC) plus 24 on Saturdays and Sundays.
+func seasonBin(ms int64) int {
+	hours := floorDiv(ms, 3600_000)
+	days := floorDiv(hours, 24)
+	h := int(hours - days*24)
+	wd := int((days%7+7+4)%7) // 1970-01-01 was a Thursday; 0 = Sunday
+	if wd == 0 || wd == 6 {
+		h += 24
+	}
+	return h
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// ErrCheckpoint is wrapped by UnmarshalBinary errors.
+var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
+
+// validate rejects states that Update could not have produced in ways that
+// would break it (non-finite or negative accumulators).
+func (s *state) validate() error {
+	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	for _, x := range []float64{s.Prev, s.Level, s.Resid, s.StepScale, s.ShortMean, s.LongMean, s.LongDev, s.VolFast, s.VolSlow, s.Peak} {
+		if !fin(x) {
+			return errors.New("non-finite field")
+		}
+	}
+	if s.Resid < 0 || s.StepScale < 0 || s.LongDev < 0 || s.VolFast < 0 || s.VolSlow < 0 || s.Peak < 0 {
+		return errors.New("negative scale")
+	}
+	if !(s.Inc >= 1 && s.Inc <= 1e300) {
+		return errors.New("bad histogram increment")
+	}
+	for i := range s.SeasonMean {
+		if !fin(s.SeasonMean[i]) || !fin(s.SeasonDev[i]) || s.SeasonDev[i] < 0 {
+			return errors.New("bad season profile")
+		}
+	}
+	for k := range s.Hist {
+		if !(s.Total[k] >= 0) || math.IsInf(s.Total[k], 0) {
+			return errors.New("bad histogram total")
+		}
+		for _, h := range s.Hist[k] {
+			if !(h >= 0) || math.IsInf(h, 0) {
+				return errors.New("bad histogram bin")
+			}
+		}
+	}
+	return nil
+}
