@@ -55,6 +55,15 @@ type Config struct {
 	// Views selects the views by bit (ViewSpike | ViewStep | ...); 0 means
 	// all.
 	Views uint32
+	// TailMass is the probability above the tail threshold of each view's
+	// peaks-over-threshold model.
+	TailMass float64
+	// Fisher combines the views' tail probabilities with Fisher's method
+	// instead of taking the smallest.
+	Fisher bool
+	// EmitLevel reports the score of a new high itself rather than its
+	// rise over the decayed memory (an ablation).
+	EmitLevel bool
 	// NoEventFilter reports the combined surprise of every sample instead
 	// of only new highs (an ablation).
 	NoEventFilter bool
@@ -80,7 +89,8 @@ func DefaultConfig() Config {
 		Memory:            500,
 		ShortSpan:         12,
 		CalibrationMemory: 5000,
-		Suppress:          400,
+		Suppress:          1000,
+		TailMass:          0.02,
 	}
 }
 
@@ -96,6 +106,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: CalibrationMemory %v must be in [10, 1e8] samples", c.CalibrationMemory)
 	case !(c.Suppress >= 1 && c.Suppress <= 1e8):
 		return fmt.Errorf("anomaly: Suppress %v must be in [1, 1e8] samples", c.Suppress)
+	case !(c.TailMass >= 1e-4 && c.TailMass <= 0.5):
+		return fmt.Errorf("anomaly: TailMass %v must be in [1e-4, 0.5]", c.TailMass)
 	case c.Views&^allViews != 0:
 		return fmt.Errorf("anomaly: Views %#x has unknown bits", c.Views)
 	}
@@ -132,6 +144,8 @@ type state struct {
 	Total [numViews]float64
 	Inc   float64 // current histogram increment (grows instead of decaying every bin)
 
+	Excess [numViews]float64 // mean excess over the tail threshold
+
 	Peak float64 // decaying memory of the reported surprise
 }
 
@@ -140,8 +154,8 @@ type Detector struct {
 	cfg   Config
 	views uint32
 	// derived constants
-	aMem, aShort, aCal, peakDecay float64
-	st                            state
+	aMem, aShort, aCal, aExcess, peakDecay float64
+	st                                     state
 }
 
 // New returns a detector for one channel.
@@ -163,6 +177,7 @@ func (d *Detector) derive() {
 	d.aMem = 1 / d.cfg.Memory
 	d.aShort = 2 / (d.cfg.ShortSpan + 1)
 	d.aCal = 1 / d.cfg.CalibrationMemory
+	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.peakDecay = math.Exp(-1 / d.cfg.Suppress)
 }
 
@@ -205,30 +220,46 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 
 	// Calibrate, combine, then learn.
 	surprise := 0.0
+	fisherT, nv := 0.0, 0
 	for k := range numViews {
 		if d.views&(1<<k) == 0 {
 			continue
 		}
 		b := bin(x[k])
 		if s.N > 2 {
-			surprise = max(surprise, d.surprise(k, b))
+			sk := d.surprise(k, b, x[k])
+			surprise = max(surprise, sk)
+			fisherT += sk * math.Ln10
+			nv++
 		}
 		s.Hist[k][b] += s.Inc
 		s.Total[k] += s.Inc
+	}
+	if d.cfg.Fisher && nv > 0 {
+		// Fisher's method: P(χ²(2n) > 2T) = e^−T Σ_{j<n} T^j/j!.
+		term, sum := 1.0, 1.0
+		for j := 1; j < nv; j++ {
+			term *= fisherT / float64(j)
+			sum += term
+		}
+		surprise = (fisherT - math.Log(sum)) / math.Ln10
 	}
 	s.Inc /= 1 - d.aCal
 	if s.Inc > 1e200 {
 		d.rescale()
 	}
 
-	s.Resid += d.aMem * (math.Abs(v-s.Level) - s.Resid)
+	// Long-term estimates average all samples until Memory is reached, so
+	// that the first samples do not leave a transient behind.
+	aMem := max(d.aMem, 1/float64(s.N))
+	s.Resid += aMem * (math.Abs(v-s.Level) - s.Resid)
 	s.Level += d.aShort * (v - s.Level)
-	s.StepScale += d.aMem * (math.Abs(step) - s.StepScale)
+	s.StepScale += aMem * (math.Abs(step) - s.StepScale)
 	s.ShortMean = short
-	s.LongDev += d.aMem * (math.Abs(v-s.LongMean) - s.LongDev)
-	s.LongMean += d.aMem * (v - s.LongMean)
+	s.LongDev += aMem * (math.Abs(v-s.LongMean) - s.LongDev)
+	s.LongMean += aMem * (v - s.LongMean)
 	s.VolFast = volFast
-	s.VolSlow += d.aMem * (math.Abs(step) - s.VolSlow)
+	s.VolSlow += aMem * (math.Abs(step) - s.VolSlow)
 	aSeason := max(1/float64(s.SeasonSeen[sb]+1), 4*d.aMem)
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
 	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
@@ -241,33 +272,80 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if s.N <= uint64(d.cfg.Warmup) {
 		return 0
 	}
+	out := score(surprise)
 	if d.cfg.NoEventFilter {
-		return score(surprise)
+		return out
 	}
 	s.Peak *= d.peakDecay
-	if surprise <= s.Peak {
+	if out <= s.Peak {
 		return 0
 	}
-	s.Peak = surprise
-	return score(surprise)
-}
-
-// score maps a surprise (−log10 of a tail probability) to [0, 1): 1 − p.
-func score(surprise float64) float64 {
-	return 1 - math.Pow(10, -surprise)
-}
-
-// surprise is −log10 of the decayed empirical probability of a statistic at
-// least as large as bin b (half of b's own mass counts), with one pseudo
-// count so that it stays finite.
-func (d *Detector) surprise(k, b int) float64 {
-	h := &d.st.Hist[k]
-	tail := 0.5 * h[b]
-	for i := b + 1; i < nBins; i++ {
-		tail += h[i]
+	rise := out - s.Peak
+	s.Peak = out
+	if d.cfg.EmitLevel {
+		return out
 	}
-	inc := d.st.Inc
-	return -math.Log10((tail + inc) / (d.st.Total[k] + inc))
+	return rise
+}
+
+// score maps a surprise (−log10 of a tail probability) to [0, 1) without
+// saturating: s/(s+10), so a tail probability of 1e-10 scores 0.5.
+func score(surprise float64) float64 {
+	return surprise / (surprise + 10)
+}
+
+// surprise is −log10 of the tail probability of a statistic x (in bin b) of
+// view k. Below the view's tail threshold t (its 1−TailMass quantile) it is
+// the decayed empirical probability of a value at least as large; above t
+// it is a peaks-over-threshold Pareto tail, TailMass·(x/t)^(−1/e), with e
+// the mean of ln(x/t) over the exceedances (Hill's estimator). The tail is
+// unbounded, so a value far beyond anything seen scores higher than one
+// just beyond, however short the history.
+func (d *Detector) surprise(k, b int, x float64) float64 {
+	s := &d.st
+	h := &s.Hist[k]
+	need := d.cfg.TailMass * s.Total[k]
+	tail := 0.0
+	tb := nBins - 1
+	for ; tb > 0; tb-- {
+		tail += h[tb]
+		if tail >= need {
+			break
+		}
+	}
+	t := binLow(tb)
+	var sur float64
+	if x <= t || t <= 0 || s.Excess[k] <= 0 {
+		tail = 0.5 * h[b]
+		for i := b + 1; i < nBins; i++ {
+			tail += h[i]
+		}
+		sur = -math.Log10((tail + s.Inc) / (s.Total[k] + s.Inc))
+	} else {
+		sur = -math.Log10(d.cfg.TailMass) + math.Log(x/t)/(s.Excess[k]*math.Ln10)
+	}
+	if x > t && t > 0 {
+		// Hill's estimator of the Pareto tail index, 1/mean(ln(x/t)),
+		// learnt from clipped log-excesses, so that one huge value (a
+		// start-up transient, or the anomaly itself) cannot blind the
+		// tail for long.
+		e := math.Log(x / t)
+		if s.Excess[k] > 0 {
+			e = min(e, 4*s.Excess[k])
+			s.Excess[k] += d.aExcess * (e - s.Excess[k])
+		} else {
+			s.Excess[k] = min(e, 1)
+		}
+	}
+	return sur
+}
+
+// binLow is the lower edge of bin b on the statistic's scale.
+func binLow(b int) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return math.Exp2(float64(b-1)/binsPerOctave + minOctave)
 }
 
 func (d *Detector) rescale() {
@@ -295,7 +373,7 @@ func seasonBin(ms int64) int {
 	hours := floorDiv(ms, 3600_000)
 	days := floorDiv(hours, 24)
 	h := int(hours - days*24)
-	wd := int((days%7+7+4)%7) // 1970-01-01 was a Thursday; 0 = Sunday
+	wd := int((days%7 + 7 + 4) % 7) // 1970-01-01 was a Thursday; 0 = Sunday
 	if wd == 0 || wd == 6 {
 		h += 24
 	}

@@ -18,8 +18,11 @@ type wireConfig struct {
 	ShortSpan         float64
 	CalibrationMemory float64
 	Suppress          float64
+	TailMass          float64
 	Views             uint32
 	NoEventFilter     bool
+	EmitLevel         bool
+	Fisher            bool
 }
 
 type checkpoint struct {
@@ -38,8 +41,8 @@ func StateSize() int { return binary.Size(checkpoint{}) }
 func (d *Detector) MarshalBinary() ([]byte, error) {
 	c := checkpoint{Magic: ckptMagic, Version: ckptVersion, St: d.st, Cfg: wireConfig{
 		Seed: d.cfg.Seed, Warmup: int64(d.cfg.Warmup), Memory: d.cfg.Memory, ShortSpan: d.cfg.ShortSpan,
-		CalibrationMemory: d.cfg.CalibrationMemory, Suppress: d.cfg.Suppress, Views: d.cfg.Views,
-		NoEventFilter: d.cfg.NoEventFilter,
+		CalibrationMemory: d.cfg.CalibrationMemory, Suppress: d.cfg.Suppress, TailMass: d.cfg.TailMass, Views: d.cfg.Views,
+		NoEventFilter: d.cfg.NoEventFilter, EmitLevel: d.cfg.EmitLevel, Fisher: d.cfg.Fisher,
 	}}
 	return binary.Append(make([]byte, 0, StateSize()), binary.LittleEndian, &c)
 }
@@ -60,8 +63,8 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	cfg := Config{
 		Seed: c.Cfg.Seed, Warmup: int(c.Cfg.Warmup), Memory: c.Cfg.Memory, ShortSpan: c.Cfg.ShortSpan,
-		CalibrationMemory: c.Cfg.CalibrationMemory, Suppress: c.Cfg.Suppress, Views: c.Cfg.Views,
-		NoEventFilter: c.Cfg.NoEventFilter,
+		CalibrationMemory: c.Cfg.CalibrationMemory, Suppress: c.Cfg.Suppress, TailMass: c.Cfg.TailMass, Views: c.Cfg.Views,
+		NoEventFilter: c.Cfg.NoEventFilter, EmitLevel: c.Cfg.EmitLevel, Fisher: c.Cfg.Fisher,
 	}
 	if c.Cfg.Warmup < 0 || c.Cfg.Warmup > 1<<40 {
 		return fmt.Errorf("%w: warmup %d", ErrCheckpoint, c.Cfg.Warmup)

@@ -24,7 +24,7 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 	results := fs.String("results", "", "score this directory of per-row results `DIR` (<DIR>/<category>/<detector>_<file>.csv; the detector is the folder's name)")
 	useTh := fs.Bool("thresholds", false, "score at the detector's thresholds in <data>/config/thresholds.json instead of sweeping")
 	detector := fs.String("detector", nab.DefaultDetector, "tsingma detector to run: "+strings.Join(nab.DetectorNames(), ", "))
-	out := fs.String("out", "", "write the detector's per-row outputs in NAB's format under `DIR` (default: a new temporary directory)")
+	out := fs.String("out", "", "write the detector's per-row outputs in NAB's format under `DIR`/<detector> (default: a new temporary directory)")
 	seed := fs.Int64("seed", 1, "detector seed")
 	workers := fs.Int("workers", 2, "series scored in parallel")
 	if code, ok := parseFlags(fs, e, args); !ok {
@@ -87,10 +87,11 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 				return fail(e, prog, err)
 			}
 		}
+		dir = filepath.Join(dir, name)
 		if err := nab.WriteResults(dir, name, corpus, files); err != nil {
 			return fail(e, prog, err)
 		}
-		fmt.Fprintf(e.stdout, "per-row outputs: %s\n", dir)
+		fmt.Fprintf(e.stdout, "per-row outputs: %s (score them again with --results %s)\n", dir, dir)
 	}
 
 	var th map[string]float64
