@@ -1,0 +1,371 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// A block file holds closed chunks of every series at the time of a flush:
+//
+//	"TSMBLK1\n"
+//	chunk bytes, concatenated
+//	series index: per series: ref, tenant, twin, channel, type, n chunks,
+//	              per chunk: mint, maxt, samples, offset, length
+//	footer: index offset u64, index length u64, CRC-32C of index u32, "TSMEND1\n"
+//
+// Blocks are written to a temporary file, fsynced and renamed into place,
+// so a block either exists whole or not at all.
+
+const (
+	blockMagic  = "TSMBLK1\n"
+	footerMagic = "TSMEND1\n"
+	footerSize  = 8 + 8 + 4 + 8
+)
+
+type block struct {
+	seq        int
+	path       string
+	f          *os.File
+	size       int64
+	mint, maxt int64
+	series     int
+}
+
+func (b *block) readChunk(off int64, n int) ([]byte, error) {
+	buf := make([]byte, n)
+	if _, err := b.f.ReadAt(buf, off); err != nil {
+		return nil, fmt.Errorf("read block %s at %d: %w", b.path, off, err)
+	}
+	return buf, nil
+}
+
+func (s *Store) blocksDir() string { return filepath.Join(s.cfg.Dir, "blocks") }
+
+func (s *Store) loadBlocks() error {
+	ents, err := os.ReadDir(s.blocksDir())
+	if err != nil {
+		return fmt.Errorf("read blocks dir: %w", err)
+	}
+	var seqs []int
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			os.Remove(filepath.Join(s.blocksDir(), name)) // an interrupted flush
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSuffix(name, ".blk")); err == nil && strings.HasSuffix(name, ".blk") {
+			seqs = append(seqs, n)
+		}
+	}
+	sort.Ints(seqs)
+	for _, seq := range seqs {
+		if err := s.loadBlock(seq); err != nil {
+			return err
+		}
+		s.nextBlk = seq + 1
+	}
+	return nil
+}
+
+func (s *Store) loadBlock(seq int) error {
+	path := filepath.Join(s.blocksDir(), fmt.Sprintf("%08d.blk", seq))
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open block %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("stat block %s: %w", path, err)
+	}
+	b := &block{seq: seq, path: path, f: f, size: st.Size(), mint: 1<<63 - 1, maxt: noTS}
+	fail := func(why string) error {
+		f.Close()
+		return fmt.Errorf("%w: block %s: %s", ErrCorrupt, path, why)
+	}
+	if st.Size() < int64(len(blockMagic)+footerSize) {
+		return fail("too short")
+	}
+	var foot [footerSize]byte
+	if _, err := f.ReadAt(foot[:], st.Size()-footerSize); err != nil {
+		return fail(err.Error())
+	}
+	if string(foot[20:]) != footerMagic {
+		return fail("bad footer")
+	}
+	ioff := int64(binary.LittleEndian.Uint64(foot[0:]))
+	ilen := int64(binary.LittleEndian.Uint64(foot[8:]))
+	sum := binary.LittleEndian.Uint32(foot[16:])
+	if ioff < int64(len(blockMagic)) || ilen < 0 || ioff+ilen != st.Size()-footerSize {
+		return fail("bad index bounds")
+	}
+	idx := make([]byte, ilen)
+	if _, err := f.ReadAt(idx, ioff); err != nil {
+		return fail(err.Error())
+	}
+	if crc32.Checksum(idx, castagnoli) != sum {
+		return fail("index checksum mismatch")
+	}
+	d := &decoder{b: idx}
+	for len(d.b) > 0 && d.err == nil {
+		ref := d.uvarint()
+		k := telemetry.Key{Tenant: d.str(), Twin: d.str(), Channel: d.str()}
+		typ := d.str()
+		nc := d.uvarint()
+		if d.err != nil {
+			break
+		}
+		ser := s.head.add(ref, k, typ)
+		b.series++
+		for i := uint64(0); i < nc && d.err == nil; i++ {
+			cm := &chunkMeta{mint: d.varint(), maxt: d.varint(), n: int(d.uvarint()), blk: b}
+			cm.off = int64(d.uvarint())
+			cm.length = int(d.uvarint())
+			if d.err != nil {
+				break
+			}
+			if cm.off < int64(len(blockMagic)) || cm.off+int64(cm.length) > ioff || cm.maxt < cm.mint {
+				return fail("chunk out of bounds")
+			}
+			ser.mu.Lock()
+			ser.chunks = append(ser.chunks, cm)
+			if cm.maxt > ser.lastTS {
+				ser.lastTS = cm.maxt
+			}
+			ser.mu.Unlock()
+			b.mint = min(b.mint, cm.mint)
+			b.maxt = max(b.maxt, cm.maxt)
+		}
+	}
+	if d.err != nil {
+		return fail(d.err.Error())
+	}
+	// The last value of each series lives in its newest chunk.
+	for _, ser := range s.head.all() {
+		ser.mu.Lock()
+		if n := len(ser.chunks); n > 0 && ser.chunks[n-1].blk == b {
+			if err := ser.loadLastLocked(); err != nil {
+				ser.mu.Unlock()
+				return fail(err.Error())
+			}
+		}
+		ser.reservedTS, ser.reservedVal = ser.lastTS, ser.lastVal
+		ser.mu.Unlock()
+	}
+	s.blocks = append(s.blocks, b)
+	return nil
+}
+
+func (ser *series) loadLastLocked() error {
+	cm := ser.chunks[len(ser.chunks)-1]
+	data, err := cm.bytes()
+	if err != nil {
+		return err
+	}
+	it := xorIterator(data)
+	for it.Next() != 0 {
+		ser.lastTS, ser.lastVal = it.At()
+	}
+	return it.Err()
+}
+
+func (s *Store) closeBlocks() {
+	s.blocksMu.Lock()
+	defer s.blocksMu.Unlock()
+	for _, b := range s.blocks {
+		b.f.Close()
+	}
+	s.blocks = nil
+}
+
+// flush runs on the committer goroutine: everything in the WAL segments up
+// to the current one is applied to the head, so after rotating, a block of
+// every series' chunks covers all of them and those segments can go.
+func (s *Store) flush() error {
+	cover := s.seg.seq
+	if err := s.rotate(); err != nil {
+		return err
+	}
+	type job struct {
+		ser    *series
+		chunks []*chunkMeta
+	}
+	var jobs []job
+	for _, ser := range s.head.all() {
+		ser.mu.Lock()
+		ser.cutLocked()
+		var mem []*chunkMeta
+		for _, cm := range ser.chunks {
+			if cm.blk == nil {
+				mem = append(mem, cm)
+			}
+		}
+		ser.mu.Unlock()
+		if len(mem) > 0 {
+			jobs = append(jobs, job{ser, mem})
+		}
+	}
+	if len(jobs) > 0 {
+		seq := s.nextBlk
+		path := filepath.Join(s.blocksDir(), fmt.Sprintf("%08d.blk", seq))
+		tmp := path + ".tmp"
+		f, err := os.Create(tmp)
+		if err != nil {
+			return fmt.Errorf("create block %s: %w", tmp, err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		off := int64(0)
+		write := func(p []byte) error {
+			n, err := bw.Write(p)
+			off += int64(n)
+			return err
+		}
+		if err := write([]byte(blockMagic)); err != nil {
+			f.Close()
+			return fmt.Errorf("write block: %w", err)
+		}
+		offs := make([][]int64, len(jobs))
+		for i, j := range jobs {
+			offs[i] = make([]int64, len(j.chunks))
+			for k, cm := range j.chunks {
+				offs[i][k] = off
+				if err := write(cm.data); err != nil {
+					f.Close()
+					return fmt.Errorf("write block: %w", err)
+				}
+			}
+		}
+		var idx []byte
+		for i, j := range jobs {
+			idx = binary.AppendUvarint(idx, j.ser.ref)
+			idx = appendString(idx, j.ser.key.Tenant)
+			idx = appendString(idx, j.ser.key.Twin)
+			idx = appendString(idx, j.ser.key.Channel)
+			idx = appendString(idx, j.ser.typ)
+			idx = binary.AppendUvarint(idx, uint64(len(j.chunks)))
+			for k, cm := range j.chunks {
+				idx = binary.AppendVarint(idx, cm.mint)
+				idx = binary.AppendVarint(idx, cm.maxt)
+				idx = binary.AppendUvarint(idx, uint64(cm.n))
+				idx = binary.AppendUvarint(idx, uint64(offs[i][k]))
+				idx = binary.AppendUvarint(idx, uint64(len(cm.data)))
+			}
+		}
+		ioff := off
+		var foot [footerSize]byte
+		binary.LittleEndian.PutUint64(foot[0:], uint64(ioff))
+		binary.LittleEndian.PutUint64(foot[8:], uint64(len(idx)))
+		binary.LittleEndian.PutUint32(foot[16:], crc32.Checksum(idx, castagnoli))
+		copy(foot[20:], footerMagic)
+		if err := write(idx); err == nil {
+			err = write(foot[:])
+		}
+		if err := bw.Flush(); err != nil {
+			f.Close()
+			return fmt.Errorf("write block %s: %w", tmp, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("fsync block %s: %w", tmp, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("close block %s: %w", tmp, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("rename block %s: %w", path, err)
+		}
+		if err := syncDir(s.blocksDir()); err != nil {
+			return err
+		}
+		rf, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("reopen block %s: %w", path, err)
+		}
+		b := &block{seq: seq, path: path, f: rf, size: off, mint: 1<<63 - 1, maxt: noTS, series: len(jobs)}
+		for i, j := range jobs {
+			j.ser.mu.Lock()
+			for k, cm := range j.chunks {
+				cm.blk, cm.off, cm.length, cm.data = b, offs[i][k], len(cm.data), nil
+				b.mint = min(b.mint, cm.mint)
+				b.maxt = max(b.maxt, cm.maxt)
+			}
+			j.ser.mu.Unlock()
+		}
+		s.blocksMu.Lock()
+		s.blocks = append(s.blocks, b)
+		s.nextBlk = seq + 1
+		s.blocksMu.Unlock()
+	}
+	// Every record in segments <= cover is now in a block.
+	seqs, err := listSegments(s.walDir)
+	if err != nil {
+		return err
+	}
+	for _, q := range seqs {
+		if q <= cover {
+			if err := os.Remove(segmentName(s.walDir, q)); err != nil {
+				return fmt.Errorf("remove wal segment %d: %w", q, err)
+			}
+		}
+	}
+	s.walSinceFlush.Store(0)
+	return syncDir(s.walDir)
+}
+
+// applyRetention deletes blocks whose newest sample is older than the
+// retention period.
+func (s *Store) applyRetention() error {
+	if s.cfg.Retention <= 0 {
+		return nil
+	}
+	cutoff := s.cfg.Now().Add(-s.cfg.Retention).UnixMilli()
+	s.blocksMu.Lock()
+	var keep, drop []*block
+	for _, b := range s.blocks {
+		if b.maxt < cutoff {
+			drop = append(drop, b)
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	s.blocks = keep
+	s.blocksMu.Unlock()
+	if len(drop) == 0 {
+		return nil
+	}
+	dropped := make(map[*block]bool, len(drop))
+	for _, b := range drop {
+		dropped[b] = true
+	}
+	for _, ser := range s.head.all() {
+		ser.mu.Lock()
+		kept := ser.chunks[:0]
+		for _, cm := range ser.chunks {
+			if cm.blk == nil || !dropped[cm.blk] {
+				kept = append(kept, cm)
+			}
+		}
+		for i := len(kept); i < len(ser.chunks); i++ {
+			ser.chunks[i] = nil
+		}
+		ser.chunks = kept
+		ser.mu.Unlock()
+	}
+	for _, b := range drop {
+		b.f.Close()
+		if err := os.Remove(b.path); err != nil {
+			return fmt.Errorf("remove block %s: %w", b.path, err)
+		}
+		s.log.Info("retention removed block", "block", b.path)
+	}
+	return nil
+}

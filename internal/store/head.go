@@ -1,0 +1,205 @@
+package store
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// samplesPerChunk is where the open chunk is cut, as in Prometheus.
+const samplesPerChunk = 120
+
+// chunkMeta describes one closed chunk: its bytes are in memory until a
+// flush writes them to a block, after which they are read from the block.
+type chunkMeta struct {
+	mint, maxt int64
+	n          int
+	data       []byte // nil once in a block
+	blk        *block
+	off        int64
+	length     int
+}
+
+// series is one time series in the head. The fields after mu are guarded
+// by it; reserved* are guarded by Store.seqMu.
+type series struct {
+	ref  uint64
+	key  telemetry.Key
+	typ  string
+	lset labels.Labels
+
+	reservedTS  int64
+	reservedVal float64
+
+	mu      sync.Mutex
+	lastTS  int64
+	lastVal float64
+	chunks  []*chunkMeta
+	open    *chunkenc.XORChunk
+	app     chunkenc.Appender
+	openMin int64
+	openMax int64
+}
+
+const noTS = -1 << 63
+
+func newSeries(ref uint64, key telemetry.Key, typ string) *series {
+	lb := labels.NewScratchBuilder(4)
+	lb.Add(labels.MetricName, key.Channel)
+	lb.Add("channel", key.Channel)
+	lb.Add("twin", key.Twin)
+	if typ != "" {
+		lb.Add("type", typ)
+	}
+	lb.Sort()
+	return &series{ref: ref, key: key, typ: typ, lset: lb.Labels(), reservedTS: noTS, lastTS: noTS}
+}
+
+// append adds a sample; the caller guarantees ts > lastTS. Holds s.mu.
+func (s *series) append(ts int64, v float64) {
+	s.mu.Lock()
+	if s.open == nil {
+		s.open = chunkenc.NewXORChunk()
+		app, _ := s.open.Appender() // cannot fail on a new XOR chunk
+		s.app = app
+		s.openMin = ts
+	}
+	s.app.Append(0, ts, v)
+	s.openMax = ts
+	s.lastTS, s.lastVal = ts, v
+	if s.open.NumSamples() >= samplesPerChunk {
+		s.cutLocked()
+	}
+	s.mu.Unlock()
+}
+
+// cutLocked closes the open chunk into the list of closed chunks.
+func (s *series) cutLocked() {
+	if s.open == nil || s.open.NumSamples() == 0 {
+		return
+	}
+	b := s.open.Bytes()
+	data := make([]byte, len(b))
+	copy(data, b)
+	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.NumSamples(), data: data})
+	s.open, s.app = nil, nil
+}
+
+// head holds every series, indexed by key, ref and label postings.
+type head struct {
+	mu       sync.RWMutex
+	byKey    map[telemetry.Key]*series
+	byRef    map[uint64]*series
+	postings map[string]map[string][]uint64 // label name → value → refs, per tenant below
+	tenants  map[uint64]string
+	nextRef  uint64
+}
+
+func newHead() *head {
+	return &head{
+		byKey:    make(map[telemetry.Key]*series),
+		byRef:    make(map[uint64]*series),
+		postings: make(map[string]map[string][]uint64),
+		tenants:  make(map[uint64]string),
+		nextRef:  1,
+	}
+}
+
+func (h *head) get(k telemetry.Key) *series {
+	h.mu.RLock()
+	s := h.byKey[k]
+	h.mu.RUnlock()
+	return s
+}
+
+// add registers a series with a given ref (from a block or the WAL) or a
+// fresh one when ref is 0.
+func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.byKey[key]; ok {
+		return s
+	}
+	if ref == 0 {
+		ref = h.nextRef
+	}
+	if ref >= h.nextRef {
+		h.nextRef = ref + 1
+	}
+	s := newSeries(ref, key, typ)
+	h.byKey[key] = s
+	h.byRef[ref] = s
+	h.tenants[ref] = key.Tenant
+	s.lset.Range(func(l labels.Label) {
+		m := h.postings[l.Name]
+		if m == nil {
+			m = make(map[string][]uint64)
+			h.postings[l.Name] = m
+		}
+		m[l.Value] = append(m[l.Value], ref)
+	})
+	return s
+}
+
+func (h *head) numSeries() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byRef)
+}
+
+// all returns every series, in ref order.
+func (h *head) all() []*series {
+	h.mu.RLock()
+	out := make([]*series, 0, len(h.byRef))
+	for _, s := range h.byRef {
+		out = append(out, s)
+	}
+	h.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ref < out[j].ref })
+	return out
+}
+
+// match returns the series of tenant matching every matcher.
+func (h *head) match(tenant string, ms []*labels.Matcher) []*series {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var cand []uint64
+	narrowed := false
+	// Use the most selective equality matcher's postings as the candidates.
+	for _, m := range ms {
+		if m.Type != labels.MatchEqual || m.Value == "" {
+			continue
+		}
+		refs := h.postings[m.Name][m.Value]
+		if !narrowed || len(refs) < len(cand) {
+			cand, narrowed = refs, true
+		}
+	}
+	var out []*series
+	check := func(s *series) {
+		if s.key.Tenant != tenant {
+			return
+		}
+		for _, m := range ms {
+			if !m.Matches(s.lset.Get(m.Name)) {
+				return
+			}
+		}
+		out = append(out, s)
+	}
+	if narrowed {
+		for _, r := range cand {
+			check(h.byRef[r])
+		}
+	} else {
+		for _, s := range h.byRef {
+			check(s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].lset, out[j].lset) < 0 })
+	return out
+}

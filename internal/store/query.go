@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+func (cm *chunkMeta) bytes() ([]byte, error) {
+	if cm.data != nil {
+		return cm.data, nil
+	}
+	return cm.blk.readChunk(cm.off, cm.length)
+}
+
+func xorIterator(data []byte) chunkenc.Iterator {
+	var c chunkenc.XORChunk
+	c.Reset(data)
+	return c.Iterator(nil)
+}
+
+// snapshot returns the chunks of ser that overlap [mint, maxt], as
+// immutable byte slices in time order.
+func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
+	ser.mu.Lock()
+	var metas []*chunkMeta
+	for _, cm := range ser.chunks {
+		if cm.maxt >= mint && cm.mint <= maxt {
+			metas = append(metas, cm)
+		}
+	}
+	// Copy what we need under the lock: block references can change to
+	// point at a new block after a flush, in-memory data never changes.
+	type ref struct {
+		data []byte
+		blk  *block
+		off  int64
+		n    int
+	}
+	refs := make([]ref, len(metas))
+	for i, cm := range metas {
+		refs[i] = ref{cm.data, cm.blk, cm.off, cm.length}
+	}
+	var open []byte
+	if ser.open != nil && ser.open.NumSamples() > 0 && ser.openMax >= mint && ser.openMin <= maxt {
+		b := ser.open.Bytes()
+		open = make([]byte, len(b))
+		copy(open, b)
+	}
+	ser.mu.Unlock()
+	out := make([][]byte, 0, len(refs)+1)
+	for _, r := range refs {
+		if r.data != nil {
+			out = append(out, r.data)
+			continue
+		}
+		d, err := r.blk.readChunk(r.off, r.n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if open != nil {
+		out = append(out, open)
+	}
+	return out, nil
+}
+
+// Point is a timestamp (ms) and value.
+type Point struct {
+	TS    int64   `json:"ts"`
+	Value float64 `json:"value"`
+}
+
+// ErrNoSeries is returned for a series that has never been written.
+var ErrNoSeries = fmt.Errorf("store: no such series")
+
+// Range calls fn for each sample of the series in [mint, maxt], in time
+// order, until fn returns false.
+func (s *Store) Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error {
+	ser := s.head.get(k)
+	if ser == nil {
+		return ErrNoSeries
+	}
+	chunks, err := ser.snapshot(mint, maxt)
+	if err != nil {
+		return err
+	}
+	for i, c := range chunks {
+		if i%64 == 63 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		it := xorIterator(c)
+		for it.Next() != chunkenc.ValNone {
+			ts, v := it.At()
+			if ts < mint {
+				continue
+			}
+			if ts > maxt {
+				return nil
+			}
+			if !fn(ts, v) {
+				return nil
+			}
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Latest returns the newest sample of a series.
+func (s *Store) Latest(k telemetry.Key) (Point, bool) {
+	ser := s.head.get(k)
+	if ser == nil {
+		return Point{}, false
+	}
+	ser.mu.Lock()
+	defer ser.mu.Unlock()
+	if ser.lastTS == noTS {
+		return Point{}, false
+	}
+	return Point{ser.lastTS, ser.lastVal}, true
+}
+
+// SeriesInfo names one series.
+type SeriesInfo struct {
+	Twin, Channel, Type string
+}
+
+// Channels returns the channels of a twin that have data, sorted.
+func (s *Store) Channels(tenant, twin string) []string {
+	ms := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "twin", twin)}
+	var out []string
+	for _, ser := range s.head.match(tenant, ms) {
+		out = append(out, ser.key.Channel)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Queryable returns a Prometheus storage.Queryable over one tenant's data.
+func (s *Store) Queryable(tenant string) storage.Queryable {
+	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		return &querier{s: s, tenant: tenant, mint: mint, maxt: maxt}, nil
+	})
+}
+
+type querier struct {
+	s          *Store
+	tenant     string
+	mint, maxt int64
+}
+
+func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	if hints != nil {
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+	}
+	matched := q.s.head.match(q.tenant, ms)
+	out := make([]storage.Series, 0, len(matched))
+	for _, ser := range matched {
+		chunks, err := ser.snapshot(mint, maxt)
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if len(chunks) == 0 {
+			continue
+		}
+		out = append(out, &promSeries{lset: ser.lset, chunks: chunks, mint: mint, maxt: maxt})
+	}
+	if ctx.Err() != nil {
+		return storage.ErrSeriesSet(ctx.Err())
+	}
+	return &seriesSet{list: out, i: -1}
+}
+
+func (q *querier) LabelValues(_ context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	for _, ser := range q.s.head.match(q.tenant, ms) {
+		if v := ser.lset.Get(name); v != "" {
+			seen[v] = struct{}{}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return out, nil, nil
+}
+
+func (q *querier) LabelNames(_ context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	seen := map[string]struct{}{}
+	for _, ser := range q.s.head.match(q.tenant, ms) {
+		ser.lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return out, nil, nil
+}
+
+func (q *querier) Close() error { return nil }
+
+type seriesSet struct {
+	list []storage.Series
+	i    int
+}
+
+func (s *seriesSet) Next() bool                        { s.i++; return s.i < len(s.list) }
+func (s *seriesSet) At() storage.Series                { return s.list[s.i] }
+func (s *seriesSet) Err() error                        { return nil }
+func (s *seriesSet) Warnings() annotations.Annotations { return nil }
+
+type promSeries struct {
+	lset       labels.Labels
+	chunks     [][]byte
+	mint, maxt int64
+}
+
+func (p *promSeries) Labels() labels.Labels { return p.lset }
+
+func (p *promSeries) Iterator(it chunkenc.Iterator) chunkenc.Iterator {
+	its := make([]chunkenc.Iterator, len(p.chunks))
+	for i, c := range p.chunks {
+		its[i] = xorIterator(c)
+	}
+	return storage.ChainSampleIteratorFromIterators(it, its)
+}

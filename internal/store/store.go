@@ -1,0 +1,543 @@
+// Package store is tsingma's embedded telemetry storage: a write-ahead log
+// with group commit (every acknowledged sample is fsynced), an in-memory
+// head of Gorilla-compressed chunks (Prometheus's chunkenc), and immutable
+// block files that the head is flushed to. It implements Prometheus's
+// storage.Queryable so that the PromQL engine runs on it unchanged.
+//
+// A Store is safe for concurrent use. Open starts one committer goroutine
+// and one maintenance goroutine; Close stops both and flushes.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// Config configures a Store. Zero values take the defaults shown.
+type Config struct {
+	Dir           string        // required
+	SegmentSize   int64         // WAL segment size; 64 MiB
+	MaxPending    int           // samples queued for commit before Append refuses; 1,000,000
+	FlushInterval time.Duration // head → block at least this often; 2h
+	FlushWALBytes int64         // or when this much WAL has accumulated; 256 MiB
+	Retention     time.Duration // blocks older than this are deleted; 0 keeps everything
+	Logger        *slog.Logger
+	Now           func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if c.Dir == "" {
+		return errors.New("store: Config.Dir is required")
+	}
+	if c.SegmentSize <= 0 {
+		c.SegmentSize = 64 << 20
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 1_000_000
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 2 * time.Hour
+	}
+	if c.FlushWALBytes <= 0 {
+		c.FlushWALBytes = 256 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Status says what happened to one sample given to Append.
+type Status uint8
+
+const (
+	Accepted   Status = iota
+	Duplicate         // same timestamp and value as the last stored sample: stored once
+	OutOfOrder        // older than the series' newest sample, or same time with another value
+)
+
+func (s Status) String() string {
+	switch s {
+	case Accepted:
+		return "accepted"
+	case Duplicate:
+		return "duplicate"
+	default:
+		return "out_of_order"
+	}
+}
+
+// ErrBusy is returned by Append when the commit queue is full. Nothing of
+// the batch was written; the caller may retry (HTTP 429, MQTT no PUBACK).
+var ErrBusy = errors.New("store: commit queue full")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Stats are counters for /metrics.
+type Stats struct {
+	Series       int
+	SamplesAdded uint64
+	Pending      int64
+	Commits      uint64
+	FsyncSeconds []float64 // recent fsync latencies (drained by the reader)
+	Blocks       int
+	WALBytes     int64
+	BlockBytes   int64
+}
+
+type commitReq struct {
+	payload []byte
+	apply   []applied
+	n       int
+	done    chan error
+}
+
+type applied struct {
+	s  *series
+	ts int64
+	v  float64
+}
+
+// Store is the embedded telemetry store.
+type Store struct {
+	cfg  Config
+	log  *slog.Logger
+	head *head
+
+	seqMu   sync.Mutex // orders reservation and enqueue
+	pendMu  sync.Mutex
+	pending []*commitReq
+	pendN   atomic.Int64
+	wake    chan struct{}
+	flushRq chan chan error
+
+	walDir        string
+	seg           *segmentWriter // owned by the committer
+	walSinceFlush atomic.Int64
+
+	blocksMu sync.RWMutex
+	blocks   []*block
+	nextBlk  int
+
+	added   atomic.Uint64
+	commits atomic.Uint64
+	fsyncMu sync.Mutex
+	fsyncs  []float64
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens or creates the store in cfg.Dir, loads its blocks and replays
+// its WAL, then starts the committer.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "store"),
+		head:    newHead(),
+		wake:    make(chan struct{}, 1),
+		flushRq: make(chan chan error),
+		walDir:  filepath.Join(cfg.Dir, "wal"),
+	}
+	for _, d := range []string{cfg.Dir, s.walDir, filepath.Join(cfg.Dir, "blocks")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	start := time.Now()
+	if err := s.loadBlocks(); err != nil {
+		s.closeBlocks()
+		return nil, err
+	}
+	seqs, err := listSegments(s.walDir)
+	if err != nil {
+		s.closeBlocks()
+		return nil, err
+	}
+	var replayed int
+	for i, seq := range seqs {
+		err := readSegment(s.walDir, seq, i == len(seqs)-1, func(p []byte) error {
+			n, err := s.replayRecord(p)
+			replayed += n
+			return err
+		})
+		if err != nil {
+			s.closeBlocks()
+			return nil, fmt.Errorf("replay wal: %w", err)
+		}
+		if fi, err := os.Stat(segmentName(s.walDir, seq)); err == nil {
+			s.walSinceFlush.Add(fi.Size())
+		}
+	}
+	next := 1
+	if len(seqs) > 0 {
+		next = seqs[len(seqs)-1] + 1
+	}
+	seg, err := openSegment(s.walDir, next)
+	if err != nil {
+		s.closeBlocks()
+		return nil, err
+	}
+	s.seg = seg
+	s.log.Info("store opened", "dir", cfg.Dir, "series", s.head.numSeries(), "blocks", len(s.blocks),
+		"wal_segments", len(seqs), "replayed_samples", replayed, "took", time.Since(start))
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(2)
+	go s.committer()
+	go s.maintain()
+	return s, nil
+}
+
+func (s *Store) replayRecord(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, fmt.Errorf("%w: empty record", ErrCorrupt)
+	}
+	d := &decoder{b: p[1:]}
+	switch p[0] {
+	case recSeries:
+		for len(d.b) > 0 && d.err == nil {
+			ref := d.uvarint()
+			k := telemetry.Key{Tenant: d.str(), Twin: d.str(), Channel: d.str()}
+			typ := d.str()
+			if d.err == nil {
+				s.head.add(ref, k, typ)
+			}
+		}
+		return 0, d.err
+	case recSamples:
+		n := 0
+		var ser *series
+		var lastRef uint64
+		for len(d.b) > 0 && d.err == nil {
+			ref := d.uvarint()
+			ts := d.varint()
+			v := math.Float64frombits(d.u64())
+			if d.err != nil {
+				break
+			}
+			if ser == nil || ref != lastRef {
+				s.head.mu.RLock()
+				ser = s.head.byRef[ref]
+				s.head.mu.RUnlock()
+				lastRef = ref
+			}
+			if ser == nil {
+				return n, fmt.Errorf("%w: sample for unknown series %d", ErrCorrupt, ref)
+			}
+			if ts <= ser.lastTS { // already in a block (or a duplicate)
+				continue
+			}
+			ser.append(ts, v)
+			ser.reservedTS, ser.reservedVal = ts, v
+			s.added.Add(1)
+			n++
+		}
+		return n, d.err
+	default:
+		return 0, fmt.Errorf("%w: unknown record type %d", ErrCorrupt, p[0])
+	}
+}
+
+// Append stores samples durably: when it returns nil, every sample whose
+// status is Accepted or Duplicate is on disk (fsynced). Samples must be
+// validated already (Type filled in, finite values). It returns ErrBusy
+// without writing anything when the commit queue is full.
+func (s *Store) Append(ctx context.Context, samples []telemetry.Sample) ([]Status, error) {
+	st := make([]Status, len(samples))
+	return st, s.AppendStatus(ctx, samples, st)
+}
+
+// AppendStatus is Append writing the statuses into st (len(st) >= len(samples)).
+func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st []Status) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	if s.pendN.Load()+int64(len(samples)) > int64(s.cfg.MaxPending) {
+		return ErrBusy
+	}
+	req := &commitReq{done: make(chan error, 1), apply: make([]applied, 0, len(samples))}
+	var seriesRec []byte
+	sampRec := make([]byte, 1, 1+len(samples)*14)
+	sampRec[0] = recSamples
+
+	s.seqMu.Lock()
+	for i := range samples {
+		smp := &samples[i]
+		k := smp.Key()
+		ser := s.head.get(k)
+		if ser == nil {
+			ser = s.head.add(0, k, smp.Type)
+			if seriesRec == nil {
+				seriesRec = []byte{recSeries}
+			}
+			seriesRec = binary.AppendUvarint(seriesRec, ser.ref)
+			seriesRec = appendString(seriesRec, k.Tenant)
+			seriesRec = appendString(seriesRec, k.Twin)
+			seriesRec = appendString(seriesRec, k.Channel)
+			seriesRec = appendString(seriesRec, smp.Type)
+		}
+		switch {
+		case smp.TS > ser.reservedTS:
+			ser.reservedTS, ser.reservedVal = smp.TS, smp.Value
+			st[i] = Accepted
+			sampRec = binary.AppendUvarint(sampRec, ser.ref)
+			sampRec = binary.AppendVarint(sampRec, smp.TS)
+			sampRec = binary.LittleEndian.AppendUint64(sampRec, math.Float64bits(smp.Value))
+			req.apply = append(req.apply, applied{ser, smp.TS, smp.Value})
+		case smp.TS == ser.reservedTS && smp.Value == ser.reservedVal:
+			st[i] = Duplicate
+		default:
+			st[i] = OutOfOrder
+		}
+	}
+	req.n = len(req.apply)
+	var payloads [][]byte
+	if seriesRec != nil {
+		payloads = append(payloads, seriesRec)
+	}
+	if req.n > 0 {
+		payloads = append(payloads, sampRec)
+	}
+	if len(payloads) == 0 {
+		s.seqMu.Unlock()
+		// Only duplicates: they are durable already, if their original is.
+		// Wait for anything queued before us so the original is on disk.
+		return s.barrier(ctx)
+	}
+	s.enqueue(req, payloads)
+	s.seqMu.Unlock()
+
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		// The batch may still become durable; it is not acknowledged.
+		return ctx.Err()
+	}
+}
+
+func (s *Store) enqueue(req *commitReq, payloads [][]byte) {
+	// Each payload becomes one WAL record, written in order before req's
+	// completion is signalled.
+	s.pendMu.Lock()
+	for _, p := range payloads {
+		s.pending = append(s.pending, &commitReq{payload: p})
+	}
+	s.pending = append(s.pending, req) // carries apply + done, no payload
+	s.pendN.Add(int64(req.n))
+	s.pendMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// barrier waits until everything enqueued so far is durable.
+func (s *Store) barrier(ctx context.Context) error {
+	req := &commitReq{done: make(chan error, 1)}
+	s.seqMu.Lock()
+	s.enqueue(req, nil)
+	s.seqMu.Unlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) committer() {
+	defer s.wg.Done()
+	var batch []*commitReq
+	for {
+		select {
+		case <-s.wake:
+		case ch := <-s.flushRq:
+			ch <- s.flush()
+			continue
+		case <-s.ctx.Done():
+			// Drain what is queued, then stop.
+			s.pendMu.Lock()
+			batch, s.pending = s.pending, batch[:0]
+			s.pendMu.Unlock()
+			if len(batch) > 0 {
+				s.commit(batch)
+			}
+			return
+		}
+		s.pendMu.Lock()
+		batch, s.pending = s.pending, batch[:0]
+		s.pendMu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		s.commit(batch)
+		for i := range batch {
+			batch[i] = nil
+		}
+	}
+}
+
+func (s *Store) commit(batch []*commitReq) {
+	var err error
+	var bytes int64
+	for _, r := range batch {
+		if r.payload != nil && err == nil {
+			err = s.seg.write(r.payload)
+			bytes += int64(len(r.payload) + frameHdr)
+		}
+	}
+	if err == nil {
+		t0 := time.Now()
+		err = s.seg.sync()
+		s.fsyncMu.Lock()
+		if len(s.fsyncs) < 100000 {
+			s.fsyncs = append(s.fsyncs, time.Since(t0).Seconds())
+		}
+		s.fsyncMu.Unlock()
+	}
+	s.walSinceFlush.Add(bytes)
+	s.commits.Add(1)
+	for _, r := range batch {
+		if err == nil {
+			for _, a := range r.apply {
+				a.s.append(a.ts, a.v)
+			}
+			s.added.Add(uint64(len(r.apply)))
+		}
+		s.pendN.Add(-int64(r.n))
+		if r.done != nil {
+			r.done <- err
+		}
+	}
+	if err != nil {
+		// A failed write or fsync leaves the WAL in an unknown state: stop
+		// accepting (as PostgreSQL does) rather than acknowledge later data.
+		s.log.Error("wal write failed; refusing further appends", "err", err)
+		s.closed.Store(true)
+		return
+	}
+	if s.seg.size >= s.cfg.SegmentSize {
+		if err := s.rotate(); err != nil {
+			s.log.Error("wal rotate failed", "err", err)
+		}
+	}
+}
+
+func (s *Store) rotate() error {
+	next := s.seg.seq + 1
+	if err := s.seg.close(); err != nil {
+		return err
+	}
+	seg, err := openSegment(s.walDir, next)
+	if err != nil {
+		return err
+	}
+	s.seg = seg
+	return nil
+}
+
+func (s *Store) maintain() {
+	defer s.wg.Done()
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	lastFlush := time.Now()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if time.Since(lastFlush) >= s.cfg.FlushInterval || s.walSinceFlush.Load() >= s.cfg.FlushWALBytes {
+			if err := s.Flush(s.ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("flush failed", "err", err)
+			}
+			lastFlush = time.Now()
+		}
+		if err := s.applyRetention(); err != nil {
+			s.log.Error("retention failed", "err", err)
+		}
+	}
+}
+
+// Flush writes the head's chunks to a new block and deletes the WAL
+// segments it covers. It runs on the committer goroutine, between commits.
+func (s *Store) Flush(ctx context.Context) error {
+	ch := make(chan error, 1)
+	select {
+	case s.flushRq <- ch:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns counters; it drains the fsync latencies recorded since the
+// previous call.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		Series:       s.head.numSeries(),
+		SamplesAdded: s.added.Load(),
+		Pending:      s.pendN.Load(),
+		Commits:      s.commits.Load(),
+		WALBytes:     s.walSinceFlush.Load(),
+	}
+	s.fsyncMu.Lock()
+	st.FsyncSeconds, s.fsyncs = s.fsyncs, nil
+	s.fsyncMu.Unlock()
+	s.blocksMu.RLock()
+	st.Blocks = len(s.blocks)
+	for _, b := range s.blocks {
+		st.BlockBytes += b.size
+	}
+	s.blocksMu.RUnlock()
+	return st
+}
+
+// Close stops accepting, commits what is queued, flushes the head to a
+// block and closes files. It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if err := s.Flush(context.Background()); err != nil {
+			s.closeErr = fmt.Errorf("flush on close: %w", err)
+		}
+		s.closed.Store(true)
+		s.cancel()
+		s.wg.Wait()
+		if err := s.seg.close(); err != nil && s.closeErr == nil {
+			s.closeErr = err
+		}
+		s.closeBlocks()
+	})
+	return s.closeErr
+}

@@ -1,0 +1,32 @@
+// Package telemetry defines the Sample, decodes the wire formats in which
+// sensors send samples (JSON, NDJSON, MQTT payloads), and validates samples
+// against their twin's type before they are stored.
+package telemetry
+
+import "fmt"
+
+// DefaultTenant is the tenant of every object until access control lands.
+const DefaultTenant = "default"
+
+// Sample is one measured value of one channel of one twin.
+// TS is in milliseconds since the Unix epoch.
+type Sample struct {
+	Tenant  string
+	Twin    string
+	Channel string
+	Type    string // the twin's type, filled in by validation
+	TS      int64
+	Value   float64
+}
+
+// Key identifies the series a sample belongs to.
+type Key struct {
+	Tenant, Twin, Channel string
+}
+
+// Key returns the series key of s.
+func (s Sample) Key() Key { return Key{s.Tenant, s.Twin, s.Channel} }
+
+func (s Sample) String() string {
+	return fmt.Sprintf("%s/%s/%s@%d=%g", s.Tenant, s.Twin, s.Channel, s.TS, s.Value)
+}
