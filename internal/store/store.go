@@ -61,25 +61,14 @@ func (c *Config) defaults() error {
 	return nil
 }
 
-// Status says what happened to one sample given to Append.
-type Status uint8
+// Status is telemetry.Status; the aliases keep call sites short.
+type Status = telemetry.Status
 
 const (
-	Accepted   Status = iota
-	Duplicate         // same timestamp and value as the last stored sample: stored once
-	OutOfOrder        // older than the series' newest sample, or same time with another value
+	Accepted   = telemetry.Accepted
+	Duplicate  = telemetry.Duplicate
+	OutOfOrder = telemetry.OutOfOrder
 )
-
-func (s Status) String() string {
-	switch s {
-	case Accepted:
-		return "accepted"
-	case Duplicate:
-		return "duplicate"
-	default:
-		return "out_of_order"
-	}
-}
 
 // ErrBusy is returned by Append when the commit queue is full. Nothing of
 // the batch was written; the caller may retry (HTTP 429, MQTT no PUBACK).

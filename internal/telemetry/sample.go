@@ -30,3 +30,23 @@ func (s Sample) Key() Key { return Key{s.Tenant, s.Twin, s.Channel} }
 func (s Sample) String() string {
 	return fmt.Sprintf("%s/%s/%s@%d=%g", s.Tenant, s.Twin, s.Channel, s.TS, s.Value)
 }
+
+// Status says what the store did with one sample.
+type Status uint8
+
+const (
+	Accepted   Status = iota
+	Duplicate         // same timestamp and value as the series' newest sample: stored once
+	OutOfOrder        // older than the series' newest sample, or same time with another value
+)
+
+func (s Status) String() string {
+	switch s {
+	case Accepted:
+		return "accepted"
+	case Duplicate:
+		return "duplicate"
+	default:
+		return "out_of_order"
+	}
+}

@@ -1,0 +1,161 @@
+// Package bus fans durable samples and other events out to subscribers
+// (the live stream, rules, models) without ever blocking the publisher: a
+// subscriber whose buffer is full loses the batch, which is counted, and a
+// subscriber that asked to be cut off on overflow is closed instead.
+//
+// The in-process Bus is the default; a NATS JetStream implementation can
+// replace it behind the same Publish/Subscribe shape.
+package bus
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// Event is what subscribers receive: a batch of durable samples, or a
+// change of another kind (Kind names it, Data is its JSON-ready value).
+type Event struct {
+	Kind    string // "samples", "twin", "alert", ...
+	Tenant  string
+	Samples []telemetry.Sample
+	Data    any
+}
+
+// Subscription receives events on C until it is closed, by Close or, for
+// a cut-off-on-overflow subscription, by the bus when the buffer fills.
+type Subscription struct {
+	C       <-chan Event
+	c       chan Event
+	cutOff  bool
+	filter  func(Event) bool
+	dropped atomic.Uint64
+	closed  atomic.Bool
+	over    atomic.Bool
+	b       *Bus
+}
+
+// Dropped returns how many events were lost to a full buffer.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Overflowed reports whether the bus closed the subscription because the
+// consumer was too slow.
+func (s *Subscription) Overflowed() bool { return s.over.Load() }
+
+// Close unsubscribes; C is closed. Idempotent.
+func (s *Subscription) Close() { s.b.remove(s) }
+
+// Bus is an in-process event fan-out. Safe for concurrent use.
+type Bus struct {
+	mu   sync.RWMutex
+	subs map[*Subscription]struct{}
+}
+
+// New returns an empty Bus.
+func New() *Bus { return &Bus{subs: make(map[*Subscription]struct{})} }
+
+// SubscribeOptions configure a subscription.
+type SubscribeOptions struct {
+	Buffer int              // events buffered; default 1024
+	CutOff bool             // close the subscription on overflow instead of dropping
+	Filter func(Event) bool // nil: everything
+}
+
+// Subscribe adds a subscriber.
+func (b *Bus) Subscribe(o SubscribeOptions) *Subscription {
+	if o.Buffer <= 0 {
+		o.Buffer = 1024
+	}
+	c := make(chan Event, o.Buffer)
+	s := &Subscription{C: c, c: c, cutOff: o.CutOff, filter: o.Filter, b: b}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+func (b *Bus) remove(s *Subscription) {
+	b.mu.Lock()
+	if _, ok := b.subs[s]; ok {
+		delete(b.subs, s)
+		if s.closed.CompareAndSwap(false, true) {
+			close(s.c)
+		}
+	}
+	b.mu.Unlock()
+}
+
+// Publish sends ev to every subscriber without blocking. Samples are
+// copied, so the caller may reuse its slice.
+func (b *Bus) Publish(ev Event) {
+	if len(ev.Samples) > 0 {
+		ev.Samples = append([]telemetry.Sample(nil), ev.Samples...)
+	}
+	var over []*Subscription
+	b.mu.RLock()
+	for s := range b.subs {
+		if s.filter != nil && !s.filter(ev) {
+			continue
+		}
+		select {
+		case s.c <- ev:
+		default:
+			s.dropped.Add(1)
+			if s.cutOff {
+				over = append(over, s)
+			}
+		}
+	}
+	b.mu.RUnlock()
+	for _, s := range over {
+		s.over.Store(true)
+		b.remove(s)
+	}
+}
+
+// PublishSamples publishes durable samples (telemetry.Publisher).
+func (b *Bus) PublishSamples(samples []telemetry.Sample) {
+	if len(samples) == 0 {
+		return
+	}
+	// Group by tenant so subscribers can filter cheaply.
+	t := samples[0].Tenant
+	for _, s := range samples {
+		if s.Tenant != t {
+			byT := map[string][]telemetry.Sample{}
+			for _, x := range samples {
+				byT[x.Tenant] = append(byT[x.Tenant], x)
+			}
+			for tn, xs := range byT {
+				b.Publish(Event{Kind: "samples", Tenant: tn, Samples: xs})
+			}
+			return
+		}
+	}
+	b.Publish(Event{Kind: "samples", Tenant: t, Samples: samples})
+}
+
+// Samples adapts the Bus to telemetry.Publisher.
+type Samples struct{ *Bus }
+
+// Publish implements telemetry.Publisher.
+func (s Samples) Publish(samples []telemetry.Sample) { s.PublishSamples(samples) }
+
+// Len returns the number of subscribers.
+func (b *Bus) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.subs)
+}
+
+// Backlog returns the events buffered across subscribers.
+func (b *Bus) Backlog() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	n := 0
+	for s := range b.subs {
+		n += len(s.c)
+	}
+	return n
+}

@@ -1,0 +1,209 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrUnknownTwin and ErrUnknownChannel are what a Catalog returns for a
+// sample it cannot place.
+var (
+	ErrUnknownTwin    = errors.New("unknown twin")
+	ErrUnknownChannel = errors.New("unknown channel")
+)
+
+// ChannelInfo is what validation needs to know of a twin's channel.
+type ChannelInfo struct {
+	Type     string // the twin's type
+	Unit     string
+	Min, Max float64 // valid range; ±Inf when open
+}
+
+// Catalog looks up the channel a sample is for. The twin registry
+// implements it (through an adapter in app).
+type Catalog interface {
+	Channel(tenant, twin, channel string) (ChannelInfo, error)
+}
+
+// Appender stores validated samples durably and says what it did with
+// each; it returns an error (such as a full queue) when nothing was stored.
+type Appender interface {
+	AppendStatus(ctx context.Context, samples []Sample, st []Status) error
+}
+
+// Publisher receives samples once they are durable. It must not block.
+type Publisher interface {
+	Publish(samples []Sample)
+}
+
+// Rejection is one sample that was not stored, and why.
+type Rejection struct {
+	Index   int    `json:"index"`
+	Twin    string `json:"twin,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Reason  Reason `json:"reason"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// Result is the outcome of one ingest call.
+type Result struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates,omitempty"`
+	Rejected   int         `json:"rejected"`
+	Errors     []Rejection `json:"errors,omitempty"`
+	Truncated  bool        `json:"errors_truncated,omitempty"`
+}
+
+// MaxErrors bounds the rejections listed in one Result.
+const MaxErrors = 1000
+
+// IngesterConfig configures an Ingester.
+type IngesterConfig struct {
+	MaxFuture time.Duration // samples later than now+MaxFuture are refused; default 10m
+	Now       func() time.Time
+}
+
+// Ingester validates decoded items against the catalog, stores the valid
+// ones and hands them to the publisher once durable. Safe for concurrent use.
+type Ingester struct {
+	cfg     IngesterConfig
+	catalog Catalog
+	store   Appender
+	pub     Publisher
+	pool    sync.Pool
+
+	mu      sync.Mutex
+	rejects map[Reason]*atomic.Uint64
+	total   atomic.Uint64
+}
+
+// NewIngester returns an Ingester. pub may be nil.
+func NewIngester(cfg IngesterConfig, c Catalog, a Appender, pub Publisher) (*Ingester, error) {
+	if c == nil || a == nil {
+		return nil, errors.New("telemetry: NewIngester needs a catalog and an appender")
+	}
+	if cfg.MaxFuture <= 0 {
+		cfg.MaxFuture = 10 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Ingester{cfg: cfg, catalog: c, store: a, pub: pub, rejects: make(map[Reason]*atomic.Uint64)}, nil
+}
+
+type scratch struct {
+	samples []Sample
+	idx     []int
+	st      []Status
+}
+
+// Ingest validates and stores items. A non-nil error means nothing was
+// stored (for example the store's queue is full: retry later).
+func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
+	var res Result
+	sc, _ := in.pool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer in.pool.Put(sc)
+	sc.samples, sc.idx = sc.samples[:0], sc.idx[:0]
+	limit := in.cfg.Now().Add(in.cfg.MaxFuture).UnixMilli()
+	reject := func(it *Item, r Reason, detail string) {
+		res.Rejected++
+		in.countReject(r)
+		if len(res.Errors) < MaxErrors {
+			res.Errors = append(res.Errors, Rejection{Index: it.Index, Twin: it.Sample.Twin, Channel: it.Sample.Channel, Reason: r, Detail: detail})
+		} else {
+			res.Truncated = true
+		}
+	}
+	for i := range items {
+		it := &items[i]
+		if it.Reason != "" {
+			reject(it, it.Reason, it.Detail)
+			continue
+		}
+		s := it.Sample
+		if s.Tenant == "" {
+			s.Tenant = DefaultTenant
+		}
+		ci, err := in.catalog.Channel(s.Tenant, s.Twin, s.Channel)
+		switch {
+		case errors.Is(err, ErrUnknownTwin):
+			reject(it, ReasonUnknownTwin, "no twin with this id")
+			continue
+		case errors.Is(err, ErrUnknownChannel):
+			reject(it, ReasonUnknownChannel, "the twin's type has no such channel")
+			continue
+		case err != nil:
+			return Result{}, fmt.Errorf("look up channel %s/%s: %w", s.Twin, s.Channel, err)
+		}
+		if s.Value < ci.Min || s.Value > ci.Max {
+			reject(it, ReasonOutOfRange, fmt.Sprintf("%g is outside the channel's valid range [%g, %g] %s", s.Value, ci.Min, ci.Max, ci.Unit))
+			continue
+		}
+		if s.TS > limit {
+			reject(it, ReasonFutureTimestamp, fmt.Sprintf("timestamp is more than %s in the future", in.cfg.MaxFuture))
+			continue
+		}
+		s.Type = ci.Type
+		sc.samples = append(sc.samples, s)
+		sc.idx = append(sc.idx, i)
+	}
+	if len(sc.samples) > 0 {
+		if cap(sc.st) < len(sc.samples) {
+			sc.st = make([]Status, len(sc.samples))
+		}
+		st := sc.st[:len(sc.samples)]
+		if err := in.store.AppendStatus(ctx, sc.samples, st); err != nil {
+			return Result{}, err
+		}
+		fresh := sc.samples[:0]
+		for j, x := range st {
+			switch x {
+			case Accepted:
+				res.Accepted++
+				fresh = append(fresh, sc.samples[j])
+			case Duplicate:
+				res.Accepted++
+				res.Duplicates++
+			default:
+				reject(&items[sc.idx[j]], ReasonOutOfOrder, "older than the newest stored sample of this channel")
+			}
+		}
+		if in.pub != nil && len(fresh) > 0 {
+			in.pub.Publish(fresh)
+		}
+	}
+	in.total.Add(uint64(res.Accepted))
+	return res, nil
+}
+
+func (in *Ingester) countReject(r Reason) {
+	in.mu.Lock()
+	c := in.rejects[r]
+	if c == nil {
+		c = new(atomic.Uint64)
+		in.rejects[r] = c
+	}
+	in.mu.Unlock()
+	c.Add(1)
+}
+
+// Rejects returns the count of rejected samples by reason.
+func (in *Ingester) Rejects() map[Reason]uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make(map[Reason]uint64, len(in.rejects))
+	for r, c := range in.rejects {
+		out[r] = c.Load()
+	}
+	return out
+}
+
+// Accepted returns the number of samples accepted since start.
+func (in *Ingester) Accepted() uint64 { return in.total.Load() }
