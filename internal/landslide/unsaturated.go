@@ -117,8 +117,8 @@ func newUnsat(c *column, g TimeGrid, z []float64) *unsatColumn {
 	u.al = s.Alpha * c.cosD * c.cosD
 	u.d = p.WaterTableDepth
 	u.rizero = p.SteadyFlux
-	u.qa = p.SteadyFlux           // initial flux in the basal-flux solution
-	u.qaU = s.Ksat * c.rikzero    // initial flux in the K(z,t) solution
+	u.qa = p.SteadyFlux        // initial flux in the basal-flux solution
+	u.qaU = s.Ksat * c.rikzero // initial flux in the K(z,t) solution
 	u.capt = append([]float64(nil), c.capt...)
 	for k, rik := range c.rik {
 		q := s.Ksat * rik

@@ -156,14 +156,14 @@ func readGridFile(caseDir, name string) (*Grid, error) {
 
 // cellInput is what one data cell of a case needs.
 type cellInput struct {
-	params             landslide.Params
-	rain               landslide.Rainfall
-	slopeDeg           float64
-	zmin               float64
-	skipped            bool
-	unsatZone          bool
-	zmaxS, zminS       float32
-	rizero, ks         float64
+	params       landslide.Params
+	rain         landslide.Rainfall
+	slopeDeg     float64
+	zmin         float64
+	skipped      bool
+	unsatZone    bool
+	zmaxS, zminS float32
+	rizero, ks   float64
 }
 
 // loadCase reads the configuration and grids of a case and returns the
