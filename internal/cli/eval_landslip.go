@@ -2,11 +2,23 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"flag"
+
+	"github.com/tsingma/tsingma/internal/eval/landslip"
 )
 
-// runEvalLandslip is not built yet: it says so and exits non-zero.
-func runEvalLandslip(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stderr, "tsingma eval landslip: not built yet in this version")
-	return 2
+// runEvalLandslip fits the territory-wide landslip warning on 1984–2005
+// and scores 2006–2020.
+func runEvalLandslip(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("tsingma eval landslip", flag.ContinueOnError)
+	dir := fs.String("data", "../shared/datasets/hk", "Hong Kong dataset directory (weather/, slopes/)")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	rep, err := landslip.Run(ctx, *dir, landslip.DefaultConfig())
+	if err != nil {
+		return fail(e, fs.Name(), err)
+	}
+	rep.Write(e.stdout)
+	return 0
 }
