@@ -42,6 +42,16 @@ type Config struct {
 	// Memory is the time constant, in samples, of the long-term level and
 	// scale estimates.
 	Memory float64
+	// Compress feeds the views asinh(v/m) instead of v, with m the slow
+	// running mean of |v|.
+	Compress bool
+	// Vigilance is the mean absolute distance (in units of the running
+	// range) beyond which a window starts a new prototype; Learn is the
+	// rate at which the nearest prototype moves towards the window.
+	Vigilance, Learn float64
+	// LevelMemory is the time constant, in samples, of the slow level of
+	// the level view.
+	LevelMemory float64
 	// ShortSpan is the span, in samples, of the short-term mean and
 	// volatility.
 	ShortSpan float64
@@ -55,6 +65,31 @@ type Config struct {
 	// Views selects the views by bit (ViewSpike | ViewStep | ...); 0 means
 	// all.
 	Views uint32
+	// Calm is the combined surprise below which the signal counts as
+	// normal: while it is calm the report memory decays with the shorter
+	// time constant Release instead of Suppress. 0 disables this.
+	Calm    float64
+	Release float64
+	// Horizon > 0 selects the return-period event stage: the score of a
+	// sample is log10 of its return period against the largest surprise
+	// of the last Horizon samples; Beta scales the surprise excess, and
+	// Refractory samples follow each report in silence.
+	Horizon    int
+	Beta       float64
+	Refractory int
+	// RiseNorm > 0 divides each reported rise by the running mean of the
+	// past rises (learning rate RiseNorm).
+	RiseNorm float64
+	// On > 0 selects the refractory event stage: every sample scores its
+	// surprise, but a surprise of at least On silences the next Refractory
+	// samples.
+	On float64
+	// Off > 0 extends the silence while the surprise stays at or above
+	// Off: the anomalous region is reported once however long it lasts.
+	Off float64
+	// PerView also tests each view's surprise for a record against its own
+	// history; the score is the largest return period.
+	PerView bool
 	// TailMass is the probability above the tail threshold of each view's
 	// peaks-over-threshold model.
 	TailMass float64
@@ -71,13 +106,15 @@ type Config struct {
 
 // The views, as bits of Config.Views.
 const (
-	ViewSpike  = 1 << iota // residual against the short-term level
-	ViewStep               // step from the previous sample
-	ViewShift              // short-term mean against the long-term level
-	ViewVol                // short-term against long-term volatility
-	ViewSeason             // residual against the time-of-day profile
-	numViews   = iota
-	allViews   = 1<<numViews - 1
+	ViewSpike   = 1 << iota // residual against the short-term level
+	ViewStep                // step from the previous sample
+	ViewShift               // short-term mean against the long-term level
+	ViewVol                 // short-term against long-term volatility
+	ViewSeason              // residual against the time-of-day profile
+	ViewLevel               // value against the slow long-term level
+	ViewPattern             // recent window against learnt prototype windows
+	numViews    = iota
+	allViews    = 1<<numViews - 1
 )
 
 // DefaultConfig is the single global configuration used on every channel
@@ -87,10 +124,17 @@ func DefaultConfig() Config {
 		Seed:              1,
 		Warmup:            150,
 		Memory:            500,
+		LevelMemory:       5000,
+		Vigilance:         0.05,
+		Learn:             0.1,
 		ShortSpan:         12,
 		CalibrationMemory: 5000,
 		Suppress:          1000,
 		TailMass:          0.02,
+		Views:             ViewSpike | ViewShift | ViewVol | ViewLevel | ViewPattern,
+		Fisher:            true,
+		On:                6,
+		Refractory:        100,
 	}
 }
 
@@ -100,6 +144,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: Warmup %d is negative", c.Warmup)
 	case !(c.Memory >= 2 && c.Memory <= 1e7):
 		return fmt.Errorf("anomaly: Memory %v must be in [2, 1e7] samples", c.Memory)
+	case !(c.Vigilance >= 0 && c.Vigilance <= 1) || !(c.Learn >= 0 && c.Learn <= 1):
+		return fmt.Errorf("anomaly: Vigilance %v and Learn %v must be in [0, 1]", c.Vigilance, c.Learn)
+	case !(c.LevelMemory >= 2 && c.LevelMemory <= 1e8):
+		return fmt.Errorf("anomaly: LevelMemory %v must be in [2, 1e8] samples", c.LevelMemory)
 	case !(c.ShortSpan >= 1 && c.ShortSpan <= c.Memory):
 		return fmt.Errorf("anomaly: ShortSpan %v must be in [1, Memory]", c.ShortSpan)
 	case !(c.CalibrationMemory >= 10 && c.CalibrationMemory <= 1e8):
@@ -108,6 +156,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: Suppress %v must be in [1, 1e8] samples", c.Suppress)
 	case !(c.TailMass >= 1e-4 && c.TailMass <= 0.5):
 		return fmt.Errorf("anomaly: TailMass %v must be in [1e-4, 0.5]", c.TailMass)
+	case !(c.Calm >= 0 && c.Calm <= 100) || !(c.Release >= 0 && c.Release <= 1e8):
+		return fmt.Errorf("anomaly: Calm %v and Release %v must be non-negative", c.Calm, c.Release)
+	case c.Horizon < 0 || c.Horizon > 1<<30 || c.Refractory < 0 || c.Refractory > 1<<30 || !(c.Beta >= 0 && c.Beta <= 100):
+		return fmt.Errorf("anomaly: Horizon %d, Refractory %d, Beta %v out of range", c.Horizon, c.Refractory, c.Beta)
 	case c.Views&^allViews != 0:
 		return fmt.Errorf("anomaly: Views %#x has unknown bits", c.Views)
 	}
@@ -121,6 +173,9 @@ const (
 	binsPerOctave = 4
 	minOctave     = -12
 	seasonBins    = 48 // 24 hours × {weekday, weekend}
+	numBlocks     = 8
+	patDim        = 8  // samples in a pattern window
+	nProto        = 32 // prototype windows kept
 )
 
 // state is everything that changes, in fixed-size fields, so that it
@@ -135,6 +190,15 @@ type state struct {
 	ShortMean         float64 // short-term mean
 	LongMean, LongDev float64 // long-term mean and mean |deviation|
 	VolFast, VolSlow  float64 // short- and long-term mean |step|
+	SlowMean, SlowDev float64 // slow mean and mean |deviation| (LevelMemory)
+	AbsMean           float64 // slow mean |value| (Compress)
+
+	Ring    [patDim]float64 // the last patDim values
+	RingPos uint32
+	Lo, Hi  float64                 // running range of the values
+	Protos  [nProto][patDim]float32 // prototype windows, scaled to [0, 1]
+	Use     [nProto]float32         // decayed use of each prototype
+	NProto  uint32
 
 	SeasonMean [seasonBins]float64
 	SeasonDev  [seasonBins]float64
@@ -147,6 +211,13 @@ type state struct {
 	Excess [numViews]float64 // mean excess over the tail threshold
 
 	Peak float64 // decaying memory of the reported surprise
+
+	BlockMax [numViews + 1][numBlocks]float64 // largest surprise of each past block, per view and combined
+	CurMax   [numViews + 1]float64            // largest surprise of the current block
+	BlockPos uint32                           // samples in the current block
+	BlockIdx uint32                           // next block slot to overwrite
+	Quiet    uint32                           // samples left in the refractory period
+	MeanRise float64                          // running mean of the reported rises
 }
 
 // Detector scores one channel. The zero value is not usable; call New.
@@ -154,8 +225,8 @@ type Detector struct {
 	cfg   Config
 	views uint32
 	// derived constants
-	aMem, aShort, aCal, aExcess, peakDecay float64
-	st                                     state
+	aMem, aSlow, aShort, aCal, aExcess, useDecay, peakDecay, releaseDecay float64
+	st                                                                    state
 }
 
 // New returns a detector for one channel.
@@ -176,9 +247,15 @@ func (d *Detector) derive() {
 	}
 	d.aMem = 1 / d.cfg.Memory
 	d.aShort = 2 / (d.cfg.ShortSpan + 1)
+	d.aSlow = 1 / max(d.cfg.LevelMemory, 1)
+	d.useDecay = 1 - d.aMem
 	d.aCal = 1 / d.cfg.CalibrationMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.peakDecay = math.Exp(-1 / d.cfg.Suppress)
+	d.releaseDecay = d.peakDecay
+	if d.cfg.Release > 0 {
+		d.releaseDecay = math.Exp(-1 / d.cfg.Release)
+	}
 }
 
 // Config returns the detector's configuration.
@@ -195,8 +272,19 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	}
 	s := &d.st
 	s.N++
+	if d.cfg.Compress {
+		// asinh(v/m), m the running mean |v|: linear near 0, logarithmic
+		// for values far above the typical magnitude, so that bursty,
+		// heavy-tailed series (counts, bytes) get comparable tails.
+		s.AbsMean += max(1/float64(s.N), d.aSlow) * (math.Abs(v) - s.AbsMean)
+		v = math.Asinh(v / (s.AbsMean + 1e-12))
+	}
 	if s.N == 1 {
-		s.Prev, s.Level, s.ShortMean, s.LongMean = v, v, v, v
+		s.Prev, s.Level, s.ShortMean, s.LongMean, s.SlowMean = v, v, v, v, v
+		s.Lo, s.Hi = v, v
+		for i := range s.Ring {
+			s.Ring[i] = v
+		}
 		for i := range s.SeasonMean {
 			s.SeasonMean[i] = v
 		}
@@ -217,10 +305,15 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	x[3] = math.Abs(math.Log((volFast + floor) / (s.VolSlow + floor)))
 	sb := seasonBin(tsMillis)
 	x[4] = math.Abs(v-s.SeasonMean[sb]) / (s.SeasonDev[sb] + floor)
+	x[5] = math.Abs(v-s.SlowMean) / (s.SlowDev + floor)
+	if d.views&ViewPattern != 0 {
+		x[6] = d.pattern(v)
+	}
 
 	// Calibrate, combine, then learn.
 	surprise := 0.0
 	fisherT, nv := 0.0, 0
+	var sv [numViews]float64
 	for k := range numViews {
 		if d.views&(1<<k) == 0 {
 			continue
@@ -228,6 +321,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 		b := bin(x[k])
 		if s.N > 2 {
 			sk := d.surprise(k, b, x[k])
+			sv[k] = sk
 			surprise = max(surprise, sk)
 			fisherT += sk * math.Ln10
 			nv++
@@ -260,6 +354,9 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	s.LongMean += aMem * (v - s.LongMean)
 	s.VolFast = volFast
 	s.VolSlow += aMem * (math.Abs(step) - s.VolSlow)
+	aSlow := max(d.aSlow, 1/float64(s.N))
+	s.SlowDev += aSlow * (math.Abs(v-s.SlowMean) - s.SlowDev)
+	s.SlowMean += aSlow * (v - s.SlowMean)
 	aSeason := max(1/float64(s.SeasonSeen[sb]+1), 4*d.aMem)
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
 	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
@@ -270,13 +367,37 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	s.LastTs = tsMillis
 
 	if s.N <= uint64(d.cfg.Warmup) {
+		if d.cfg.Horizon > 0 {
+			d.record(surprise, &sv)
+		}
 		return 0
 	}
+	if d.cfg.Horizon > 0 {
+		return d.record(surprise, &sv)
+	}
 	out := score(surprise)
+	if d.cfg.On > 0 {
+		if s.Quiet > 0 {
+			s.Quiet--
+			if d.cfg.Off > 0 && surprise >= d.cfg.Off {
+				// Still anomalous: the region goes on, stay silent.
+				s.Quiet = uint32(d.cfg.Refractory)
+			}
+			return 0
+		}
+		if surprise >= d.cfg.On {
+			s.Quiet = uint32(d.cfg.Refractory)
+		}
+		return out
+	}
 	if d.cfg.NoEventFilter {
 		return out
 	}
-	s.Peak *= d.peakDecay
+	if surprise < d.cfg.Calm {
+		s.Peak *= d.releaseDecay
+	} else {
+		s.Peak *= d.peakDecay
+	}
 	if out <= s.Peak {
 		return 0
 	}
@@ -285,7 +406,138 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if d.cfg.EmitLevel {
 		return out
 	}
+	if d.cfg.RiseNorm > 0 {
+		if s.MeanRise == 0 {
+			s.MeanRise = rise
+		}
+		r := rise / s.MeanRise
+		s.MeanRise += d.cfg.RiseNorm * (rise - s.MeanRise)
+		return r / (r + 10)
+	}
 	return rise
+}
+
+// record is the return-period event stage. R is the largest surprise of
+// the last Horizon samples (kept as block maxima). A sample whose surprise
+// S exceeds R is a record; its score is log10 of its return period,
+// estimated as min(N, Horizon)·10^(S−R) samples. Other samples score 0,
+// and after a record the detector stays silent for Refractory samples, so
+// that an anomalous region is reported once, at its first sample.
+func (d *Detector) record(surprise float64, sv *[numViews]float64) float64 {
+	s := &d.st
+	logN := math.Log10(float64(min(s.N, uint64(d.cfg.Horizon))))
+	v := 0.0
+	for k := range numViews + 1 {
+		x := surprise
+		if k < numViews {
+			if !d.cfg.PerView || d.views&(1<<k) == 0 {
+				continue
+			}
+			x = sv[k]
+		}
+		r := s.CurMax[k]
+		for _, m := range s.BlockMax[k] {
+			r = max(r, m)
+		}
+		if x > r {
+			v = max(v, logN+d.cfg.Beta*(x-r))
+		}
+		s.CurMax[k] = max(s.CurMax[k], x)
+	}
+	s.BlockPos++
+	if s.BlockPos >= uint32(max(d.cfg.Horizon/numBlocks, 1)) {
+		for k := range numViews + 1 {
+			s.BlockMax[k][s.BlockIdx] = s.CurMax[k]
+			s.CurMax[k] = 0
+		}
+		s.BlockIdx = (s.BlockIdx + 1) % numBlocks
+		s.BlockPos = 0
+	}
+	if s.N <= uint64(d.cfg.Warmup) {
+		return 0
+	}
+	if s.Quiet > 0 {
+		s.Quiet--
+		return 0
+	}
+	if v <= 0 {
+		return 0
+	}
+	s.Quiet = uint32(d.cfg.Refractory)
+	return v / (v + 10)
+}
+
+// pattern is the pattern view, after fuzzy ART and leader clustering: the
+// window of the last patDim values, scaled by the running range, is matched
+// against a small set of prototype windows; its statistic is the mean
+// absolute distance to the nearest one. The nearest prototype then moves
+// towards the window, or, if even the nearest is farther than Vigilance,
+// the window becomes a new prototype (replacing the least used when the set
+// is full).
+func (d *Detector) pattern(v float64) float64 {
+	s := &d.st
+	s.Ring[s.RingPos] = v
+	s.RingPos = (s.RingPos + 1) % patDim
+	if v < s.Lo {
+		s.Lo = v
+	} else {
+		s.Lo += d.aSlow * (v - s.Lo)
+	}
+	if v > s.Hi {
+		s.Hi = v
+	} else {
+		s.Hi += d.aSlow * (v - s.Hi)
+	}
+	span := s.Hi - s.Lo
+	if span <= 0 {
+		span = 1e-9 * (1 + math.Abs(s.Hi))
+	}
+	var x [patDim]float32
+	for i := range patDim {
+		x[i] = float32((s.Ring[(int(s.RingPos)+i)%patDim] - s.Lo) / span)
+	}
+	best, bestD := -1, float32(math.MaxFloat32)
+	for j := range int(s.NProto) {
+		var dist float32
+		p := &s.Protos[j]
+		for i := range patDim {
+			dd := x[i] - p[i]
+			if dd < 0 {
+				dd = -dd
+			}
+			dist += dd
+		}
+		if dist < bestD {
+			best, bestD = j, dist
+		}
+		s.Use[j] *= float32(d.useDecay)
+	}
+	bestD /= patDim
+	switch {
+	case best >= 0 && bestD <= float32(d.cfg.Vigilance):
+		p := &s.Protos[best]
+		for i := range patDim {
+			p[i] += float32(d.cfg.Learn) * (x[i] - p[i])
+		}
+		s.Use[best]++
+	case s.NProto < nProto:
+		s.Protos[s.NProto] = x
+		s.Use[s.NProto] = 1
+		s.NProto++
+	default:
+		low := 0
+		for j := range nProto {
+			if s.Use[j] < s.Use[low] {
+				low = j
+			}
+		}
+		s.Protos[low] = x
+		s.Use[low] = 1
+	}
+	if best < 0 {
+		return 0
+	}
+	return float64(bestD)
 }
 
 // score maps a surprise (−log10 of a tail probability) to [0, 1) without
@@ -395,12 +647,12 @@ var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
 // would break it (non-finite or negative accumulators).
 func (s *state) validate() error {
 	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-	for _, x := range []float64{s.Prev, s.Level, s.Resid, s.StepScale, s.ShortMean, s.LongMean, s.LongDev, s.VolFast, s.VolSlow, s.Peak} {
+	for _, x := range []float64{s.SlowMean, s.SlowDev, s.Prev, s.Level, s.Resid, s.StepScale, s.ShortMean, s.LongMean, s.LongDev, s.VolFast, s.VolSlow, s.Peak} {
 		if !fin(x) {
 			return errors.New("non-finite field")
 		}
 	}
-	if s.Resid < 0 || s.StepScale < 0 || s.LongDev < 0 || s.VolFast < 0 || s.VolSlow < 0 || s.Peak < 0 {
+	if s.Resid < 0 || s.StepScale < 0 || s.LongDev < 0 || s.VolFast < 0 || s.VolSlow < 0 || s.SlowDev < 0 || s.Peak < 0 {
 		return errors.New("negative scale")
 	}
 	if !(s.Inc >= 1 && s.Inc <= 1e300) {
