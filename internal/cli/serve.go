@@ -2,11 +2,186 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/app"
 )
 
-// runServe is not built yet: it says so and exits non-zero.
-func runServe(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stderr, "tsingma serve: not built yet in this version")
-	return 2
+// serveFlags are shared by serve and demo. Precedence: flag, then
+// TSINGMA_<NAME> environment variable, then the --config file, then the
+// default.
+type serveFlags struct {
+	fs         *flag.FlagSet
+	config     string
+	data       string
+	http       string
+	mqtt       string
+	maxFuture  time.Duration
+	retention  time.Duration
+	flushEvery time.Duration
+	maxPending int
+	maxBody    int64
+	logLevel   string
+	logFormat  string
+}
+
+func newServeFlags(name string) *serveFlags {
+	f := &serveFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	fs := f.fs
+	fs.StringVar(&f.config, "config", "", "JSON config file with any of the flags below as keys (e.g. {\"http\": \":8080\"})")
+	fs.StringVar(&f.data, "data", "./data", "data directory (twins, telemetry); created if missing")
+	fs.StringVar(&f.http, "http", ":8080", "HTTP listen address host:port (port 0 picks a free port)")
+	fs.StringVar(&f.mqtt, "mqtt", ":1883", "MQTT listen address host:port; empty disables MQTT")
+	fs.DurationVar(&f.maxFuture, "max-future", 10*time.Minute, "reject samples timestamped further than this in the future")
+	fs.DurationVar(&f.retention, "retention", 0, "delete telemetry older than this (e.g. 8760h); 0 keeps everything")
+	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
+	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
+	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: tsingma %s [flags]\n\nEvery flag can also be set as an environment variable TSINGMA_<FLAG> (dashes as\nunderscores, e.g. TSINGMA_HTTP=127.0.0.1:9090) or as a key in the --config JSON file.\nPrecedence: flag, environment, config file, default.\n\nflags:\n", name)
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+// parse applies config file and environment under the explicit flags.
+func (f *serveFlags) parse(e *env, args []string) (int, bool) {
+	if code, ok := parseFlags(f.fs, e, args); !ok {
+		return code, false
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	apply := func(name, val, source string) error {
+		if set[name] {
+			return nil
+		}
+		if err := f.fs.Set(name, val); err != nil {
+			return fmt.Errorf("%s: %s=%q: %v", source, name, val, err)
+		}
+		set[name] = true
+		return nil
+	}
+	var errs []error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		env := "TSINGMA_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := lookupEnv(e, env); ok {
+			if err := apply(fl.Name, v, "environment"); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	if f.config != "" {
+		b, err := os.ReadFile(f.config)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read config: %w", err))
+		} else {
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				errs = append(errs, fmt.Errorf("config %s: %w", f.config, err))
+			}
+			for k, v := range m {
+				if f.fs.Lookup(k) == nil || k == "config" {
+					errs = append(errs, fmt.Errorf("config %s: unknown key %q", f.config, k))
+					continue
+				}
+				if err := apply(k, fmt.Sprint(v), "config "+f.config); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(e.stderr, "tsingma %s: %v\n", f.fs.Name(), errors.Join(errs...))
+		return 2, false
+	}
+	return 0, true
+}
+
+func lookupEnv(e *env, name string) (string, bool) {
+	v := e.getenv(name)
+	return v, v != ""
+}
+
+func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json")
+}
+
+func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
+	return app.Config{
+		DataDir:       f.data,
+		HTTPAddr:      f.http,
+		MQTTAddr:      f.mqtt,
+		MaxFuture:     f.maxFuture,
+		Retention:     f.retention,
+		FlushInterval: f.flushEvery,
+		MaxPending:    f.maxPending,
+		MaxBody:       f.maxBody,
+		Logger:        log,
+	}
+}
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	f := newServeFlags("serve")
+	if code, ok := f.parse(e, args); !ok {
+		return code
+	}
+	log, err := f.logger(e.stderr)
+	if err != nil {
+		return fail(e, "tsingma serve", err)
+	}
+	a, err := app.New(f.appConfig(log))
+	if err != nil {
+		return fail(e, "tsingma serve", err)
+	}
+	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
+	return runApp(ctx, e, a)
+}
+
+// runApp runs a until ctx is done; a second interrupt exits at once.
+func runApp(ctx context.Context, e *env, a *app.App) int {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(ch)
+		select {
+		case <-ch:
+			fmt.Fprintln(e.stderr, "tsingma: second signal, exiting without a clean shutdown")
+			os.Exit(1)
+		case <-done:
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		return fail(e, "tsingma", err)
+	}
+	return 0
 }

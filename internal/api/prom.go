@@ -1,0 +1,286 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// promqlQueryable is a per-tenant Prometheus storage.
+type promqlQueryable = storage.Queryable
+
+// The Prometheus HTTP API subset that Grafana's Prometheus data source
+// uses: query, query_range, series, labels, label values. Responses use
+// Prometheus's envelope; errors are problem+json carrying Prometheus's
+// "status"/"errorType"/"error" fields as well, so both kinds of client
+// understand them.
+
+type promResponse struct {
+	Status string `json:"status"`
+	Data   any    `json:"data"`
+}
+
+func promError(code, errType, msg string, cause error) error {
+	return &apiError{code: code, detail: msg, cause: cause, extra: func(p *Problem) {
+		p.PromStatus, p.PromErrorType, p.PromError = "error", errType, msg
+	}}
+}
+
+func parsePromTime(v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e9))), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, promError("bad-query", "bad_data", "cannot parse "+strconv.Quote(clip(v))+" as a timestamp", nil)
+}
+
+func parsePromDuration(v string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && !math.IsInf(f, 0) {
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, promError("bad-query", "bad_data", "cannot parse "+strconv.Quote(clip(v))+" as a positive duration", nil)
+}
+
+func (s *Server) promQuery(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return promError("bad-query", "bad_data", "cannot parse the form", err)
+	}
+	ts, err := parsePromTime(r.Form.Get("time"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	q, err := s.cfg.Engine.NewInstantQuery(ctx, s.cfg.Queryable(tenantOf(r)), nil, r.Form.Get("query"), ts)
+	if err != nil {
+		return promError("bad-query", "bad_data", err.Error(), err)
+	}
+	defer q.Close()
+	return s.writePromResult(w, q.Exec(ctx))
+}
+
+func (s *Server) promQueryRange(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return promError("bad-query", "bad_data", "cannot parse the form", err)
+	}
+	start, err := parsePromTime(r.Form.Get("start"), time.Time{})
+	if err != nil {
+		return err
+	}
+	end, err := parsePromTime(r.Form.Get("end"), time.Time{})
+	if err != nil {
+		return err
+	}
+	if start.IsZero() || end.IsZero() || end.Before(start) {
+		return promError("bad-query", "bad_data", "start and end are required, with end not before start", nil)
+	}
+	step, err := parsePromDuration(r.Form.Get("step"))
+	if err != nil {
+		return err
+	}
+	if end.Sub(start)/step > 11000 {
+		return promError("bad-query", "bad_data", "exceeded maximum resolution of 11,000 points per timeseries; use a larger step", nil)
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	q, err := s.cfg.Engine.NewRangeQuery(ctx, s.cfg.Queryable(tenantOf(r)), nil, r.Form.Get("query"), start, end, step)
+	if err != nil {
+		return promError("bad-query", "bad_data", err.Error(), err)
+	}
+	defer q.Close()
+	return s.writePromResult(w, q.Exec(ctx))
+}
+
+func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 2*time.Minute)
+}
+
+func (s *Server) writePromResult(w http.ResponseWriter, res *promql.Result) error {
+	if res.Err != nil {
+		var et string
+		switch {
+		case errors.As(res.Err, new(promql.ErrQueryCanceled)):
+			et = "canceled"
+		case errors.As(res.Err, new(promql.ErrQueryTimeout)):
+			et = "timeout"
+		default:
+			et = "execution"
+		}
+		return promError("query-failed", et, res.Err.Error(), res.Err)
+	}
+	var data map[string]any
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		out := make([]map[string]any, len(v))
+		for i, smp := range v {
+			out[i] = map[string]any{"metric": labelMap(smp.Metric), "value": promPoint(smp.T, smp.F)}
+		}
+		data = map[string]any{"resultType": "vector", "result": out}
+	case promql.Matrix:
+		out := make([]map[string]any, len(v))
+		for i, ser := range v {
+			pts := make([][2]any, len(ser.Floats))
+			for j, p := range ser.Floats {
+				pts[j] = promPoint(p.T, p.F)
+			}
+			out[i] = map[string]any{"metric": labelMap(ser.Metric), "values": pts}
+		}
+		data = map[string]any{"resultType": "matrix", "result": out}
+	case promql.Scalar:
+		data = map[string]any{"resultType": "scalar", "result": promPoint(v.T, v.V)}
+	case promql.String:
+		data = map[string]any{"resultType": "string", "result": [2]any{float64(v.T) / 1000, v.V}}
+	default:
+		return errorf("internal", "unexpected result type %T", res.Value)
+	}
+	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: data})
+}
+
+func promPoint(t int64, f float64) [2]any {
+	return [2]any{float64(t) / 1000, strconv.FormatFloat(f, 'f', -1, 64)}
+}
+
+func labelMap(ls labels.Labels) map[string]string {
+	m := make(map[string]string, ls.Len())
+	ls.Range(func(l labels.Label) { m[l.Name] = l.Value })
+	return m
+}
+
+func (s *Server) promMatchers(r *http.Request) ([][]*labels.Matcher, error) {
+	var sets [][]*labels.Matcher
+	p := parser.NewParser(parser.Options{})
+	for _, m := range r.Form["match[]"] {
+		ms, err := p.ParseMetricSelector(m)
+		if err != nil {
+			return nil, promError("bad-query", "bad_data", err.Error(), err)
+		}
+		sets = append(sets, ms)
+	}
+	return sets, nil
+}
+
+func (s *Server) promRange(r *http.Request) (int64, int64, error) {
+	start, err := parsePromTime(r.Form.Get("start"), time.Unix(0, 0))
+	if err != nil {
+		return 0, 0, err
+	}
+	end, err := parsePromTime(r.Form.Get("end"), s.cfg.Now().Add(24*time.Hour))
+	if err != nil {
+		return 0, 0, err
+	}
+	return start.UnixMilli(), end.UnixMilli(), nil
+}
+
+func (s *Server) promSeries(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return promError("bad-query", "bad_data", "cannot parse the form", err)
+	}
+	sets, err := s.promMatchers(r)
+	if err != nil {
+		return err
+	}
+	if len(sets) == 0 {
+		return promError("bad-query", "bad_data", "no match[] parameter provided", nil)
+	}
+	mint, maxt, err := s.promRange(r)
+	if err != nil {
+		return err
+	}
+	q, err := s.cfg.Queryable(tenantOf(r)).Querier(mint, maxt)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	seen := map[string]bool{}
+	out := []map[string]string{}
+	for _, ms := range sets {
+		ss := q.Select(r.Context(), true, &storage.SelectHints{Start: mint, End: maxt, Func: "series"}, ms...)
+		for ss.Next() {
+			ls := ss.At().Labels()
+			if k := ls.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, labelMap(ls))
+			}
+		}
+		if err := ss.Err(); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: out})
+}
+
+func (s *Server) promLabels(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return promError("bad-query", "bad_data", "cannot parse the form", err)
+	}
+	return s.promLabelQuery(w, r, "")
+}
+
+func (s *Server) promLabelValues(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return promError("bad-query", "bad_data", "cannot parse the form", err)
+	}
+	name := r.PathValue("name")
+	if name == "" {
+		return promError("bad-query", "bad_data", "empty label name", nil)
+	}
+	return s.promLabelQuery(w, r, name)
+}
+
+func (s *Server) promLabelQuery(w http.ResponseWriter, r *http.Request, name string) error {
+	sets, err := s.promMatchers(r)
+	if err != nil {
+		return err
+	}
+	if len(sets) == 0 {
+		sets = [][]*labels.Matcher{nil}
+	}
+	mint, maxt, err := s.promRange(r)
+	if err != nil {
+		return err
+	}
+	q, err := s.cfg.Queryable(tenantOf(r)).Querier(mint, maxt)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	seen := map[string]bool{}
+	for _, ms := range sets {
+		var vals []string
+		if name == "" {
+			vals, _, err = q.LabelNames(r.Context(), nil, ms...)
+		} else {
+			vals, _, err = q.LabelValues(r.Context(), name, nil, ms...)
+		}
+		if err != nil {
+			return err
+		}
+		for _, v := range vals {
+			seen[v] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: out})
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/twin"
+)
+
+// streamSample is one sample on the live stream.
+type streamSample struct {
+	Twin    string  `json:"twin"`
+	Channel string  `json:"channel"`
+	Type    string  `json:"type"`
+	TS      int64   `json:"ts"`
+	Value   float64 `json:"value"`
+}
+
+// getStream serves Server-Sent Events: "samples" (batches of new samples)
+// and other kinds published on the bus ("twin", "alert", ...), filtered by
+// twin=, type=, bbox= and kinds=. A consumer that falls behind is sent a
+// final "overflow" event and cut off; it never slows ingest.
+func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return errorf("internal", "streaming unsupported by this connection")
+	}
+	tenant := tenantOf(r)
+	q := r.URL.Query()
+	set := func(name string) map[string]bool {
+		v := q.Get(name)
+		if v == "" {
+			return nil
+		}
+		m := map[string]bool{}
+		for _, x := range strings.Split(v, ",") {
+			if x != "" {
+				m[x] = true
+			}
+		}
+		return m
+	}
+	twins, types, kinds := set("twin"), set("type"), set("kinds")
+	if bb := q.Get("bbox"); bb != "" {
+		// The twins inside the box when the stream starts.
+		tq, err := twin.ParseQuery(map[string][]string{"bbox": {bb}, "limit": {"1000"}})
+		if err != nil {
+			return &apiError{code: "bad-query", detail: err.Error(), cause: err}
+		}
+		if twins == nil {
+			twins = map[string]bool{}
+		}
+		for {
+			page, err := s.cfg.Twins.Query(r.Context(), tenant, tq)
+			if err != nil {
+				return err
+			}
+			for _, tw := range page.Items {
+				twins[tw.ID] = true
+			}
+			if page.Next == "" || len(twins) > 100000 {
+				break
+			}
+			tq.Cursor = page.Next
+		}
+	}
+	sub := s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 512, CutOff: true, Filter: func(ev bus.Event) bool {
+		return ev.Tenant == tenant && (kinds == nil || kinds[ev.Kind])
+	}})
+	defer sub.Close()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(": tsingma live stream\nretry: 2000\n\n"))
+	fl.Flush()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	enc := json.NewEncoder(w)
+	var batch []streamSample
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-heartbeat.C:
+			w.Write([]byte(": keep-alive\n\n"))
+			fl.Flush()
+		case ev, ok := <-sub.C:
+			if !ok {
+				if sub.Overflowed() {
+					w.Write([]byte("event: overflow\ndata: {\"reason\":\"the client read too slowly and was cut off; reconnect\"}\n\n"))
+					fl.Flush()
+				}
+				return nil
+			}
+			if ev.Kind == "samples" {
+				batch = batch[:0]
+				for _, smp := range ev.Samples {
+					if twins != nil && !twins[smp.Twin] {
+						continue
+					}
+					if types != nil && !types[smp.Type] {
+						continue
+					}
+					batch = append(batch, streamSample{smp.Twin, smp.Channel, smp.Type, smp.TS, smp.Value})
+				}
+				if len(batch) == 0 {
+					continue
+				}
+				w.Write([]byte("event: samples\ndata: "))
+				enc.Encode(batch)
+				w.Write([]byte("\n"))
+			} else {
+				if twins != nil || types != nil {
+					if id, typ := eventTwin(ev.Data); (twins != nil && !twins[id]) || (types != nil && !types[typ]) {
+						continue
+					}
+				}
+				w.Write([]byte("event: " + ev.Kind + "\ndata: "))
+				enc.Encode(ev.Data)
+				w.Write([]byte("\n"))
+			}
+			if len(sub.C) == 0 {
+				fl.Flush()
+			}
+		}
+	}
+}
+
+// twinRef is implemented by events that concern one twin.
+type twinRef interface{ TwinRef() (id, typ string) }
+
+func eventTwin(v any) (string, string) {
+	if t, ok := v.(twinRef); ok {
+		return t.TwinRef()
+	}
+	return "", ""
+}

@@ -1,0 +1,315 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/store"
+	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/twin"
+)
+
+type ingestScratch struct {
+	dec   *telemetry.Decoder
+	items []telemetry.Item
+	body  []byte
+}
+
+// postTelemetry stores a batch: JSON ({"samples":[...]}, per-twin objects)
+// or NDJSON. 200 with counts and per-sample reasons; 422 when every sample
+// was rejected; 429 when the store's queue is full (nothing stored).
+func (s *Server) postTelemetry(w http.ResponseWriter, r *http.Request) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	sc, _ := s.scratch.Get().(*ingestScratch)
+	if sc == nil {
+		sc = &ingestScratch{dec: telemetry.NewDecoder(s.cfg.Now)}
+	}
+	defer s.scratch.Put(sc)
+	var err error
+	sc.body, err = readAll(r.Body, sc.body[:0])
+	if err != nil {
+		return err
+	}
+	sc.items = sc.items[:0]
+	if ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
+		// curl -d sends this by default: accept a JSON document anyway.
+		if b := bytes.TrimSpace(sc.body); len(b) > 0 && (b[0] == '{' || b[0] == '[') {
+			ct = "application/json"
+			if bytes.Contains(b, []byte("}\n{")) {
+				ct = "application/x-ndjson"
+			}
+		}
+	}
+	switch ct {
+	case "", "application/json":
+		sc.items, err = sc.dec.DecodeJSON(sc.items, sc.body)
+	case "application/x-ndjson", "application/ndjson", "application/jsonl":
+		sc.items, err = sc.dec.DecodeNDJSON(sc.items, sc.body)
+	default:
+		return errorf("unsupported-media", "Content-Type must be application/json or application/x-ndjson, got %q", clip(ct))
+	}
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.Ingester.Ingest(r.Context(), sc.items)
+	if err != nil {
+		return err
+	}
+	if res.Accepted == 0 && res.Rejected > 0 {
+		return &apiError{code: "invalid", detail: fmt.Sprintf("all %d samples were rejected", res.Rejected),
+			extra: func(p *Problem) { p.Errors = res.Errors }}
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+var aggs = map[string]bool{"mean": true, "min": true, "max": true, "sum": true, "count": true, "last": true, "p95": true, "first": true}
+
+// getSeries returns a channel's samples in a range, raw or aggregated by
+// step, as JSON or CSV (format=csv or Accept: text/csv).
+func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
+	tenant := tenantOf(r)
+	id, ch := r.PathValue("id"), r.PathValue("channel")
+	if _, err := s.cfg.Twins.Get(r.Context(), tenant, id); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	now := s.cfg.Now()
+	to, err := parseTimeParam(q.Get("to"), "to", now)
+	if err != nil {
+		return err
+	}
+	from, err := parseTimeParam(q.Get("from"), "from", to.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	if from.After(to) {
+		return errorf("bad-request", "from is after to")
+	}
+	var step time.Duration
+	if v := q.Get("step"); v != "" {
+		if step, err = time.ParseDuration(v); err != nil || step < time.Millisecond {
+			return errorf("bad-request", "step must be a duration of at least 1ms, like 1m")
+		}
+	}
+	agg := q.Get("agg")
+	if agg == "" && step > 0 {
+		agg = "mean"
+	}
+	if agg != "" && !aggs[agg] {
+		return errorf("bad-request", "agg must be one of mean, min, max, sum, count, first, last, p95")
+	}
+	if agg != "" && step == 0 {
+		return errorf("bad-request", "agg needs a step")
+	}
+	limit := 1_000_000
+	csv := q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv")
+	key := telemetry.Key{Tenant: tenant, Twin: id, Channel: ch}
+	mint, maxt := from.UnixMilli(), to.UnixMilli()
+
+	if step > 0 && (maxt-mint)/step.Milliseconds() > int64(limit) {
+		return errorf("bad-request", "too many steps; use a larger step")
+	}
+	var pts []store.Point
+	if step == 0 {
+		truncated := false
+		err = s.cfg.Store.Range(r.Context(), key, mint, maxt, func(ts int64, v float64) bool {
+			if len(pts) >= limit {
+				truncated = true
+				return false
+			}
+			pts = append(pts, store.Point{TS: ts, Value: v})
+			return true
+		})
+		if truncated {
+			w.Header().Set("X-Truncated", "true")
+		}
+	} else {
+		pts, err = aggregate(r, s.cfg.Store, key, mint, maxt, step.Milliseconds(), agg)
+	}
+	if errors.Is(err, store.ErrNoSeries) {
+		pts, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if csv {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+"-"+ch+".csv"))
+		bw := bufio.NewWriter(w)
+		bw.WriteString("time,ts_ms,value\n")
+		for _, p := range pts {
+			bw.WriteString(time.UnixMilli(p.TS).UTC().Format(time.RFC3339Nano))
+			bw.WriteByte(',')
+			bw.WriteString(strconv.FormatInt(p.TS, 10))
+			bw.WriteByte(',')
+			bw.WriteString(strconv.FormatFloat(p.Value, 'g', -1, 64))
+			bw.WriteByte('\n')
+		}
+		return bw.Flush()
+	}
+	if pts == nil {
+		pts = []store.Point{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"twin": id, "channel": ch, "from": from.UnixMilli(), "to": to.UnixMilli(),
+		"step": step.Milliseconds(), "agg": agg, "points": pts,
+	})
+}
+
+// aggregate buckets [mint, maxt] by step (aligned to multiples of step).
+func aggregate(r *http.Request, st Telemetry, key telemetry.Key, mint, maxt, step int64, agg string) ([]store.Point, error) {
+	var out []store.Point
+	var vals []float64
+	var cur int64 = math.MinInt64
+	var n int
+	var sum, mn, mx, first, last float64
+	emit := func() {
+		if n == 0 {
+			return
+		}
+		var v float64
+		switch agg {
+		case "mean":
+			v = sum / float64(n)
+		case "sum":
+			v = sum
+		case "min":
+			v = mn
+		case "max":
+			v = mx
+		case "count":
+			v = float64(n)
+		case "first":
+			v = first
+		case "last":
+			v = last
+		case "p95":
+			sort.Float64s(vals)
+			v = quantile(vals, 0.95)
+		}
+		out = append(out, store.Point{TS: cur, Value: v})
+	}
+	err := st.Range(r.Context(), key, mint, maxt, func(ts int64, v float64) bool {
+		b := ts - ((ts%step)+step)%step
+		if b != cur {
+			emit()
+			cur, n, sum, mn, mx, first = b, 0, 0, v, v, v
+			vals = vals[:0]
+		}
+		n++
+		sum += v
+		mn = min(mn, v)
+		mx = max(mx, v)
+		last = v
+		if agg == "p95" {
+			vals = append(vals, v)
+		}
+		return true
+	})
+	emit()
+	return out, err
+}
+
+// quantile of sorted xs by linear interpolation (type 7).
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	h := q * float64(len(xs)-1)
+	lo := int(math.Floor(h))
+	if lo+1 >= len(xs) {
+		return xs[len(xs)-1]
+	}
+	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+}
+
+type latestValue struct {
+	TS    int64   `json:"ts"`
+	Value float64 `json:"value"`
+}
+
+// getTwinLatest returns the newest sample of every channel of one twin.
+func (s *Server) getTwinLatest(w http.ResponseWriter, r *http.Request) error {
+	tenant := tenantOf(r)
+	id := r.PathValue("id")
+	if _, err := s.cfg.Twins.Get(r.Context(), tenant, id); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"twin": id, "channels": s.latestOf(tenant, id, nil)})
+}
+
+func (s *Server) latestOf(tenant, id string, only map[string]bool) map[string]latestValue {
+	out := map[string]latestValue{}
+	for _, ch := range s.cfg.Store.Channels(tenant, id) {
+		if only != nil && !only[ch] {
+			continue
+		}
+		if p, ok := s.cfg.Store.Latest(telemetry.Key{Tenant: tenant, Twin: id, Channel: ch}); ok {
+			out[ch] = latestValue{p.TS, p.Value}
+		}
+	}
+	return out
+}
+
+// getLatest returns the newest samples of many twins at once, selected
+// with the twin query parameters (type, label, bbox, ...); channel=a,b
+// narrows the channels. Up to 10,000 twins per page.
+func (s *Server) getLatest(w http.ResponseWriter, r *http.Request) error {
+	tenant := tenantOf(r)
+	v := r.URL.Query()
+	var only map[string]bool
+	if c := v.Get("channel"); c != "" {
+		only = map[string]bool{}
+		for _, x := range strings.Split(c, ",") {
+			only[x] = true
+		}
+		v.Del("channel")
+	}
+	if v.Get("limit") == "" {
+		v.Set("limit", "10000")
+	}
+	q, err := twin.ParseQuery(v)
+	if err != nil {
+		return &apiError{code: "bad-query", detail: err.Error(), cause: err}
+	}
+	page, err := s.cfg.Twins.Query(r.Context(), tenant, q)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Twin     string                 `json:"twin"`
+		Type     string                 `json:"type"`
+		Channels map[string]latestValue `json:"channels"`
+	}
+	rows := make([]row, 0, len(page.Items))
+	for _, tw := range page.Items {
+		rows = append(rows, row{tw.ID, tw.Type, s.latestOf(tenant, tw.ID, only)})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": rows, "next": page.Next})
+}

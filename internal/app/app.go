@@ -1,0 +1,284 @@
+// Package app is tsingma's composition root: it builds every component
+// from one Config, runs them, and stops them in reverse order. Only cli
+// and tests import it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/tsingma/tsingma/internal/api"
+	"github.com/tsingma/tsingma/internal/broker"
+	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/store"
+	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/twin"
+)
+
+// Config is everything tsingma serve needs.
+type Config struct {
+	DataDir       string        // where twins and telemetry live
+	HTTPAddr      string        // host:port; port 0 picks a free one
+	MQTTAddr      string        // host:port; empty disables MQTT
+	MaxFuture     time.Duration // how far in the future a sample may be
+	Retention     time.Duration // telemetry retention; 0 keeps everything
+	FlushInterval time.Duration // head → block interval
+	MaxPending    int           // samples queued for commit before 429
+	MaxBody       int64         // HTTP body limit
+	Logger        *slog.Logger
+	// Extra routes (the console, the demo's controls).
+	ExtraRoutes func(*App) []api.Route
+}
+
+// App is a running (or ready to run) tsingma.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	Twins    *twin.Registry
+	Store    *store.Store
+	Bus      *bus.Bus
+	Ingester *telemetry.Ingester
+	API      *api.Server
+	Broker   *broker.Broker
+
+	httpLn net.Listener
+	mqttLn net.Listener
+	srv    *http.Server
+
+	closeOnce sync.Once
+}
+
+// New opens storage and builds every component; it listens on the
+// configured addresses (so the bound ones are known) but serves nothing
+// until Run.
+func New(cfg Config) (*App, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("app: DataDir is required")
+	}
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = "127.0.0.1:8080"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{cfg: cfg, log: cfg.Logger}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeStorage()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+	a.Bus = bus.New()
+	var err error
+	a.Twins, err = twin.Open(twin.Config{
+		Path:   filepath.Join(cfg.DataDir, "twins.db"),
+		Logger: cfg.Logger,
+		OnChange: func(ev twin.Event) {
+			a.Bus.Publish(bus.Event{Kind: "twin", Tenant: ev.Tenant, Data: twinChange{ev}})
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open twin registry: %w", err)
+	}
+	a.Store, err = store.Open(store.Config{
+		Dir:           filepath.Join(cfg.DataDir, "telemetry"),
+		Retention:     cfg.Retention,
+		FlushInterval: cfg.FlushInterval,
+		MaxPending:    cfg.MaxPending,
+		Logger:        cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open telemetry store: %w", err)
+	}
+	a.Ingester, err = telemetry.NewIngester(telemetry.IngesterConfig{MaxFuture: cfg.MaxFuture},
+		catalog{a.Twins}, a.Store, bus.Samples{Bus: a.Bus})
+	if err != nil {
+		return nil, err
+	}
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:               cfg.Logger.With("component", "promql"),
+		MaxSamples:           50_000_000,
+		Timeout:              2 * time.Minute,
+		LookbackDelta:        5 * time.Minute,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+		Parser:               parser.NewParser(parser.Options{}),
+	})
+	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.MQTTAddr != "" {
+		a.mqttLn, err = net.Listen("tcp", cfg.MQTTAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen mqtt %s: %w", cfg.MQTTAddr, err)
+		}
+		a.Broker, err = broker.New(broker.Config{Listener: a.mqttLn, Ingester: a.Ingester, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+	}
+	acfg := api.Config{
+		Twins:     a.Twins,
+		Ingester:  a.Ingester,
+		Store:     a.Store,
+		Queryable: a.Store.Queryable,
+		Engine:    engine,
+		Bus:       a.Bus,
+		Logger:    cfg.Logger,
+		MaxBody:   cfg.MaxBody,
+		Metrics:   []func(io.Writer){a.brokerMetrics},
+	}
+	if cfg.ExtraRoutes != nil {
+		acfg.Extra = cfg.ExtraRoutes(a)
+	}
+	a.API, err = api.New(acfg)
+	if err != nil {
+		return nil, err
+	}
+	a.srv = &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	ok = true
+	return a, nil
+}
+
+// HTTPAddr is the bound HTTP address.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// MQTTAddr is the bound MQTT address, or "" when MQTT is off.
+func (a *App) MQTTAddr() string {
+	if a.mqttLn == nil {
+		return ""
+	}
+	return a.mqttLn.Addr().String()
+}
+
+// Run serves until ctx is done, then shuts down: stop accepting, drain
+// requests, disconnect MQTT, flush the store, close the registry.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.srv.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve http: %w", err)
+		}
+	}()
+	if a.Broker != nil {
+		if err := a.Broker.Start(); err != nil {
+			errc <- err
+		}
+	}
+	a.log.Info("tsingma listening", "http", "http://"+a.HTTPAddr(), "mqtt", a.MQTTAddr(), "data", a.cfg.DataDir)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.srv.Shutdown(sctx); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+		a.srv.Close()
+	}
+	if err := a.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// Close stops the broker and closes storage. Run calls it; call it
+// yourself only when Run was never called. Idempotent.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		if a.Broker != nil {
+			if e := a.Broker.Close(); e != nil {
+				a.log.Warn("mqtt close", "err", e)
+			}
+		} else if a.mqttLn != nil {
+			a.mqttLn.Close()
+		}
+		if a.httpLn != nil {
+			a.httpLn.Close()
+		}
+		err = a.closeStorage()
+	})
+	return err
+}
+
+func (a *App) closeStorage() error {
+	var errs []error
+	if a.Store != nil {
+		if err := a.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	if a.Twins != nil {
+		if err := a.Twins.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close twins: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) brokerMetrics(w io.Writer) {
+	if a.Broker == nil {
+		return
+	}
+	st := a.Broker.Stats()
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_clients Connected MQTT clients.\n# TYPE tsingma_mqtt_clients gauge\ntsingma_mqtt_clients %d\n", st.Clients)
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_telemetry_messages_total Telemetry publishes.\n# TYPE tsingma_mqtt_telemetry_messages_total counter\ntsingma_mqtt_telemetry_messages_total %d\n", st.Messages)
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_backpressure_waits_total Times a PUBACK was withheld for a full queue.\n# TYPE tsingma_mqtt_backpressure_waits_total counter\ntsingma_mqtt_backpressure_waits_total %d\n", st.Waits)
+}
+
+// catalog adapts the twin registry to telemetry.Catalog.
+type catalog struct{ r *twin.Registry }
+
+func (c catalog) Channel(tenant, id, ch string) (telemetry.ChannelInfo, error) {
+	ci, err := c.r.Channel(tenant, id, ch)
+	switch {
+	case errors.Is(err, twin.ErrUnknownChannel):
+		return telemetry.ChannelInfo{}, telemetry.ErrUnknownChannel
+	case errors.Is(err, twin.ErrNotFound):
+		return telemetry.ChannelInfo{}, telemetry.ErrUnknownTwin
+	case err != nil:
+		return telemetry.ChannelInfo{}, err
+	}
+	return telemetry.ChannelInfo{Type: ci.Type, Unit: ci.Unit, Min: ci.Min, Max: ci.Max}, nil
+}
+
+// twinChange is a registry event as the live stream shows it.
+type twinChange struct{ ev twin.Event }
+
+func (c twinChange) TwinRef() (string, string) {
+	typ := ""
+	if c.ev.Twin != nil {
+		typ = c.ev.Twin.Type
+	}
+	return c.ev.ID, typ
+}
+
+func (c twinChange) MarshalJSON() ([]byte, error) {
+	return jsonMarshal(map[string]any{"kind": c.ev.Kind, "id": c.ev.ID, "revision": c.ev.Revision, "twin": c.ev.Twin})
+}
