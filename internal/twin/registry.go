@@ -80,12 +80,12 @@ type Registry struct {
 	closed   bool
 
 	// group commit: writers queue ops; one leader at a time commits a batch.
-	qmu     sync.Mutex
-	queue   []*op
-	leading bool
-	qclosed bool
-	idle    *sync.Cond
-	closeMu sync.Mutex
+	qmu      sync.Mutex
+	queue    []*op
+	leading  bool
+	qclosed  bool
+	idle     *sync.Cond
+	closeMu  sync.Mutex
 	closeErr error
 	didClose bool
 }
@@ -333,8 +333,8 @@ func (t *tenant) remove(tw *Twin) {
 type op struct {
 	tenant    string
 	fn        func(ts *tenantStage) error
-	err       error // from fn
-	commitErr error // the bbolt commit failed
+	err       error     // from fn
+	commitErr error     // the bbolt commit failed
 	wake      chan bool // true: become leader; false: done
 }
 
@@ -436,9 +436,9 @@ type stage struct {
 type tenantStage struct {
 	s      *stage
 	name   string
-	base   *tenant // committed state; nil for a new tenant
-	seed   bool    // new tenant: write the built-in types
-	dirty  bool    // something was staged (a rejected write leaves it false)
+	base   *tenant             // committed state; nil for a new tenant
+	seed   bool                // new tenant: write the built-in types
+	dirty  bool                // something was staged (a rejected write leaves it false)
 	types  map[string]*typeRec // nil value: deleted
 	twins  map[string]*Twin    // nil value: deleted
 	in     map[string]map[string]bool

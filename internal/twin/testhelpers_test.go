@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // clock is a settable time source for deterministic Created/Updated.
@@ -78,4 +80,39 @@ func fixture(t testing.TB, r *Registry) {
 		Relationships: map[string][]string{"on": {"s1"}}})
 	mustCreate(t, r, DefaultTenant, Twin{ID: "rg1", Type: "rain-gauge", Name: "RG1", Geometry: point(114.17, 22.28),
 		Relationships: map[string][]string{"on": {"s1", "s2"}}, Labels: map[string]string{"district": "central"}})
+}
+
+// state is everything observable in a registry, for equality checks.
+type state struct {
+	Tenants []string
+	Types   map[string][]Type
+	Twins   map[string][]Twin
+}
+
+func snapshot(t testing.TB, r *Registry) state {
+	t.Helper()
+	s := state{Tenants: r.Tenants(), Types: map[string][]Type{}, Twins: map[string][]Twin{}}
+	for _, tn := range s.Tenants {
+		s.Types[tn] = r.ListTypes(context.Background(), tn)
+		q := Query{Limit: MaxLimit}
+		for {
+			p, err := r.Query(context.Background(), tn, q)
+			if err != nil {
+				t.Fatalf("snapshot query: %v", err)
+			}
+			s.Twins[tn] = append(s.Twins[tn], p.Items...)
+			if p.Next == "" {
+				break
+			}
+			q.Cursor = p.Next
+		}
+	}
+	return s
+}
+
+func assertSnapshot(t testing.TB, r *Registry, want state) {
+	t.Helper()
+	if diff := cmp.Diff(want, snapshot(t, r)); diff != "" {
+		t.Errorf("registry state changed (-want +got):\n%s", diff)
+	}
 }
