@@ -212,7 +212,7 @@ func (f *Forecaster) Add(t time.Time, disp float64) (Forecast, error) {
 	}
 	if b1 < 0 && out.TStat <= -f.cfg.MinTStat {
 		out.Accelerating = true
-		tf := -b0 / b1 // seconds after tRef
+		tf := -b0 / b1              // seconds after tRef
 		g0, g1 := -1/b1, b0/(b1*b1) // gradient of tf wrt (b0, b1)
 		sd := math.Sqrt(math.Max(g0*g0*varB0+g1*g1*varB1+2*g0*g1*covB, 0))
 		at := func(s float64) time.Time {

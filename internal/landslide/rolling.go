@@ -27,15 +27,15 @@ const microMM = 1000.0
 // with no data. Intervals skipped by a gap count as missing (rain 0).
 // Not safe for concurrent use.
 type Rolling struct {
-	res      time.Duration
-	windows  []time.Duration
-	k        []int   // intervals per window
-	ring     []int64 // per-interval totals, µm
-	seen     []bool  // interval had at least one sample
-	sum      []int64 // per-window totals, µm
-	missing  []int   // per-window count of intervals without a sample
-	cur      int64   // index of the current interval (time / res)
-	started  bool
+	res     time.Duration
+	windows []time.Duration
+	k       []int   // intervals per window
+	ring    []int64 // per-interval totals, µm
+	seen    []bool  // interval had at least one sample
+	sum     []int64 // per-window totals, µm
+	missing []int   // per-window count of intervals without a sample
+	cur     int64   // index of the current interval (time / res)
+	started bool
 }
 
 // NewRolling returns a Rolling with interval res and the given windows,
