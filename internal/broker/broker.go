@@ -149,7 +149,7 @@ func (h *hook) Provides(b byte) bool {
 // Authentication and ACLs arrive with access control; until then every
 // client may connect and publish, as with --no-auth.
 func (h *hook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (h *hook) OnACLCheck(*mqtt.Client, string, bool) bool            { return true }
+func (h *hook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
 
 type errorReport struct {
 	Topic    string                `json:"topic"`
