@@ -84,6 +84,9 @@ type Config struct {
 	// surprise, but a surprise of at least On silences the next Refractory
 	// samples.
 	On float64
+	// CusumH > 0 adds Page's CUSUM of the surprise with reference CusumK;
+	// a CUSUM of CusumH counts as a surprise of On.
+	CusumK, CusumH float64
 	// Off > 0 extends the silence while the surprise stays at or above
 	// Off: the anomalous region is reported once however long it lasts.
 	Off float64
@@ -134,6 +137,8 @@ func DefaultConfig() Config {
 		Views:             ViewSpike | ViewShift | ViewVol | ViewLevel | ViewPattern,
 		Fisher:            true,
 		On:                6,
+		CusumK:            1.5,
+		CusumH:            10,
 		Refractory:        100,
 	}
 }
@@ -217,7 +222,8 @@ type state struct {
 	BlockPos uint32                           // samples in the current block
 	BlockIdx uint32                           // next block slot to overwrite
 	Quiet    uint32                           // samples left in the refractory period
-	MeanRise float64                          // running mean of the reported rises
+	Cusum    float64
+	MeanRise float64 // running mean of the reported rises
 }
 
 // Detector scores one channel. The zero value is not usable; call New.
@@ -375,9 +381,16 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if d.cfg.Horizon > 0 {
 		return d.record(surprise, &sv)
 	}
+	if d.cfg.CusumH > 0 {
+		// Page's CUSUM on the surprise: a run of moderately surprising
+		// samples adds up to the evidence of one very surprising sample.
+		s.Cusum = max(0, s.Cusum+surprise-d.cfg.CusumK)
+		surprise = max(surprise, s.Cusum*d.cfg.On/d.cfg.CusumH)
+	}
 	out := score(surprise)
 	if d.cfg.On > 0 {
 		if s.Quiet > 0 {
+			s.Cusum = 0
 			s.Quiet--
 			if d.cfg.Off > 0 && surprise >= d.cfg.Off {
 				// Still anomalous: the region goes on, stay silent.
@@ -578,12 +591,9 @@ func (d *Detector) surprise(k, b int, x float64) float64 {
 	}
 	if x > t && t > 0 {
 		// Hill's estimator of the Pareto tail index, 1/mean(ln(x/t)),
-		// learnt from clipped log-excesses, so that one huge value (a
-		// start-up transient, or the anomaly itself) cannot blind the
-		// tail for long.
+		// as a running mean over the exceedances.
 		e := math.Log(x / t)
 		if s.Excess[k] > 0 {
-			e = min(e, 4*s.Excess[k])
 			s.Excess[k] += d.aExcess * (e - s.Excess[k])
 		} else {
 			s.Excess[k] = min(e, 1)
