@@ -42,6 +42,8 @@ type Config struct {
 	// Memory is the time constant, in samples, of the long-term level and
 	// scale estimates.
 	Memory float64
+	// RangeHorizon is the horizon, in samples, of the range view.
+	RangeHorizon int
 	// Compress feeds the views asinh(v/m) instead of v, with m the slow
 	// running mean of |v|.
 	Compress bool
@@ -87,6 +89,11 @@ type Config struct {
 	// CusumH > 0 adds Page's CUSUM of the surprise with reference CusumK;
 	// a CUSUM of CusumH counts as a surprise of On.
 	CusumK, CusumH float64
+	// Step > 0 makes the stage report events only: a sample scores when
+	// its surprise reaches On outside a refractory period, or exceeds the
+	// event's largest reported surprise by Step within one; all others
+	// score 0.
+	Step float64
 	// Off > 0 extends the silence while the surprise stays at or above
 	// Off: the anomalous region is reported once however long it lasts.
 	Off float64
@@ -116,6 +123,7 @@ const (
 	ViewSeason              // residual against the time-of-day profile
 	ViewLevel               // value against the slow long-term level
 	ViewPattern             // recent window against learnt prototype windows
+	ViewRange               // value beyond the range of the last RangeHorizon samples
 	numViews    = iota
 	allViews    = 1<<numViews - 1
 )
@@ -128,6 +136,7 @@ func DefaultConfig() Config {
 		Warmup:            150,
 		Memory:            500,
 		LevelMemory:       5000,
+		RangeHorizon:      2000,
 		Vigilance:         0.05,
 		Learn:             0.1,
 		ShortSpan:         12,
@@ -151,6 +160,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: Memory %v must be in [2, 1e7] samples", c.Memory)
 	case !(c.Vigilance >= 0 && c.Vigilance <= 1) || !(c.Learn >= 0 && c.Learn <= 1):
 		return fmt.Errorf("anomaly: Vigilance %v and Learn %v must be in [0, 1]", c.Vigilance, c.Learn)
+	case c.RangeHorizon < numBlocks || c.RangeHorizon > 1<<30:
+		return fmt.Errorf("anomaly: RangeHorizon %d must be in [%d, 2^30] samples", c.RangeHorizon, numBlocks)
 	case !(c.LevelMemory >= 2 && c.LevelMemory <= 1e8):
 		return fmt.Errorf("anomaly: LevelMemory %v must be in [2, 1e8] samples", c.LevelMemory)
 	case !(c.ShortSpan >= 1 && c.ShortSpan <= c.Memory):
@@ -198,6 +209,11 @@ type state struct {
 	SlowMean, SlowDev float64 // slow mean and mean |deviation| (LevelMemory)
 	AbsMean           float64 // slow mean |value| (Compress)
 
+	RangeHi, RangeLo   [numBlocks]float64 // max and min of each past block
+	CurHi, CurLo       float64            // max and min of the current block
+	RangePos, RangeIdx uint32
+	RangeBlocks        uint32 // completed blocks, up to numBlocks
+
 	Ring    [patDim]float64 // the last patDim values
 	RingPos uint32
 	Lo, Hi  float64                 // running range of the values
@@ -223,6 +239,7 @@ type state struct {
 	BlockIdx uint32                           // next block slot to overwrite
 	Quiet    uint32                           // samples left in the refractory period
 	Cusum    float64
+	EventMax float64 // largest surprise reported in the current event
 	MeanRise float64 // running mean of the reported rises
 }
 
@@ -315,6 +332,9 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if d.views&ViewPattern != 0 {
 		x[6] = d.pattern(v)
 	}
+	if d.views&ViewRange != 0 {
+		x[7] = d.rangeStat(v)
+	}
 
 	// Calibrate, combine, then learn.
 	surprise := 0.0
@@ -388,6 +408,25 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 		surprise = max(surprise, s.Cusum*d.cfg.On/d.cfg.CusumH)
 	}
 	out := score(surprise)
+	if d.cfg.On > 0 && d.cfg.Step > 0 {
+		if s.Quiet > 0 {
+			s.Quiet--
+			if surprise > s.EventMax+d.cfg.Step {
+				s.EventMax = surprise
+				s.Quiet = uint32(d.cfg.Refractory)
+				s.Cusum = 0
+				return out
+			}
+			return 0
+		}
+		if surprise >= d.cfg.On {
+			s.EventMax = surprise
+			s.Quiet = uint32(d.cfg.Refractory)
+			s.Cusum = 0
+			return out
+		}
+		return 0
+	}
 	if d.cfg.On > 0 {
 		if s.Quiet > 0 {
 			s.Cusum = 0
@@ -551,6 +590,39 @@ func (d *Detector) pattern(v float64) float64 {
 		return 0
 	}
 	return float64(bestD)
+}
+
+// rangeStat is the range view: how far v lies beyond the range of the
+// last RangeHorizon samples (kept as numBlocks block extremes), in units of
+// that range; 0 inside it.
+func (d *Detector) rangeStat(v float64) float64 {
+	s := &d.st
+	x := 0.0
+	if s.RangeBlocks > 0 {
+		hi, lo := s.CurHi, s.CurLo
+		for i := range int(s.RangeBlocks) {
+			hi = max(hi, s.RangeHi[i])
+			lo = min(lo, s.RangeLo[i])
+		}
+		span := hi - lo
+		if span <= 0 {
+			span = 1e-9 * (1 + math.Abs(hi))
+		}
+		x = max(v-hi, lo-v, 0) / span
+	}
+	if s.RangePos == 0 {
+		s.CurHi, s.CurLo = v, v
+	} else {
+		s.CurHi, s.CurLo = max(s.CurHi, v), min(s.CurLo, v)
+	}
+	s.RangePos++
+	if s.RangePos >= uint32(max(d.cfg.RangeHorizon/numBlocks, 1)) {
+		s.RangeHi[s.RangeIdx], s.RangeLo[s.RangeIdx] = s.CurHi, s.CurLo
+		s.RangeIdx = (s.RangeIdx + 1) % numBlocks
+		s.RangeBlocks = min(s.RangeBlocks+1, numBlocks)
+		s.RangePos = 0
+	}
+	return x
 }
 
 // score maps a surprise (−log10 of a tail probability) to [0, 1) without

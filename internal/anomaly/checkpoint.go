@@ -34,6 +34,8 @@ type wireConfig struct {
 	Compress          bool
 	On, Off           float64
 	CusumK, CusumH    float64
+	RangeHorizon      int64
+	Step              float64
 }
 
 type checkpoint struct {
@@ -54,7 +56,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		Seed: d.cfg.Seed, Warmup: int64(d.cfg.Warmup), Memory: d.cfg.Memory, ShortSpan: d.cfg.ShortSpan,
 		CalibrationMemory: d.cfg.CalibrationMemory, Suppress: d.cfg.Suppress, TailMass: d.cfg.TailMass, Views: d.cfg.Views,
 		NoEventFilter: d.cfg.NoEventFilter, EmitLevel: d.cfg.EmitLevel, Fisher: d.cfg.Fisher, Calm: d.cfg.Calm, Release: d.cfg.Release,
-		Horizon: int64(d.cfg.Horizon), Beta: d.cfg.Beta, Refractory: int64(d.cfg.Refractory), PerView: d.cfg.PerView, LevelMemory: d.cfg.LevelMemory, Vigilance: d.cfg.Vigilance, Learn: d.cfg.Learn, RiseNorm: d.cfg.RiseNorm, Compress: d.cfg.Compress, On: d.cfg.On, Off: d.cfg.Off, CusumK: d.cfg.CusumK, CusumH: d.cfg.CusumH,
+		Horizon: int64(d.cfg.Horizon), Beta: d.cfg.Beta, Refractory: int64(d.cfg.Refractory), PerView: d.cfg.PerView, LevelMemory: d.cfg.LevelMemory, Vigilance: d.cfg.Vigilance, Learn: d.cfg.Learn, RiseNorm: d.cfg.RiseNorm, Compress: d.cfg.Compress, On: d.cfg.On, Off: d.cfg.Off, CusumK: d.cfg.CusumK, CusumH: d.cfg.CusumH, RangeHorizon: int64(d.cfg.RangeHorizon), Step: d.cfg.Step,
 	}}
 	return binary.Append(make([]byte, 0, StateSize()), binary.LittleEndian, &c)
 }
@@ -77,7 +79,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		Seed: c.Cfg.Seed, Warmup: int(c.Cfg.Warmup), Memory: c.Cfg.Memory, ShortSpan: c.Cfg.ShortSpan,
 		CalibrationMemory: c.Cfg.CalibrationMemory, Suppress: c.Cfg.Suppress, TailMass: c.Cfg.TailMass, Views: c.Cfg.Views,
 		NoEventFilter: c.Cfg.NoEventFilter, EmitLevel: c.Cfg.EmitLevel, Fisher: c.Cfg.Fisher, Calm: c.Cfg.Calm, Release: c.Cfg.Release,
-		Horizon: int(c.Cfg.Horizon), Beta: c.Cfg.Beta, Refractory: int(c.Cfg.Refractory), PerView: c.Cfg.PerView, LevelMemory: c.Cfg.LevelMemory, Vigilance: c.Cfg.Vigilance, Learn: c.Cfg.Learn, RiseNorm: c.Cfg.RiseNorm, Compress: c.Cfg.Compress, On: c.Cfg.On, Off: c.Cfg.Off, CusumK: c.Cfg.CusumK, CusumH: c.Cfg.CusumH,
+		Horizon: int(c.Cfg.Horizon), Beta: c.Cfg.Beta, Refractory: int(c.Cfg.Refractory), PerView: c.Cfg.PerView, LevelMemory: c.Cfg.LevelMemory, Vigilance: c.Cfg.Vigilance, Learn: c.Cfg.Learn, RiseNorm: c.Cfg.RiseNorm, Compress: c.Cfg.Compress, On: c.Cfg.On, Off: c.Cfg.Off, CusumK: c.Cfg.CusumK, CusumH: c.Cfg.CusumH, RangeHorizon: int(c.Cfg.RangeHorizon), Step: c.Cfg.Step,
 	}
 	if c.Cfg.Warmup < 0 || c.Cfg.Warmup > 1<<40 {
 		return fmt.Errorf("%w: warmup %d", ErrCheckpoint, c.Cfg.Warmup)
