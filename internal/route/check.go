@@ -172,8 +172,8 @@ func checkRoute(p *Problem, v *Vehicle, nodes []int, add func(kind, veh, stop, f
 	nServed := len(v.Served)
 	t := v.ShiftStart
 	prev := 0
-	waitBefore := 0.0          // waiting accumulated at earlier stops
-	delay := math.Inf(1)       // largest departure delay keeping all windows
+	waitBefore := 0.0    // waiting accumulated at earlier stops
+	delay := math.Inf(1) // largest departure delay keeping all windows
 	for k, node := range nodes {
 		s := &p.Stops[node-1]
 		rr.Distance += p.nodeDist(prev, node)

@@ -16,7 +16,7 @@ type lsRoute struct {
 	cost  float64
 	pen   bool    // has load excess or time warp
 	slack float64 // penalty part of cost: the most any move can save beyond distance
-	mod   int  // move counter when last modified
+	mod   int     // move counter when last modified
 	// polar sector of the clients around the depot, for SWAP*
 	secLo, secHi float64
 	swapTested   int
@@ -242,10 +242,8 @@ func (ls *localSearch) run(pen penalties) {
 					improved = true
 				}
 			}
-			if loop > 0 {
-				if e := ls.emptyRoute(u); e != nil && ls.tryPairDepot(u, e) {
-					improved = true
-				}
+			if e := ls.emptyRoute(u); e != nil && (loop == 0 || e.mod > last || ls.routes[ls.rt[u]].mod > last) && ls.tryPairDepot(u, e) {
+				improved = true
 			}
 		}
 		if ls.useSwap && ls.swapStarAll() {

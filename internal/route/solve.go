@@ -156,6 +156,7 @@ type hgs struct {
 	noImprove   int
 	histLoad    []bool
 	histWarp    []bool
+	penFactor   float64
 	splitP      []float64
 	splitPred   []int
 	representat int
@@ -167,9 +168,13 @@ func (h *hgs) run() {
 	for _, x := range in.dist {
 		maxDist = max(maxDist, x)
 	}
-	h.pen = penalties{cap: 1, tw: 1}
+	// Initial penalties as in Vidal (2022), in the solver's scaled units;
+	// with a fixed cost per vehicle (hierarchical objective) they start
+	// high enough that merging routes by breaking constraints does not pay.
+	h.penFactor = math.Max(1, in.fixedCost/math.Max(1, float64(maxDist)))
+	h.pen = penalties{cap: 1, tw: h.penFactor}
 	if in.maxDem > 0 {
-		h.pen.cap = math.Max(0.1, math.Min(1000, float64(maxDist)/float64(in.maxDem)))
+		h.pen.cap = math.Max(0.1, math.Min(1000*in.scale, float64(maxDist)/float64(in.maxDem))) * h.penFactor
 	}
 	h.representat = 0
 	for v := range in.veh {
@@ -286,7 +291,7 @@ func (h *hgs) managePenalties() {
 		frac := float64(ok) / float64(len(hist))
 		switch {
 		case frac < h.opts.TargetFeasible-0.05:
-			w = math.Min(100000, w*1.2)
+			w = math.Min(100000*h.in.scale*h.penFactor, w*1.2)
 		case frac > h.opts.TargetFeasible+0.05:
 			w = math.Max(0.1, w*0.85)
 		}

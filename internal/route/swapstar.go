@@ -10,7 +10,7 @@ import "sort"
 // does); the best estimated exchange is then evaluated exactly.
 
 type insPos struct {
-	cost float64
+	cost  float64
 	after int // insert after this position
 }
 
@@ -54,15 +54,17 @@ func (ls *localSearch) swapStarAll() bool {
 	return improved
 }
 
-// topInsert fills the three best positions to insert node u into r.
+// topInsert fills the three cheapest positions (by distance) to insert
+// node u into r.
 func (ls *localSearch) topInsert(u int32, r *lsRoute) {
+	in := ls.in
 	t := &ls.sw.top[u]
 	for k := range t {
 		t[k] = insPos{cost: 1e300, after: -1}
 	}
-	su := ls.in.single[u]
 	for p := 0; p <= r.m(); p++ {
-		c := ls.evalRepl(r, p+1, 0, &su, 1) - r.cost
+		a, b := r.nodes[p], r.nodes[p+1]
+		c := float64(in.d(a, u) + in.d(u, b) - in.d(a, b))
 		if c < t[2].cost {
 			t[2] = insPos{c, p}
 			if t[2].cost < t[1].cost {
@@ -87,37 +89,43 @@ func bestNotAdjacent(t *[3]insPos, pv int) (insPos, bool) {
 	return insPos{}, false
 }
 
+// swapStar estimates every exchange by distance (Vidal 2022), and
+// evaluates the best estimated one exactly with the penalised cost.
 func (ls *localSearch) swapStar(a, b *lsRoute) bool {
 	if ls.hasFix {
-		return false // fixed stops: keep it simple, other moves handle them
+		return false // fixed stops: the other moves handle them
 	}
 	in := ls.in
+	rem := func(r *lsRoute, k int) float64 {
+		p, x, n := r.nodes[k-1], r.nodes[k], r.nodes[k+1]
+		return float64(in.d(p, n) - in.d(p, x) - in.d(x, n))
+	}
 	for k := 1; k <= a.m(); k++ {
 		u := a.nodes[k]
-		ls.sw.rem[u] = ls.evalRepl(a, k, 1, nil, 0) - a.cost
+		ls.sw.rem[u] = rem(a, k)
 		ls.topInsert(u, b)
 	}
 	for k := 1; k <= b.m(); k++ {
 		v := b.nodes[k]
-		ls.sw.rem[v] = ls.evalRepl(b, k, 1, nil, 0) - b.cost
+		ls.sw.rem[v] = rem(b, k)
 		ls.topInsert(v, a)
 	}
-	best := 0.0
+	best := a.slack + b.slack
 	var bu, bv int32
 	var bpu, bpv int // insertion positions ("after"), -1 meaning in place
 	for k := 1; k <= a.m(); k++ {
 		u := a.nodes[k]
-		su := in.single[u]
+		pa, na := a.nodes[k-1], a.nodes[k+1]
 		for l := 1; l <= b.m(); l++ {
 			v := b.nodes[l]
-			sv := in.single[v]
+			pb, nb := b.nodes[l-1], b.nodes[l+1]
 			// u into b: in place of v, or at its best position away from v.
-			dB := ls.evalRepl(b, l, 1, &su, 1) - b.cost
+			dB := float64(in.d(pb, u) + in.d(u, nb) - in.d(pb, v) - in.d(v, nb))
 			pu := -1
 			if c, ok := bestNotAdjacent(&ls.sw.top[u], l); ok && ls.sw.rem[v]+c.cost < dB {
 				dB, pu = ls.sw.rem[v]+c.cost, c.after
 			}
-			dA := ls.evalRepl(a, k, 1, &sv, 1) - a.cost
+			dA := float64(in.d(pa, v) + in.d(v, na) - in.d(pa, u) - in.d(u, na))
 			pv := -1
 			if c, ok := bestNotAdjacent(&ls.sw.top[v], k); ok && ls.sw.rem[u]+c.cost < dA {
 				dA, pv = ls.sw.rem[u]+c.cost, c.after
