@@ -35,13 +35,13 @@ type Quality uint16
 
 // Data-quality flags.
 const (
-	GaugeStuck       Quality = 1 << iota // the gauge repeats one non-zero value
-	GaugeDropped                         // no reading for longer than expected
-	RainNegative                         // a negative rainfall reading
-	RainAbsurd                           // a reading above the physical plausibility limit
-	DisplacementJump                     // a displacement step flagged by the forecaster
-	DisplacementGap                      // a gap in the displacement series
-	ModelInputSuspect                    // the FS came from suspect rainfall
+	GaugeStuck        Quality = 1 << iota // the gauge repeats one non-zero value
+	GaugeDropped                          // no reading for longer than expected
+	RainNegative                          // a negative rainfall reading
+	RainAbsurd                            // a reading above the physical plausibility limit
+	DisplacementJump                      // a displacement step flagged by the forecaster
+	DisplacementGap                       // a gap in the displacement series
+	ModelInputSuspect                     // the FS came from suspect rainfall
 )
 
 // Rain reports flags that make rainfall evidence suspect.

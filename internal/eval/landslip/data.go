@@ -28,7 +28,12 @@ type DailyRain struct {
 // ErrData marks a malformed input file.
 var ErrData = errors.New("landslip: bad data file")
 
+// day returns the date y-m-d; ok is false for impossible dates and years
+// outside 1800–2200 (no rainfall or incident record lies there).
 func day(y, m, d int) (time.Time, bool) {
+	if y < 1800 || y > 2200 {
+		return time.Time{}, false
+	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	return t, t.Year() == y && int(t.Month()) == m && t.Day() == d
 }
@@ -111,7 +116,11 @@ func parseDMY(s string) (time.Time, bool) {
 	if e1 != nil || e2 != nil || e3 != nil {
 		return time.Time{}, false
 	}
-	return day(y, m, d)
+	t, ok := day(y, m, d)
+	if !ok {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // ReadIncidents reads the CEDD incident CSV (columns INCID, CALLDATE,
