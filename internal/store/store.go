@@ -83,7 +83,7 @@ type Stats struct {
 	SamplesAdded uint64
 	Pending      int64
 	Commits      uint64
-	FsyncSeconds []float64 // recent fsync latencies (drained by the reader)
+	Fsync        Histogram // fsync latency, seconds
 	Blocks       int
 	WALBytes     int64
 	BlockBytes   int64
@@ -125,8 +125,7 @@ type Store struct {
 
 	added   atomic.Uint64
 	commits atomic.Uint64
-	fsyncMu sync.Mutex
-	fsyncs  []float64
+	fsync   histogram
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -404,11 +403,7 @@ func (s *Store) commit(batch []*commitReq) {
 	if err == nil {
 		t0 := time.Now()
 		err = s.seg.sync()
-		s.fsyncMu.Lock()
-		if len(s.fsyncs) < 100000 {
-			s.fsyncs = append(s.fsyncs, time.Since(t0).Seconds())
-		}
-		s.fsyncMu.Unlock()
+		s.fsync.observe(time.Since(t0).Seconds())
 	}
 	s.walSinceFlush.Add(bytes)
 	s.commits.Add(1)
@@ -491,8 +486,7 @@ func (s *Store) Flush(ctx context.Context) error {
 	}
 }
 
-// Stats returns counters; it drains the fsync latencies recorded since the
-// previous call.
+// Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	st := Stats{
 		Series:       s.head.numSeries(),
@@ -501,9 +495,7 @@ func (s *Store) Stats() Stats {
 		Commits:      s.commits.Load(),
 		WALBytes:     s.walSinceFlush.Load(),
 	}
-	s.fsyncMu.Lock()
-	st.FsyncSeconds, s.fsyncs = s.fsyncs, nil
-	s.fsyncMu.Unlock()
+	st.Fsync = s.fsync.snapshot()
 	s.blocksMu.RLock()
 	st.Blocks = len(s.blocks)
 	for _, b := range s.blocks {
@@ -529,4 +521,37 @@ func (s *Store) Close() error {
 		s.closeBlocks()
 	})
 	return s.closeErr
+}
+
+// FsyncBuckets are the upper bounds (seconds) of the fsync histogram.
+var FsyncBuckets = [...]float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1}
+
+// Histogram is a cumulative snapshot in Prometheus's shape.
+type Histogram struct {
+	Counts [len(FsyncBuckets)]uint64 // cumulative, per bucket of FsyncBuckets
+	Count  uint64
+	Sum    float64
+}
+
+type histogram struct {
+	mu sync.Mutex
+	h  Histogram
+}
+
+func (h *histogram) observe(v float64) {
+	h.mu.Lock()
+	for i, b := range FsyncBuckets {
+		if v <= b {
+			h.h.Counts[i]++
+		}
+	}
+	h.h.Count++
+	h.h.Sum += v
+	h.mu.Unlock()
+}
+
+func (h *histogram) snapshot() Histogram {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.h
 }
