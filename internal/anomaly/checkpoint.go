@@ -2,68 +2,41 @@ package anomaly
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 )
+
+// ErrCheckpoint is wrapped by UnmarshalBinary errors.
+var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
 
 const (
 	ckptMagic   = 0x54534144 // "TSAD"
-	ckptVersion = 1
+	ckptVersion = 2
 )
-
-// wireConfig is Config with fixed-size fields.
-type wireConfig struct {
-	Seed              int64
-	Warmup            int64
-	Memory            float64
-	ShortSpan         float64
-	CalibrationMemory float64
-	Suppress          float64
-	TailMass          float64
-	Views             uint32
-	NoEventFilter     bool
-	EmitLevel         bool
-	Fisher            bool
-	Calm, Release     float64
-	Horizon           int64
-	Beta              float64
-	Refractory        int64
-	PerView           bool
-	LevelMemory       float64
-	Vigilance, Learn  float64
-	RiseNorm          float64
-	Compress          bool
-	On, Off           float64
-	CusumK, CusumH    float64
-	RangeHorizon      int64
-	Step              float64
-}
 
 type checkpoint struct {
 	Magic   uint32
 	Version uint32
-	Cfg     wireConfig
+	Cfg     Config
 	St      state
 }
 
-// StateSize is the size in bytes of a checkpoint, which holds the whole
-// per-channel state (configuration included).
+// StateSize is the size in bytes of a checkpoint: the whole per-channel
+// state, configuration included.
 func StateSize() int { return binary.Size(checkpoint{}) }
 
 // MarshalBinary checkpoints the detector: its configuration and its whole
-// state, little-endian, fixed size (StateSize bytes).
+// state, little-endian, StateSize bytes.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	c := checkpoint{Magic: ckptMagic, Version: ckptVersion, St: d.st, Cfg: wireConfig{
-		Seed: d.cfg.Seed, Warmup: int64(d.cfg.Warmup), Memory: d.cfg.Memory, ShortSpan: d.cfg.ShortSpan,
-		CalibrationMemory: d.cfg.CalibrationMemory, Suppress: d.cfg.Suppress, TailMass: d.cfg.TailMass, Views: d.cfg.Views,
-		NoEventFilter: d.cfg.NoEventFilter, EmitLevel: d.cfg.EmitLevel, Fisher: d.cfg.Fisher, Calm: d.cfg.Calm, Release: d.cfg.Release,
-		Horizon: int64(d.cfg.Horizon), Beta: d.cfg.Beta, Refractory: int64(d.cfg.Refractory), PerView: d.cfg.PerView, LevelMemory: d.cfg.LevelMemory, Vigilance: d.cfg.Vigilance, Learn: d.cfg.Learn, RiseNorm: d.cfg.RiseNorm, Compress: d.cfg.Compress, On: d.cfg.On, Off: d.cfg.Off, CusumK: d.cfg.CusumK, CusumH: d.cfg.CusumH, RangeHorizon: int64(d.cfg.RangeHorizon), Step: d.cfg.Step,
-	}}
+	c := checkpoint{Magic: ckptMagic, Version: ckptVersion, Cfg: d.cfg, St: d.st}
 	return binary.Append(make([]byte, 0, StateSize()), binary.LittleEndian, &c)
 }
 
 // UnmarshalBinary restores a detector from MarshalBinary's output,
-// configuration included; the restored detector gives the same scores as
-// the original for the same subsequent samples. On error d is unchanged.
+// configuration included; the restored detector then gives the same scores
+// as the original for the same samples. It may be called on a zero
+// Detector. On error d is unchanged.
 func (d *Detector) UnmarshalBinary(b []byte) error {
 	if len(b) != StateSize() {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrCheckpoint, len(b), StateSize())
@@ -73,24 +46,74 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
 	if c.Magic != ckptMagic || c.Version != ckptVersion {
-		return fmt.Errorf("%w: magic %#x version %d", ErrCheckpoint, c.Magic, c.Version)
+		return fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrCheckpoint, c.Magic, c.Version, ckptMagic, ckptVersion)
 	}
-	cfg := Config{
-		Seed: c.Cfg.Seed, Warmup: int(c.Cfg.Warmup), Memory: c.Cfg.Memory, ShortSpan: c.Cfg.ShortSpan,
-		CalibrationMemory: c.Cfg.CalibrationMemory, Suppress: c.Cfg.Suppress, TailMass: c.Cfg.TailMass, Views: c.Cfg.Views,
-		NoEventFilter: c.Cfg.NoEventFilter, EmitLevel: c.Cfg.EmitLevel, Fisher: c.Cfg.Fisher, Calm: c.Cfg.Calm, Release: c.Cfg.Release,
-		Horizon: int(c.Cfg.Horizon), Beta: c.Cfg.Beta, Refractory: int(c.Cfg.Refractory), PerView: c.Cfg.PerView, LevelMemory: c.Cfg.LevelMemory, Vigilance: c.Cfg.Vigilance, Learn: c.Cfg.Learn, RiseNorm: c.Cfg.RiseNorm, Compress: c.Cfg.Compress, On: c.Cfg.On, Off: c.Cfg.Off, CusumK: c.Cfg.CusumK, CusumH: c.Cfg.CusumH, RangeHorizon: int(c.Cfg.RangeHorizon), Step: c.Cfg.Step,
-	}
-	if c.Cfg.Warmup < 0 || c.Cfg.Warmup > 1<<40 {
-		return fmt.Errorf("%w: warmup %d", ErrCheckpoint, c.Cfg.Warmup)
-	}
-	if err := cfg.validate(); err != nil {
+	if err := c.Cfg.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
 	if err := c.St.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	d.cfg, d.st = cfg, c.St
+	d.cfg, d.st = c.Cfg, c.St
 	d.derive()
+	return nil
+}
+
+// validate rejects states that Update could not have produced and that
+// would break it: non-finite or negative accumulators, indices out of range.
+func (s *state) validate() error {
+	fin := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	nonneg := func(x float64) bool { return fin(x) && x >= 0 }
+	for _, x := range []float64{s.Prev, s.Level, s.ShortMean, s.LongMean, s.SlowMean, s.CurHi, s.CurLo, s.Lo, s.Hi, s.EventMax} {
+		if !fin(x) {
+			return errors.New("non-finite level")
+		}
+	}
+	for _, x := range []float64{s.Resid, s.StepScale, s.LongDev, s.VolFast, s.VolSlow, s.SlowDev, s.Cusum} {
+		if !nonneg(x) {
+			return errors.New("negative or non-finite scale")
+		}
+	}
+	if s.RangePos > 1<<30 || s.RangeIdx >= numBlocks || s.RangeBlocks > numBlocks || s.RingPos >= patDim || s.NProto > nProto || s.Quiet > 1<<30 {
+		return errors.New("index out of range")
+	}
+	if !(s.Inc >= 1 && s.Inc <= 1e201) {
+		return errors.New("bad histogram increment")
+	}
+	for i := range s.SeasonMean {
+		if !fin(s.SeasonMean[i]) || !nonneg(s.SeasonDev[i]) {
+			return errors.New("bad season profile")
+		}
+	}
+	for i := range s.RangeHi {
+		if !fin(s.RangeHi[i]) || !fin(s.RangeLo[i]) {
+			return errors.New("bad range block")
+		}
+	}
+	for i := range s.Ring {
+		if !fin(s.Ring[i]) {
+			return errors.New("bad pattern window")
+		}
+	}
+	for j := range s.Protos {
+		if f := float64(s.Use[j]); !nonneg(f) {
+			return errors.New("bad prototype use")
+		}
+		for _, p := range s.Protos[j] {
+			if !fin(float64(p)) {
+				return errors.New("bad prototype")
+			}
+		}
+	}
+	for k := range s.Hist {
+		if !nonneg(s.Total[k]) || !nonneg(s.Excess[k]) {
+			return errors.New("bad histogram total")
+		}
+		for _, h := range s.Hist[k] {
+			if !nonneg(h) {
+				return errors.New("bad histogram bin")
+			}
+		}
+	}
 	return nil
 }

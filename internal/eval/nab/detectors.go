@@ -13,21 +13,18 @@ const DefaultDetector = "tsingma"
 // detectorConfigs are the named tsingma detectors: the default and its
 // ablations, each one global configuration for all series.
 func detectorConfigs() map[string]func() anomaly.Config {
-	only := func(views uint32) func() anomaly.Config {
-		return func() anomaly.Config { c := anomaly.DefaultConfig(); c.Views = views; return c }
+	with := func(f func(*anomaly.Config)) func() anomaly.Config {
+		return func() anomaly.Config { c := anomaly.DefaultConfig(); f(&c); return c }
 	}
 	return map[string]func() anomaly.Config{
-		"tsingma": anomaly.DefaultConfig,
-		"tsingma-nofilter": func() anomaly.Config {
-			c := anomaly.DefaultConfig()
-			c.NoEventFilter = true
-			return c
-		},
-		"tsingma-spike":  only(anomaly.ViewSpike),
-		"tsingma-step":   only(anomaly.ViewStep),
-		"tsingma-shift":  only(anomaly.ViewShift),
-		"tsingma-vol":    only(anomaly.ViewVol),
-		"tsingma-season": only(anomaly.ViewSeason),
+		"tsingma":          anomaly.DefaultConfig,
+		"tsingma-raw":      with(func(c *anomaly.Config) { c.Raw = true }),
+		"tsingma-max":      with(func(c *anomaly.Config) { c.MaxCombine = true }),
+		"tsingma-nocusum":  with(func(c *anomaly.Config) { c.CusumH = 0 }),
+		"tsingma-allviews": with(func(c *anomaly.Config) { c.Views = 0 }),
+		"tsingma-shift":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewShift }),
+		"tsingma-level":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewLevel }),
+		"tsingma-range":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewRange }),
 	}
 }
 
