@@ -102,7 +102,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	sent := make([]int, httpWriters+mqttWriters)
 	twinRev := map[string]bool{} // acknowledged extra twins
-	base := time.Now().Add(-24 * time.Hour).UnixMilli()
+	base := time.Now().Add(-60 * 24 * time.Hour).UnixMilli()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for round := 0; round < rounds; round++ {
 		srv := startServer(t, dir)
