@@ -293,20 +293,36 @@ func (u *unsatColumn) lateK(z, ts float64) (k2, tr float64) {
 // profile computes the column at time t with vqt the volume available to
 // raise the water table.
 func (u *unsatColumn) profile(t, vqt float64) Profile {
+	n := len(u.z)
+	w := &unsatWork{kz: make([]float64, n), trz: make([]float64, n), psiU: make([]float64, n), thz: make([]float64, n)}
+	u.kProfile(t, w)
+	return u.finish(t, vqt, w)
+}
+
+// unsatWork holds the unsaturated-zone state at one time: hydraulic
+// conductivity, normalised transmissivity, pressure head and water content
+// per node, and TRIGRS's last dimensionless time (which selects the
+// numerical transmissivity when it is early).
+type unsatWork struct {
+	kz, trz, psiU, thz []float64
+	tstar1             float64
+}
+
+// kProfile computes K(z,t) and the transmissivity by superposing the
+// Srivastava & Yeh response of every period, node by node, in TRIGRS's
+// order of operations.
+func (u *unsatColumn) kProfile(t float64, w *unsatWork) {
 	p := &u.p
 	z := u.z
-	n := len(z)
-	kz := make([]float64, n)
-	trz := make([]float64, n)
-	psiU := make([]float64, n)
-	thz := make([]float64, n)
+	kz, trz := w.kz, w.trz
 	al, d, ks, qa := u.al, u.d, u.ks, u.qaU
 	dth := u.ths - u.thr
 	qts := u.surfaceFlux(t)
 	tstar1 := 0.0
 	for j, zj := range z {
 		if zj >= d {
-			kz[j], thz[j], trz[j] = ks, u.ths, (p.DepthToBase-zj)*ks
+			kz[j], w.thz[j], trz[j] = ks, u.ths, (p.DepthToBase-zj)*ks
+			w.psiU[j] = 0
 			continue
 		}
 		e := math.Exp(-al * (d - zj))
@@ -371,9 +387,21 @@ func (u *unsatColumn) profile(t, vqt float64) Profile {
 		} else if ps > 0 {
 			ps, trz[j] = 0, (d-zj)*(qa-ks)
 		}
-		psiU[j] = ps
-		thz[j] = math.Min(u.thr+dth*math.Exp(al*ps), u.ths)
+		w.psiU[j] = ps
+		w.thz[j] = math.Min(u.thr+dth*math.Exp(al*ps), u.ths)
 	}
+	w.tstar1 = tstar1
+}
+
+// finish derives the fillable porosity and the water-table rise from the
+// unsaturated-zone state, then the saturated zone and the factor of safety.
+func (u *unsatColumn) finish(t, vqt float64, w *unsatWork) Profile {
+	p := &u.p
+	z := u.z
+	n := len(z)
+	kz, trz, tstar1 := w.kz, w.trz, w.tstar1
+	d, ks := u.d, u.ks
+	dth := u.ths - u.thr
 	// fillable porosity above each node and the water-table rise
 	vf := make([]float64, n)
 	vfa := make([]float64, n)
@@ -427,7 +455,7 @@ func (u *unsatColumn) profile(t, vqt float64) Profile {
 			dh = p.WaterTableDepth
 		}
 	}
-	return u.saturatedZone(t, dh, psiU, thz)
+	return u.saturatedZone(t, dh, w.psiU, w.thz)
 }
 
 // saturatedZone adds the diffusion of the water-table rise dh into the
