@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine with Go, then runs
+# every check: gofmt, go vet, staticcheck, go test -race, short fuzz runs,
+# the console's type check, build and browser tests.
+# Usage: ./scripts/test.sh            (FUZZTIME=10s by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:$(go env GOPATH)/bin"
+FUZZTIME="${FUZZTIME:-10s}"
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "system packages"
+if command -v apt-get >/dev/null; then
+  need=()
+  for p in chromium mosquitto mosquitto-clients; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+  if [ "${#need[@]}" -gt 0 ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
+
+step "go modules"
+go mod download
+go build ./...
+
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+if [ -f web/package.json ]; then
+  step "console: npm ci, tsc, build, bundle up to date"
+  (cd web && npm ci --no-audit --no-fund && npx tsc --noEmit && npm run build)
+  git diff --exit-code --stat internal/console/dist
+fi
+
+step "go test -race"
+go test -race -count=1 ./...
+
+step "fuzz (${FUZZTIME} each)"
+for f in $(git ls-files '*_test.go'); do
+  for fn in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$f" | awk '{print $2}'); do
+    echo "--- $fn ($(dirname "$f"))"
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "./$(dirname "$f")" >/tmp/fuzz-$fn.log 2>&1 || { cat /tmp/fuzz-$fn.log; exit 1; }
+  done
+done
+
+if [ -f web/package.json ] && [ -d web/e2e ]; then
+  step "console browser tests"
+  (cd web && npm run e2e)
+fi
+
+step "all checks passed"
