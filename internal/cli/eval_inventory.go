@@ -2,11 +2,24 @@ package cli
 
 import (
 	"context"
-	"fmt"
+	"flag"
+
+	"github.com/tsingma/tsingma/internal/eval/inventory"
 )
 
-// runEvalInventory is not built yet: it says so and exits non-zero.
-func runEvalInventory(_ context.Context, e *env, _ []string) int {
-	fmt.Fprintln(e.stderr, "tsingma eval inventory: not built yet in this version")
-	return 2
+// runEvalInventory simulates a year of demand under tsingma's reorder
+// policy and a naive fixed reorder point, and prints the comparison.
+func runEvalInventory(_ context.Context, e *env, args []string) int {
+	const prog = "tsingma eval inventory"
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	seed := fs.Uint64("seed", 1, "random seed of the simulated demand")
+	items := fs.Int("items", 120, "number of items")
+	fill := fs.Float64("fill-rate", 0.98, "tsingma's target fill rate, in (0, 1)")
+	if code, ok := parseFlags(fs, e, args); !ok {
+		return code
+	}
+	if _, err := inventory.Run(inventory.Config{Seed: *seed, Items: *items, FillRate: *fill}, e.stdout); err != nil {
+		return fail(e, prog, err)
+	}
+	return 0
 }

@@ -1,0 +1,313 @@
+// Package inventory simulates a year of daily demand for a seeded set of
+// items (trend, weekly seasonality, promotions, intermittent items) and
+// runs tsingma's reorder policy (internal/stock) against a naive policy
+// with a fixed reorder point from the average demand. The policies see
+// only demand up to the current day, never the future.
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tsingma/tsingma/internal/stock"
+)
+
+// Config sets up the simulation.
+type Config struct {
+	Seed     uint64
+	Items    int     // default 120
+	Days     int     // simulated days, default 365 (after a year of history)
+	FillRate float64 // tsingma's target fill rate, default 0.98
+}
+
+// Outcome is one policy's totals over all items.
+type Outcome struct {
+	Demand, Served float64
+	Holding        float64 // sum over item-days of end-of-day stock times unit cost
+	StockoutDays   int     // item-days with unmet demand
+	Orders         int
+}
+
+// FillRate is served over demanded units.
+func (o Outcome) FillRate() float64 {
+	if o.Demand == 0 {
+		return 1
+	}
+	return o.Served / o.Demand
+}
+
+// Result compares the two policies.
+type Result struct {
+	Tsingma, Naive Outcome
+	Methods        map[stock.Method]int // model chosen at the start, per item
+	ByKind         map[string][2]Outcome // per item kind: tsingma, naive
+}
+
+type item struct {
+	demand   []float64 // history then simulated days
+	promo    []bool    // planned promotion days (a calendar known in advance)
+	lead     int
+	cost     float64
+	kind     string
+	seasonal bool
+}
+
+const historyDays = 365
+
+// Run simulates and writes a summary whose last line is
+// "inventory fill_rate=F holding_cost_ratio=R stockout_days_ratio=S".
+func Run(cfg Config, out io.Writer) (*Result, error) {
+	if cfg.Items == 0 {
+		cfg.Items = 120
+	}
+	if cfg.Days == 0 {
+		cfg.Days = 365
+	}
+	if cfg.FillRate == 0 {
+		cfg.FillRate = 0.98
+	}
+	if cfg.Items < 0 || cfg.Days < 0 || !(cfg.FillRate > 0 && cfg.FillRate < 1) {
+		return nil, errors.New("inventory: items and days must be positive and the fill rate in (0, 1)")
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	res := &Result{Methods: map[stock.Method]int{}, ByKind: map[string][2]Outcome{}}
+	kinds := map[string]int{}
+	for i := 0; i < cfg.Items; i++ {
+		it := genItem(rng, historyDays+cfg.Days)
+		kinds[it.kind]++
+		n, err := simulate(it, nil, cfg)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := simulate(it, res.Methods, cfg)
+		if err != nil {
+			return nil, err
+		}
+		res.Naive.add(n)
+		res.Tsingma.add(ts)
+		k := res.ByKind[it.kind]
+		k[0].add(ts)
+		k[1].add(n)
+		res.ByKind[it.kind] = k
+	}
+	fmt.Fprintf(out, "items=%d (smooth=%d intermittent=%d) days=%d history=%d seed=%d target_fill=%.2f\n",
+		cfg.Items, kinds["smooth"], kinds["intermittent"], cfg.Days, historyDays, cfg.Seed, cfg.FillRate)
+	fmt.Fprintf(out, "models chosen at start: holt-winters=%d croston-sba=%d\n", res.Methods[stock.HoltWinters], res.Methods[stock.CrostonSBA])
+	for _, kind := range []string{"smooth", "intermittent"} {
+		k := res.ByKind[kind]
+		fmt.Fprintf(out, "%-12s tsingma fill=%.4f holding=%.0f stockout_days=%d | naive fill=%.4f holding=%.0f stockout_days=%d\n",
+			kind, k[0].FillRate(), k[0].Holding, k[0].StockoutDays, k[1].FillRate(), k[1].Holding, k[1].StockoutDays)
+	}
+	for _, r := range []struct {
+		name string
+		o    Outcome
+	}{{"tsingma", res.Tsingma}, {"naive", res.Naive}} {
+		fmt.Fprintf(out, "%-8s fill_rate=%.4f holding_cost=%.0f stockout_days=%d orders=%d\n", r.name, r.o.FillRate(), r.o.Holding, r.o.StockoutDays, r.o.Orders)
+	}
+	fmt.Fprintf(out, "inventory fill_rate=%.4f holding_cost_ratio=%.3f stockout_days_ratio=%.3f\n",
+		res.Tsingma.FillRate(), ratio(res.Tsingma.Holding, res.Naive.Holding), ratio(float64(res.Tsingma.StockoutDays), float64(res.Naive.StockoutDays)))
+	return res, nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		if a == 0 {
+			return 1
+		}
+		return math.Inf(1)
+	}
+	return a / b
+}
+
+func (o *Outcome) add(x Outcome) {
+	o.Demand += x.Demand
+	o.Served += x.Served
+	o.Holding += x.Holding
+	o.StockoutDays += x.StockoutDays
+	o.Orders += x.Orders
+}
+
+// genItem draws one item's demand series.
+func genItem(rng *rand.Rand, days int) item {
+	it := item{demand: make([]float64, days), promo: make([]bool, days), lead: 2 + rng.IntN(6), cost: 1 + 19*rng.Float64()}
+	if rng.Float64() < 0.35 {
+		it.kind = "intermittent"
+		p := 0.05 + 0.3*rng.Float64()
+		size := 0.5 + 5.5*rng.Float64()
+		for t := range it.demand {
+			if rng.Float64() < p {
+				it.demand[t] = 1 + poisson(rng, size)
+			}
+		}
+		return it
+	}
+	it.kind = "smooth"
+	base := 4 + 56*rng.Float64()
+	growth := -0.5 + 1.5*rng.Float64() // relative change over the two years
+	amp := 0.1 + 0.5*rng.Float64()
+	var week [7]float64
+	for d := range week {
+		week[d] = 1 + amp*(2*rng.Float64()-1)
+	}
+	promo := make([]float64, days)
+	for t := range promo {
+		promo[t] = 1
+	}
+	for year := 0; year*365 < days; year++ {
+		for k := 4 + rng.IntN(5); k > 0; k-- {
+			start := year*365 + rng.IntN(365)
+			lift := 1.5 + 1.5*rng.Float64()
+			for d := 0; d < 2+rng.IntN(5) && start+d < days; d++ {
+				promo[start+d] = lift
+				it.promo[start+d] = true
+			}
+		}
+	}
+	for t := range it.demand {
+		level := base * (1 + growth*float64(t)/float64(days))
+		lam := math.Max(0, level*week[t%7]*promo[t])
+		// Gamma-mixed Poisson (negative binomial): over-dispersed demand.
+		lam *= rng.ExpFloat64()*0.2 + 0.8
+		it.demand[t] = poisson(rng, lam)
+	}
+	return it
+}
+
+// poisson draws a Poisson variate (Knuth for small means, a rounded
+// normal for large ones).
+func poisson(rng *rand.Rand, lam float64) float64 {
+	if lam <= 0 {
+		return 0
+	}
+	if lam > 30 {
+		return math.Max(0, math.Round(lam+math.Sqrt(lam)*rng.NormFloat64()))
+	}
+	l := math.Exp(-lam)
+	k, p := 0.0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// simulate runs one item under tsingma's policy (methods != nil) or the
+// naive one. Orders placed at the end of day t arrive at the start of day
+// t+lead; unmet demand is lost.
+func simulate(it item, methods map[stock.Method]int, cfg Config) (Outcome, error) {
+	if methods == nil {
+		return simulateWith(it, nil, cfg, nil)
+	}
+	return simulateWith(it, methods, cfg, nil)
+}
+
+// simulateTrace runs tsingma's policy and reports every order placed.
+func simulateTrace(it item, cfg Config, onOrder func(day int, q float64)) (Outcome, error) {
+	return simulateWith(it, map[stock.Method]int{}, cfg, onOrder)
+}
+
+func simulateWith(it item, methods map[stock.Method]int, cfg Config, onOrder func(day int, q float64)) (Outcome, error) {
+	var o Outcome
+	hist := it.demand[:historyDays]
+	mean, sd := meanSD(hist)
+	naiveS := mean*float64(it.lead) + 1.645*sd*math.Sqrt(float64(it.lead))
+	naiveQ := math.Max(1, math.Ceil(7*mean))
+	pol := stock.Policy{LeadTime: it.lead, FillRate: cfg.FillRate, CoverDays: 7}
+	const refit = 7
+	horizon := it.lead + 7 + refit
+	var fc stock.Forecast
+	fitDay := -1
+	decide := func(t int, position float64) (float64, error) {
+		if methods == nil {
+			if position <= naiveS {
+				return math.Ceil(naiveS + naiveQ - position), nil
+			}
+			return 0, nil
+		}
+		// The forecast made after day t sees demand[0..t] only.
+		if fitDay < 0 || t-fitDay >= refit {
+			// Promotions are planned: the calendar is known ahead, the
+			// demand they bring is not.
+			f, err := stock.ForecastWithPromotions(it.demand[:t+1], horizon, stock.Promotions{
+				Past:   it.promo[:t+1],
+				Future: it.promo[t+1 : min(t+1+horizon, len(it.promo))],
+			})
+			if err != nil {
+				return 0, err
+			}
+			if fitDay < 0 {
+				methods[f.Method]++
+			}
+			fc, fitDay = f, t
+		}
+		shifted := fc
+		shifted.Mean = fc.Mean[t-fitDay:]
+		d, err := pol.Decide(shifted, position)
+		return d.Order, err
+	}
+	// Start with stock for the lead time and one order cycle.
+	start, err := decide(historyDays-1, 0)
+	if err != nil {
+		return o, err
+	}
+	onHand := start
+	type arrival struct {
+		day int
+		qty float64
+	}
+	var pipe []arrival
+	for t := historyDays; t < len(it.demand); t++ {
+		kept := pipe[:0]
+		for _, a := range pipe {
+			if a.day == t {
+				onHand += a.qty
+			} else {
+				kept = append(kept, a)
+			}
+		}
+		pipe = kept
+		d := it.demand[t]
+		served := math.Min(onHand, d)
+		onHand -= served
+		o.Demand += d
+		o.Served += served
+		if served < d {
+			o.StockoutDays++
+		}
+		o.Holding += onHand * it.cost
+		position := onHand
+		for _, a := range pipe {
+			position += a.qty
+		}
+		q, err := decide(t, position)
+		if err != nil {
+			return o, err
+		}
+		if q > 0 {
+			pipe = append(pipe, arrival{t + it.lead, q})
+			o.Orders++
+			if onOrder != nil {
+				onOrder(t, q)
+			}
+		}
+	}
+	return o, nil
+}
+
+func meanSD(y []float64) (float64, float64) {
+	m := 0.0
+	for _, v := range y {
+		m += v
+	}
+	m /= float64(len(y))
+	s := 0.0
+	for _, v := range y {
+		s += (v - m) * (v - m)
+	}
+	return m, math.Sqrt(s / float64(len(y)))
+}

@@ -1,0 +1,398 @@
+// Package stock forecasts daily item demand and turns the forecast into a
+// reorder decision (reorder point, order quantity, stock-out risk).
+//
+// Two forecasting models are fitted per item: additive Holt-Winters
+// exponential smoothing with a damped trend and a weekly season (Holt 1957,
+// Winters 1960; damping after Gardner & McKenzie 1985), and Croston's
+// method for intermittent demand with the Syntetos-Boylan bias correction
+// (SBA, Syntetos & Boylan 2005). The model with the lower mean absolute
+// error on a holdout of the most recent weeks is chosen, then refitted on
+// the whole history. The package is pure: no I/O, no shared state; all
+// functions are safe for concurrent use.
+package stock
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Method names a forecasting model.
+type Method string
+
+// The forecasting methods.
+const (
+	HoltWinters Method = "holt-winters"
+	CrostonSBA  Method = "croston-sba"
+)
+
+// Season is the length of the seasonal cycle in days (weekly).
+const Season = 7
+
+// MinHistory is the shortest history ForecastDemand accepts (four weeks).
+const MinHistory = 4 * Season
+
+// ErrShortHistory is returned when a history is shorter than MinHistory.
+var ErrShortHistory = errors.New("stock: history shorter than four weeks")
+
+// Forecast is a daily demand forecast for the days after the history.
+type Forecast struct {
+	Method Method
+	// Mean[k] is the expected demand k+1 days after the last history day.
+	Mean []float64
+	// Sigma is the standard deviation of one-day forecast errors, from
+	// the model's one-step-ahead in-sample errors.
+	Sigma float64
+	// HoldoutMAE is the chosen model's mean absolute error on the holdout.
+	HoldoutMAE float64
+	// Residuals are the recent one-step-ahead in-sample errors (actual
+	// minus forecast), oldest first.
+	Residuals []float64
+}
+
+// LeadTimeSigma is the standard deviation of forecast errors summed over
+// l consecutive days, estimated from rolling sums of the recent one-step
+// residuals (so that correlated errors, e.g. unforeseen promotions, widen
+// it), and never below Sigma·√l.
+func (f Forecast) LeadTimeSigma(l int) float64 {
+	base := f.Sigma * math.Sqrt(float64(l))
+	r := f.Residuals
+	if l < 1 || len(r) < l+Season {
+		return base
+	}
+	sum := 0.0
+	for _, e := range r[:l] {
+		sum += e
+	}
+	var ss float64
+	n := 0
+	for i := l; ; i++ {
+		ss += sum * sum
+		n++
+		if i == len(r) {
+			break
+		}
+		sum += r[i] - r[i-l]
+	}
+	return math.Max(base, math.Sqrt(ss/float64(n)))
+}
+
+// model is a fitted forecasting model.
+type model interface {
+	forecast(h int) []float64
+	sigma() float64
+	residuals() []float64
+}
+
+// residualWindow is how many recent one-step errors a model keeps.
+const residualWindow = 26 * Season
+
+// Promotions marks planned promotion days: Past[i] for history day i,
+// Future[k] for day k+1 after the history. It is a plan known in advance,
+// not demand. Nil slices mean no promotions.
+type Promotions struct {
+	Past, Future []bool
+}
+
+// ForecastDemand fits both models to history (one value per day, oldest
+// first, non-negative), picks the one with the lower holdout error, refits
+// it on the whole history and forecasts horizon days ahead.
+func ForecastDemand(history []float64, horizon int) (Forecast, error) {
+	return ForecastWithPromotions(history, horizon, Promotions{})
+}
+
+// ForecastWithPromotions is ForecastDemand for an item with planned
+// promotions: the promotion lift is estimated from past promotion days
+// against the days around them, the history is deflated by it before the
+// models are fitted, and planned future promotion days are inflated by it.
+func ForecastWithPromotions(history []float64, horizon int, promo Promotions) (Forecast, error) {
+	if len(promo.Past) != 0 && len(promo.Past) != len(history) {
+		return Forecast{}, fmt.Errorf("stock: %d past promotion flags for %d history days", len(promo.Past), len(history))
+	}
+	lift := promoLift(history, promo.Past)
+	if lift == 1 {
+		f, err := forecastPlain(history, horizon)
+		if err == nil {
+			f.applyLift(lift, promo.Future)
+		}
+		return f, err
+	}
+	adj := make([]float64, len(history))
+	for i, y := range history {
+		adj[i] = y
+		if promo.Past[i] {
+			adj[i] = y / lift
+		}
+	}
+	f, err := forecastPlain(adj, horizon)
+	if err != nil {
+		return f, err
+	}
+	f.applyLift(lift, promo.Future)
+	return f, nil
+}
+
+func (f *Forecast) applyLift(lift float64, future []bool) {
+	for k := range f.Mean {
+		if k < len(future) && future[k] {
+			f.Mean[k] *= lift
+		}
+	}
+}
+
+// promoLift is mean demand on promotion days over mean demand on the
+// non-promotion days within a week of them (1 when there is no evidence).
+func promoLift(y []float64, past []bool) float64 {
+	if len(past) == 0 {
+		return 1
+	}
+	var on, off float64
+	var nOn, nOff int
+	for i, p := range past {
+		if p {
+			on += y[i]
+			nOn++
+			continue
+		}
+		near := false
+		for d := -Season; d <= Season && !near; d++ {
+			if j := i + d; j >= 0 && j < len(past) && past[j] {
+				near = true
+			}
+		}
+		if near {
+			off += y[i]
+			nOff++
+		}
+	}
+	if nOn < 3 || nOff == 0 || off == 0 {
+		return 1
+	}
+	lift := (on / float64(nOn)) / (off / float64(nOff))
+	return math.Max(1, lift)
+}
+
+func forecastPlain(history []float64, horizon int) (Forecast, error) {
+	if len(history) < MinHistory {
+		return Forecast{}, ErrShortHistory
+	}
+	if horizon < 1 {
+		return Forecast{}, fmt.Errorf("stock: horizon %d must be positive", horizon)
+	}
+	for i, y := range history {
+		if y < 0 || math.IsNaN(y) || math.IsInf(y, 0) {
+			return Forecast{}, fmt.Errorf("stock: history day %d: demand %g is not a finite non-negative number", i, y)
+		}
+	}
+	hold := 4 * Season
+	if len(history) < 2*hold+2*Season {
+		hold = Season
+	}
+	train, test := history[:len(history)-hold], history[len(history)-hold:]
+	fits := []struct {
+		m   Method
+		fit func([]float64) model
+	}{
+		{HoltWinters, func(y []float64) model { return fitHoltWinters(y) }},
+		{CrostonSBA, func(y []float64) model { return fitCroston(y) }},
+	}
+	best, bestErr := -1, math.Inf(1)
+	for i, f := range fits {
+		if f.m == HoltWinters && len(train) < 2*Season {
+			continue
+		}
+		e := mae(f.fit(train).forecast(hold), test)
+		if e < bestErr-1e-12 {
+			best, bestErr = i, e
+		}
+	}
+	m := fits[best].fit(history)
+	return Forecast{Method: fits[best].m, Mean: m.forecast(horizon), Sigma: m.sigma(), HoldoutMAE: bestErr, Residuals: m.residuals()}, nil
+}
+
+func mae(f, y []float64) float64 {
+	s := 0.0
+	for i := range y {
+		s += math.Abs(f[i] - y[i])
+	}
+	return s / float64(len(y))
+}
+
+// hw is additive Holt-Winters with a damped trend.
+type hw struct {
+	alpha, beta, gamma, phi float64
+	level, trend            float64
+	season                  [Season]float64 // season[k]: index for day ≡ k (mod Season) after the history
+	n                       int
+	sse                     float64
+	nErr                    int
+	keep                    bool
+	res                     []float64
+}
+
+// run filters y with fixed parameters and returns the model state.
+func (m hw) run(y []float64) hw {
+	// Initial state from the first two weeks.
+	var w1, w2 float64
+	for i := 0; i < Season; i++ {
+		w1 += y[i]
+		w2 += y[Season+i]
+	}
+	w1 /= Season
+	w2 /= Season
+	m.level = w1
+	m.trend = (w2 - w1) / Season
+	for i := 0; i < Season; i++ {
+		m.season[i] = (y[i]-w1)/2 + (y[Season+i]-w2)/2
+	}
+	m.sse, m.nErr = 0, 0
+	for t := 0; t < len(y); t++ {
+		k := t % Season
+		pred := m.level + m.phi*m.trend + m.season[k]
+		if t >= 2*Season {
+			e := y[t] - math.Max(pred, 0)
+			m.sse += e * e
+			m.nErr++
+			if m.keep && t >= len(y)-residualWindow {
+				m.res = append(m.res, e)
+			}
+		}
+		prevLevel := m.level
+		m.level = m.alpha*(y[t]-m.season[k]) + (1-m.alpha)*(m.level+m.phi*m.trend)
+		m.trend = m.beta*(m.level-prevLevel) + (1-m.beta)*m.phi*m.trend
+		m.season[k] = m.gamma*(y[t]-m.level) + (1-m.gamma)*m.season[k]
+	}
+	m.n = len(y)
+	return m
+}
+
+// fitHoltWinters chooses smoothing parameters on a grid by one-step-ahead
+// squared error.
+func fitHoltWinters(y []float64) model {
+	var best hw
+	bestSSE := math.Inf(1)
+	for _, a := range []float64{0.05, 0.1, 0.2, 0.35, 0.5} {
+		for _, b := range []float64{0, 0.02, 0.08} {
+			for _, g := range []float64{0.02, 0.1, 0.25} {
+				m := hw{alpha: a, beta: b, gamma: g, phi: 0.97}.run(y)
+				if m.sse < bestSSE {
+					best, bestSSE = m, m.sse
+				}
+			}
+		}
+	}
+	best.keep = true
+	best.res = nil
+	return best.run(y)
+}
+
+func (m hw) residuals() []float64 { return m.res }
+
+func (m hw) forecast(h int) []float64 {
+	out := make([]float64, h)
+	damp := 0.0
+	pw := 1.0
+	for k := 1; k <= h; k++ {
+		pw *= m.phi
+		damp += pw
+		out[k-1] = math.Max(0, m.level+damp*m.trend+m.season[(m.n+k-1)%Season])
+	}
+	return out
+}
+
+func (m hw) sigma() float64 {
+	if m.nErr == 0 {
+		return 0
+	}
+	return math.Sqrt(m.sse / float64(m.nErr))
+}
+
+// croston is Croston's method with the SBA correction: demand sizes and
+// intervals between demands are smoothed separately.
+type croston struct {
+	alpha       float64
+	size, inter float64
+	sse         float64
+	nErr        int
+	keep        bool
+	res         []float64
+}
+
+func (c croston) rate() float64 {
+	if c.inter <= 0 {
+		return 0
+	}
+	return (1 - c.alpha/2) * c.size / c.inter
+}
+
+func (c croston) run(y []float64) croston {
+	// Initialise from the first demand occurrences.
+	first, count, sum := -1, 0, 0.0
+	for i, v := range y {
+		if v > 0 {
+			if first < 0 {
+				first = i
+			}
+			count++
+			sum += v
+		}
+	}
+	if count == 0 {
+		c.size, c.inter = 0, 1
+		return c
+	}
+	c.size = sum / float64(count)
+	c.inter = float64(len(y)) / float64(count)
+	gap := 1
+	c.sse, c.nErr = 0, 0
+	for t, v := range y {
+		if t >= 2*Season {
+			e := v - c.rate()
+			c.sse += e * e
+			c.nErr++
+			if c.keep && t >= len(y)-residualWindow {
+				c.res = append(c.res, e)
+			}
+		}
+		if v > 0 {
+			c.size = c.alpha*v + (1-c.alpha)*c.size
+			c.inter = c.alpha*float64(gap) + (1-c.alpha)*c.inter
+			gap = 1
+		} else {
+			gap++
+		}
+	}
+	return c
+}
+
+func fitCroston(y []float64) model {
+	var best croston
+	bestSSE := math.Inf(1)
+	for _, a := range []float64{0.05, 0.1, 0.2, 0.3} {
+		c := croston{alpha: a}.run(y)
+		if c.sse < bestSSE || c.nErr == 0 {
+			best, bestSSE = c, c.sse
+		}
+	}
+	best.keep = true
+	best.res = nil
+	return best.run(y)
+}
+
+func (c croston) residuals() []float64 { return c.res }
+
+func (c croston) forecast(h int) []float64 {
+	out := make([]float64, h)
+	r := c.rate()
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}
+
+func (c croston) sigma() float64 {
+	if c.nErr == 0 {
+		return 0
+	}
+	return math.Sqrt(c.sse / float64(c.nErr))
+}
