@@ -42,7 +42,7 @@ func (o Outcome) FillRate() float64 {
 // Result compares the two policies.
 type Result struct {
 	Tsingma, Naive Outcome
-	Methods        map[stock.Method]int // model chosen at the start, per item
+	Methods        map[stock.Method]int  // model chosen at the start, per item
 	ByKind         map[string][2]Outcome // per item kind: tsingma, naive
 }
 
