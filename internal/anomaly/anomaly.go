@@ -156,8 +156,8 @@ type Detector struct {
 	cfg   Config
 	views uint32
 	// constants derived from cfg
-	aMem, aSlow, aShort, aCal, aExcess, useDecay float64
-	st                                           state
+	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
+	st                                                           state
 }
 
 // New returns a detector for one channel.
@@ -182,6 +182,7 @@ func (d *Detector) derive() {
 	d.useDecay = 1 - d.aMem
 	d.aCal = 1 / d.cfg.CalibrationMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
+	d.negLogTailMass = -math.Log(d.cfg.TailMass)
 }
 
 // Config returns the detector's configuration.
@@ -215,7 +216,9 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	x[0] = math.Abs(v-s.Level) / (s.Resid + floor)
 	x[1] = math.Abs(step) / (s.StepScale + floor)
 	x[2] = math.Abs(short-s.LongMean) / (s.LongDev + floor)
-	x[3] = math.Abs(math.Log((volFast + floor) / (s.VolSlow + floor)))
+	if d.views&ViewVol != 0 {
+		x[3] = math.Abs(math.Log((volFast + floor) / (s.VolSlow + floor)))
+	}
 	x[4] = math.Abs(v-s.SeasonMean[sb]) / (s.SeasonDev[sb] + floor)
 	x[5] = math.Abs(v-s.SlowMean) / (s.SlowDev + floor)
 	if d.views&ViewPattern != 0 {

@@ -15,9 +15,9 @@ func (d *Detector) calibrate(x *[numViews]float64) float64 {
 		}
 		b := bin(x[k])
 		if s.N > 2 {
-			sk := d.surprise(k, b, x[k])
-			largest = max(largest, sk)
-			fisherT += sk * math.Ln10
+			nl := d.negLogTail(k, b, x[k])
+			largest = max(largest, nl)
+			fisherT += nl
 			nv++
 		}
 		s.Hist[k][b] += s.Inc
@@ -27,8 +27,8 @@ func (d *Detector) calibrate(x *[numViews]float64) float64 {
 	if s.Inc > 1e200 {
 		d.rescale()
 	}
-	if d.cfg.MaxCombine || nv == 0 {
-		return largest
+	if d.cfg.MaxCombine || nv <= 1 {
+		return largest / math.Ln10
 	}
 	// Fisher's method: with T = −Σ ln p_k over n views,
 	// P(χ²(2n) > 2T) = e^−T Σ_{j<n} T^j/j!.
@@ -40,15 +40,16 @@ func (d *Detector) calibrate(x *[numViews]float64) float64 {
 	return (fisherT - math.Log(sum)) / math.Ln10
 }
 
-// surprise is −log10 of the tail probability of a statistic x (in bin b) of
+// negLogTail is −ln of the tail probability of a statistic x (in bin b) of
 // view k. Below the view's tail threshold t (its 1−TailMass quantile) it is
 // the decayed empirical probability of a value at least as large (half of
 // b's own mass counts, plus one pseudo-count). Above t it is a
 // peaks-over-threshold Pareto tail, TailMass·(x/t)^(−1/e), with e the mean
 // of ln(x/t) over the exceedances (Hill's estimator of the inverse tail
-// index). The tail is unbounded: a value far beyond anything seen scores
-// higher than one just beyond, however short the history.
-func (d *Detector) surprise(k, b int, x float64) float64 {
+// index), which it then updates. The tail is unbounded: a value far beyond
+// anything seen scores higher than one just beyond, however short the
+// history.
+func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	s := &d.st
 	h := &s.Hist[k]
 	need := d.cfg.TailMass * s.Total[k]
@@ -60,27 +61,29 @@ func (d *Detector) surprise(k, b int, x float64) float64 {
 			break
 		}
 	}
-	t := binLow(tb)
-	var sur float64
-	if x <= t || t <= 0 || s.Excess[k] <= 0 {
+	t := binEdges[tb]
+	if x <= t || t <= 0 {
 		tail = 0.5 * h[b]
 		for i := b + 1; i < nBins; i++ {
 			tail += h[i]
 		}
-		sur = -math.Log10((tail + s.Inc) / (s.Total[k] + s.Inc))
+		return -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
+	}
+	e := math.Log(x / t)
+	var nl float64
+	if s.Excess[k] > 0 {
+		nl = d.negLogTailMass + e/s.Excess[k]
+		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
-		sur = -math.Log10(d.cfg.TailMass) + math.Log(x/t)/(s.Excess[k]*math.Ln10)
-	}
-	if x > t && t > 0 {
-		// Hill's estimator as a running mean over the exceedances.
-		e := math.Log(x / t)
-		if s.Excess[k] > 0 {
-			s.Excess[k] += d.aExcess * (e - s.Excess[k])
-		} else {
-			s.Excess[k] = min(e, 1)
+		// First exceedance: no tail estimate yet, so the empirical body.
+		tail = 0.5 * h[b]
+		for i := b + 1; i < nBins; i++ {
+			tail += h[i]
 		}
+		nl = -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
+		s.Excess[k] = min(e, 1)
 	}
-	return sur
+	return nl
 }
 
 // rescale divides the histograms by the grown increment.
@@ -96,20 +99,41 @@ func (d *Detector) rescale() {
 	s.Inc = 1
 }
 
+// binEdges[b] is the lower edge of histogram bin b on the statistic's
+// scale (an immutable table).
+var binEdges = func() (e [nBins]float64) {
+	for b := 1; b < nBins; b++ {
+		e[b] = math.Exp2(float64(b-1)/binsPerOctave + minOctave)
+	}
+	return e
+}()
+
+// Quarter-octave boundaries of a mantissa in [1, 2).
+var (
+	q1 = math.Exp2(0.25)
+	q2 = math.Exp2(0.5)
+	q3 = math.Exp2(0.75)
+)
+
 // bin is the histogram bin of a statistic: 0 for x ≤ 2^minOctave, then
 // binsPerOctave bins per doubling, the last one open-ended.
 func bin(x float64) int {
 	if !(x > 0) {
 		return 0
 	}
-	b := int(math.Floor((math.Log2(x)-minOctave)*binsPerOctave)) + 1
-	return min(max(b, 0), nBins-1)
-}
-
-// binLow is the lower edge of bin b on the statistic's scale.
-func binLow(b int) float64 {
-	if b <= 0 {
-		return 0
+	if x >= binEdges[nBins-1] {
+		return nBins - 1
 	}
-	return math.Exp2(float64(b-1)/binsPerOctave + minOctave)
+	frac, exp := math.Frexp(x) // x = frac·2^exp, frac in [0.5, 1)
+	m := 2 * frac
+	q := 0
+	switch {
+	case m >= q3:
+		q = 3
+	case m >= q2:
+		q = 2
+	case m >= q1:
+		q = 1
+	}
+	return max((exp-1-minOctave)*binsPerOctave+q+1, 0)
 }

@@ -1,0 +1,322 @@
+package anomaly
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+const minute = int64(60_000)
+
+// series is a reproducible test signal: a daily cycle plus noise, sampled
+// every 5 minutes, with a spike of size spike at index at (if at ≥ 0).
+func series(n, at int, spike float64, seed uint64) (ts []int64, vs []float64) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	t0 := int64(1_400_000_000_000)
+	for i := range n {
+		ts = append(ts, t0+int64(i)*5*minute)
+		v := 50 + 10*math.Sin(2*math.Pi*float64(i)/288) + r.NormFloat64()
+		if i == at {
+			v += spike
+		}
+		vs = append(vs, v)
+	}
+	return ts, vs
+}
+
+func run(t *testing.T, cfg Config, ts []int64, vs []float64) []float64 {
+	t.Helper()
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, len(vs))
+	for i := range vs {
+		out[i] = d.Update(ts[i], vs[i])
+	}
+	return out
+}
+
+func TestScoresInRange(t *testing.T) {
+	ts, vs := series(5000, 3000, 40, 1)
+	for name, cfg := range map[string]Config{"default": DefaultConfig(), "raw": func() Config { c := DefaultConfig(); c.Raw = true; c.Views = 0; return c }()} {
+		for i, s := range run(t, cfg, ts, vs) {
+			if !(s >= 0 && s < 1) {
+				t.Fatalf("%s: score[%d] = %v, want in [0, 1)", name, i, s)
+			}
+		}
+	}
+}
+
+func TestDetectsSpike(t *testing.T) {
+	ts, vs := series(5000, 3000, 40, 2)
+	sc := run(t, DefaultConfig(), ts, vs)
+	if sc[3000] <= 0 {
+		t.Fatalf("spike of 40σ at 3000 scored %v, want a report", sc[3000])
+	}
+	for i, s := range sc {
+		if i != 3000 && s >= sc[3000] {
+			t.Errorf("sample %d scored %v ≥ the spike's %v", i, s, sc[3000])
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	ts, vs := series(4000, 2500, 20, 3)
+	a := run(t, DefaultConfig(), ts, vs)
+	other := DefaultConfig()
+	other.Seed = 99
+	for _, cfg := range []Config{DefaultConfig(), other} {
+		b := run(t, cfg, ts, vs)
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				t.Fatalf("seed %d: score[%d] = %v, first run %v", cfg.Seed, i, b[i], a[i])
+			}
+		}
+	}
+}
+
+// TestNoLookahead changes the future of a series and checks that the scores
+// up to the change are untouched.
+func TestNoLookahead(t *testing.T) {
+	ts, vs := series(4000, -1, 0, 4)
+	cfg := DefaultConfig()
+	cfg.Views = 0 // every view, the pattern view included
+	a := run(t, cfg, ts, vs)
+	for _, cut := range []int{1, 200, 1999, 3998} {
+		future := append([]float64(nil), vs...)
+		for i := cut; i < len(future); i++ {
+			future[i] = -future[i] * 7
+		}
+		b := run(t, cfg, ts, future)
+		for i := range cut {
+			if a[i] != b[i] {
+				t.Fatalf("cut %d: score[%d] changed from %v to %v when only the future changed", cut, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+func TestCheckpointRestore(t *testing.T) {
+	ts, vs := series(6000, 4500, 30, 5)
+	cfg := DefaultConfig()
+	cfg.Views = 0
+	want := run(t, cfg, ts, vs)
+	for _, at := range []int{0, 1, 150, 3000, 4500} {
+		d, _ := New(cfg)
+		for i := range at {
+			d.Update(ts[i], vs[i])
+		}
+		b, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Detector
+		if err := r.UnmarshalBinary(b); err != nil {
+			t.Fatalf("restore at %d: %v", at, err)
+		}
+		if r.Config() != cfg {
+			t.Fatalf("restored config %+v, want %+v", r.Config(), cfg)
+		}
+		for i := at; i < len(vs); i++ {
+			if got := r.Update(ts[i], vs[i]); got != want[i] {
+				t.Fatalf("checkpoint at %d: score[%d] = %v after restore, want %v", at, i, got, want[i])
+			}
+		}
+	}
+}
+
+func TestStateSize(t *testing.T) {
+	if n := StateSize(); n > 32<<10 {
+		t.Errorf("state is %d bytes per channel, want at most 32 KiB", n)
+	}
+	d, _ := New(DefaultConfig())
+	b, _ := d.MarshalBinary()
+	if len(b) != StateSize() {
+		t.Errorf("checkpoint is %d bytes, StateSize says %d", len(b), StateSize())
+	}
+}
+
+func TestUnmarshalRejects(t *testing.T) {
+	d, _ := New(DefaultConfig())
+	for i := range 500 {
+		d.Update(int64(i)*minute, float64(i%7))
+	}
+	good, _ := d.MarshalBinary()
+	corrupt := func(f func(b []byte)) []byte { b := append([]byte(nil), good...); f(b); return b }
+	nan := math.Float64bits(math.NaN())
+	cases := map[string][]byte{
+		"empty":     nil,
+		"short":     good[:len(good)-1],
+		"magic":     corrupt(func(b []byte) { b[0] ^= 1 }),
+		"version":   corrupt(func(b []byte) { b[4] = 99 }),
+		"bad-level": corrupt(func(b []byte) { putU64(b[len(b)-8:], nan) }), // EventMax
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			before, _ := d.MarshalBinary()
+			err := d.UnmarshalBinary(b)
+			if !errors.Is(err, ErrCheckpoint) {
+				t.Fatalf("got %v, want ErrCheckpoint", err)
+			}
+			after, _ := d.MarshalBinary()
+			if string(before) != string(after) {
+				t.Fatal("a rejected checkpoint changed the detector")
+			}
+		})
+	}
+}
+
+func putU64(b []byte, x uint64) {
+	for i := range 8 {
+		b[i] = byte(x >> (8 * i))
+	}
+}
+
+// TestRobust feeds awkward streams: they must give finite scores in [0, 1),
+// and the change after a long constant stretch must be reported.
+func TestRobust(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Views = 0
+	type sample struct {
+		ts int64
+		v  float64
+	}
+	mk := func(n int, f func(i int) sample) []sample {
+		out := make([]sample, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	cases := map[string][]sample{
+		"constant":        mk(3000, func(i int) sample { return sample{int64(i) * minute, 42} }),
+		"zero":            mk(3000, func(i int) sample { return sample{int64(i) * minute, 0} }),
+		"repeated-ts":     mk(3000, func(i int) sample { return sample{int64(i/10) * minute, float64(i % 13)} }),
+		"backwards-ts":    mk(3000, func(i int) sample { return sample{int64(3000-i) * minute, float64(i % 5)} }),
+		"gaps":            mk(3000, func(i int) sample { return sample{int64(i*i) * minute, math.Sin(float64(i))} }),
+		"negative-ts":     mk(3000, func(i int) sample { return sample{-int64(i) * 997 * minute, float64(i % 3)} }),
+		"huge":            mk(3000, func(i int) sample { return sample{int64(i) * minute, 1e300 * float64(i%2*2-1)} }),
+		"tiny":            mk(3000, func(i int) sample { return sample{int64(i) * minute, 1e-300 * float64(i%3)} }),
+		"stuck-then-move": mk(3000, func(i int) sample { return sample{int64(i) * minute, float64(min(i, 1500)/1500) * 5} }),
+		"non-finite": mk(3000, func(i int) sample {
+			v := float64(i % 9)
+			switch i % 97 {
+			case 1:
+				v = math.NaN()
+			case 2:
+				v = math.Inf(1)
+			case 3:
+				v = math.Inf(-1)
+			}
+			return sample{int64(i) * minute, v}
+		}),
+	}
+	for name, ss := range cases {
+		t.Run(name, func(t *testing.T) {
+			d, _ := New(cfg)
+			for i, s := range ss {
+				got := d.Update(s.ts, s.v)
+				if !(got >= 0 && got < 1) {
+					t.Fatalf("score[%d] = %v, want in [0, 1)", i, got)
+				}
+			}
+			b, _ := d.MarshalBinary()
+			if err := new(Detector).UnmarshalBinary(b); err != nil {
+				t.Fatalf("its own checkpoint is rejected: %v", err)
+			}
+		})
+	}
+	t.Run("change-after-flat", func(t *testing.T) {
+		d, _ := New(DefaultConfig())
+		for i := range 2000 {
+			if s := d.Update(int64(i)*minute, 7); s != 0 {
+				t.Fatalf("constant signal scored %v at %d", s, i)
+			}
+		}
+		if s := d.Update(2000*minute, 7.5); s <= 0 {
+			t.Fatalf("first change after a flat line scored %v, want a report", s)
+		}
+	})
+}
+
+func TestConfigValidation(t *testing.T) {
+	bad := map[string]func(*Config){
+		"warmup":     func(c *Config) { c.Warmup = -1 },
+		"views":      func(c *Config) { c.Views = 1 << 20 },
+		"short":      func(c *Config) { c.ShortSpan = 0 },
+		"memory":     func(c *Config) { c.Memory = math.NaN() },
+		"horizon":    func(c *Config) { c.RangeHorizon = 1 },
+		"vigilance":  func(c *Config) { c.Vigilance = 2 },
+		"cal":        func(c *Config) { c.CalibrationMemory = 1 },
+		"tail":       func(c *Config) { c.TailMass = 0.9 },
+		"cusum":      func(c *Config) { c.CusumH = -1 },
+		"on":         func(c *Config) { c.On = 0 },
+		"refractory": func(c *Config) { c.Refractory = -5 },
+	}
+	for name, f := range bad {
+		c := DefaultConfig()
+		f(&c)
+		if _, err := New(c); err == nil {
+			t.Errorf("%s: New accepted %+v", name, c)
+		}
+	}
+	if _, err := New(DefaultConfig()); err != nil {
+		t.Errorf("DefaultConfig rejected: %v", err)
+	}
+}
+
+// FuzzUnmarshalBinary: a checkpoint either is rejected, leaving the detector
+// as it was, or is accepted, re-encodes to the same bytes, and the detector
+// then gives finite scores in [0, 1).
+func FuzzUnmarshalBinary(f *testing.F) {
+	d, _ := New(DefaultConfig())
+	b, _ := d.MarshalBinary()
+	f.Add(b)
+	for i := range 300 {
+		d.Update(int64(i)*minute, float64(i%11))
+	}
+	b, _ = d.MarshalBinary()
+	f.Add(b)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Detector
+		if err := r.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, err := r.MarshalBinary()
+		if err != nil || string(again) != string(b) {
+			t.Fatalf("accepted checkpoint does not round-trip (err %v)", err)
+		}
+		for i := range 50 {
+			if s := r.Update(int64(i)*minute, float64(i)); !(s >= 0 && s < 1) {
+				t.Fatalf("score %v after restore", s)
+			}
+		}
+	})
+}
+
+// BenchmarkUpdate measures the full default detector per sample.
+func BenchmarkUpdate(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfg  func() Config
+	}{
+		{"default", DefaultConfig},
+		{"allviews", func() Config { c := DefaultConfig(); c.Views = 0; return c }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ts, vs := series(1<<16, -1, 0, 6)
+			d, _ := New(bc.cfg())
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				d.Update(ts[i&(1<<16-1)], vs[i&(1<<16-1)])
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(float64(StateSize()), "state-bytes")
+		})
+	}
+}
