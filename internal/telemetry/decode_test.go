@@ -1,0 +1,202 @@
+package telemetry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+var fixedNow = time.Date(2026, 6, 7, 12, 0, 0, 0, time.UTC)
+
+func newDec() *Decoder { return NewDecoder(func() time.Time { return fixedNow }) }
+
+func TestDecodeForms(t *testing.T) {
+	now := fixedNow.UnixMilli()
+	cases := []struct {
+		name, body string
+		nd         bool
+		want       string // item summaries
+		err        bool
+	}{
+		{name: "batch", body: `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":1.5},{"twin":"b","channel":"y","ts":"1970-01-01T00:00:02Z","value":2}]}`,
+			want: "a/x@1000=1.5 b/y@2000=2"},
+		{name: "per twin", body: `{"twin":"a","ts":5,"values":{"x":1,"y":true}}`, want: "a/x@5=1 a/y@5=1"},
+		{name: "default ts", body: `{"twin":"a","values":{"x":1}}`, want: fmt.Sprintf("a/x@%d=1", now)},
+		{name: "array of per twin", body: `[{"twin":"a","ts":1,"values":{"x":1}},{"twin":"b","ts":2,"values":{"y":2}}]`, want: "a/x@1=1 b/y@2=2"},
+		{name: "per-sample reasons", body: `{"samples":[{"channel":"x","value":1},{"twin":"a","value":1},{"twin":"a","channel":"x","value":"s"},{"twin":"a","channel":"x","ts":-5,"value":1},{"twin":"a b","channel":"x","value":1},{"twin":"a","channel":"x","value":"NaN"},{"twin":"a","channel":"x","ts":1.5,"value":1}]}`,
+			want: "!missing_field !missing_field !bad_value !bad_timestamp !bad_id !not_finite !bad_timestamp"},
+		{name: "ndjson", nd: true, body: "{\"twin\":\"a\",\"channel\":\"x\",\"ts\":1,\"value\":1}\n\n{\"twin\":\"b\",\"ts\":2,\"values\":{\"y\":3}}\r\n", want: "a/x@1=1 b/y@2=3"},
+		{name: "not json", body: `{"samples":`, err: true},
+		{name: "scalar", body: `42`, err: true},
+		{name: "samples not array", body: `{"samples":{}}`, err: true},
+		{name: "no known member", body: `{"foo":1}`, err: true},
+		{name: "ndjson bad line", nd: true, body: "{\"twin\":\"a\",\"channel\":\"x\",\"value\":1}\n{oops\n", err: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := newDec()
+			var items []Item
+			var err error
+			if c.nd {
+				items, err = d.DecodeNDJSON(nil, []byte(c.body))
+			} else {
+				items, err = d.DecodeJSON(nil, []byte(c.body))
+			}
+			if c.err {
+				if !errors.Is(err, ErrMalformed) {
+					t.Fatalf("got err %v, want ErrMalformed", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := summary(items); got != c.want {
+				t.Fatalf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+}
+
+func TestDecodeMQTT(t *testing.T) {
+	d := newDec()
+	items, err := d.DecodeMQTT(nil, "g1", []byte(`{"ts":10,"values":{"rain":1.25}}`))
+	if err != nil || summary(items) != "g1/rain@10=1.25" {
+		t.Fatalf("got %s %v", summary(items), err)
+	}
+	items, err = d.DecodeMQTT(nil, "g1", []byte(`{"samples":[{"channel":"rain","ts":1,"value":2},{"twin":"other","channel":"rain","ts":1,"value":2}]}`))
+	if err != nil || summary(items) != "g1/rain@1=2 !bad_id" {
+		t.Fatalf("got %s %v", summary(items), err)
+	}
+}
+
+func summary(items []Item) string {
+	var parts []string
+	for i, it := range items {
+		if it.Index != i {
+			return fmt.Sprintf("item %d has index %d", i, it.Index)
+		}
+		if it.Reason != "" {
+			parts = append(parts, "!"+string(it.Reason))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s/%s@%d=%g", it.Sample.Twin, it.Sample.Channel, it.Sample.TS, it.Sample.Value))
+	}
+	return strings.Join(parts, " ")
+}
+
+// encode writes accepted items back in the batch form.
+func encode(items []Item) []byte {
+	type s struct {
+		Twin    string  `json:"twin"`
+		Channel string  `json:"channel"`
+		TS      int64   `json:"ts"`
+		Value   float64 `json:"value"`
+	}
+	var out struct {
+		Samples []s `json:"samples"`
+	}
+	out.Samples = []s{}
+	for _, it := range items {
+		if it.Reason == "" {
+			out.Samples = append(out.Samples, s{it.Sample.Twin, it.Sample.Channel, it.Sample.TS, it.Sample.Value})
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+func checkRoundTrip(t *testing.T, items []Item) {
+	for _, it := range items {
+		if it.Reason != "" {
+			continue
+		}
+		if math.IsNaN(it.Sample.Value) || math.IsInf(it.Sample.Value, 0) {
+			t.Fatalf("accepted a non-finite value: %+v", it)
+		}
+		if !ValidID(it.Sample.Twin) || !ValidID(it.Sample.Channel) {
+			t.Fatalf("accepted a bad id: %+v", it)
+		}
+	}
+	again, err := newDec().DecodeJSON(nil, encode(items))
+	if err != nil {
+		t.Fatalf("re-decoding accepted samples: %v", err)
+	}
+	var want []Sample
+	for _, it := range items {
+		if it.Reason == "" {
+			want = append(want, it.Sample)
+		}
+	}
+	if len(again) != len(want) {
+		t.Fatalf("round trip: %d samples, want %d", len(again), len(want))
+	}
+	for i := range want {
+		if again[i].Reason != "" || again[i].Sample != want[i] {
+			t.Fatalf("round trip sample %d: got %+v, want %+v", i, again[i], want[i])
+		}
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"samples":[{"twin":"a","channel":"x","ts":1000,"value":1.5}]}`,
+		`{"twin":"a","ts":"2026-01-01T00:00:00Z","values":{"x":1,"y":-2e10}}`,
+		`[{"twin":"a","values":{"x":1}}]`, `{"samples":[{"value":"NaN"}]}`, `{}`, `[]`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		items, err := newDec().DecodeJSON(nil, b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error is not ErrMalformed: %v", err)
+			}
+			return
+		}
+		checkRoundTrip(t, items)
+	})
+}
+
+func FuzzDecodeNDJSON(f *testing.F) {
+	f.Add([]byte("{\"twin\":\"a\",\"channel\":\"x\",\"ts\":1,\"value\":1}\n{\"twin\":\"b\",\"values\":{\"y\":3}}\n"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		items, err := newDec().DecodeNDJSON(nil, b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error is not ErrMalformed: %v", err)
+			}
+			return
+		}
+		checkRoundTrip(t, items)
+	})
+}
+
+func FuzzDecodeMQTT(f *testing.F) {
+	f.Add("g1", []byte(`{"ts":10,"values":{"rain":1.25}}`))
+	f.Add("g1", []byte(`[{"ts":10,"values":{"rain":1.25}},{"values":{"x":0}}]`))
+	f.Add("g1", []byte(`{"samples":[{"channel":"rain","ts":1,"value":2}]}`))
+	f.Fuzz(func(t *testing.T, twin string, b []byte) {
+		if !ValidID(twin) {
+			return // the broker only decodes payloads of valid topics
+		}
+		items, err := newDec().DecodeMQTT(nil, twin, b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error is not ErrMalformed: %v", err)
+			}
+			return
+		}
+		for _, it := range items {
+			if it.Reason == "" && it.Sample.Twin != twin {
+				t.Fatalf("sample for twin %q on the topic of %q", it.Sample.Twin, twin)
+			}
+		}
+		checkRoundTrip(t, items)
+	})
+}
