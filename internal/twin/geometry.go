@@ -412,7 +412,7 @@ func (g *Geometry) IntersectsRect(r Rect) bool {
 
 // Within reports whether g lies inside the (multi)polygon area: every
 // vertex of g is inside area and no edge of g properly crosses an edge of
-// area. Vertices exactly on the boundary count as outside.
+// area. Vertices exactly on the area's boundary may count either way.
 func (g *Geometry) Within(area *Geometry) bool {
 	if !area.Bounds().intersects(g.Bounds()) {
 		return false

@@ -21,6 +21,9 @@ const (
 	maxFilters    = 32
 	maxCursorLen  = 1024
 	maxQueryValue = 64 << 10
+	// MaxAreaPositions bounds the polygon of a within query: the exact
+	// test costs (twin edges x area edges) per candidate.
+	MaxAreaPositions = 1000
 )
 
 // Query selects twins of one tenant; all filters must hold (AND). Build it
@@ -227,8 +230,8 @@ func parseArea(s string) (Geometry, error) {
 	if len(fields)%2 != 0 || len(fields) < 6 {
 		return Geometry{}, invalid("within", "want a GeoJSON polygon or at least 3 lon lat pairs")
 	}
-	if len(fields) > 2*MaxPositions {
-		return Geometry{}, invalid("within", "more than %d positions", MaxPositions)
+	if len(fields) > 2*MaxAreaPositions {
+		return Geometry{}, invalid("within", "more than %d positions", MaxAreaPositions)
 	}
 	ring := make([]Position, 0, len(fields)/2+1)
 	for i := 0; i < len(fields); i += 2 {
@@ -295,6 +298,11 @@ func (q Query) normalize() (Query, error) {
 		}
 		if q.Within.Type != KindPolygon && q.Within.Type != KindMultiPolygon {
 			return Query{}, invalid("within", "want a Polygon or MultiPolygon, got %s", q.Within.Type)
+		}
+		n := 0
+		q.Within.eachPosition(func(Position) { n++ })
+		if n > MaxAreaPositions {
+			return Query{}, invalid("within", "more than %d positions", MaxAreaPositions)
 		}
 	}
 	if n := q.Near; n != nil {
