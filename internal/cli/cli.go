@@ -38,6 +38,7 @@ func topCommands() []command {
 	return []command{
 		{"serve", "run the platform: HTTP API, MQTT broker, storage", runServe},
 		{"demo", "run the platform with the live Hong Kong scenario", runDemo},
+		{"sim", "drive a running server with the Hong Kong scenario (HTTP and MQTT)", runSim},
 		{"bench", "measure speed against peers (ingest, anomaly, landslide, vrptw)", runBench},
 		{"eval", "measure accuracy on public benchmarks (nab, trigrs, landslip, vrptw, inventory)", runEval},
 		{"version", "print the version", runVersion},
