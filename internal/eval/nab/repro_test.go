@@ -114,3 +114,45 @@ func TestReproduceARTime(t *testing.T) {
 		t.Errorf("per-row sweep scores differ from the S(t) columns by up to %g", worst)
 	}
 }
+
+// TestDetectorNAB runs tsingma's default detector over the whole corpus and
+// guards its scores against regressions (measured: 64.50 / 56.17 / 69.15;
+// see docs/decisions/anomaly.md). It also checks that a second run over a
+// few series gives identical outputs.
+func TestDetectorNAB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the detector over 365,558 rows")
+	}
+	c, _ := loadCorpus(t)
+	mk, err := NewDetector(DefaultDetector, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := RunDetector(t.Context(), c, mk, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Evaluate(DefaultDetector, c.Profiles, files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep.Summary())
+	floor := map[string]float64{Standard: 63, LowFP: 54, LowFN: 67}
+	for _, p := range rep.Profiles {
+		if p.Score < floor[p.Profile.Name] {
+			t.Errorf("%s: %.2f, below the %.0f guard", p.Profile.Name, p.Score, floor[p.Profile.Name])
+		}
+	}
+	sub := &Corpus{Series: c.Series[:8], Profiles: c.Profiles}
+	again, err := RunDetector(t.Context(), sub, mk, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range again {
+		for i, s := range again[k].Scores {
+			if s != files[k].Scores[i] {
+				t.Fatalf("%s row %d: %v, then %v", again[k].Name, i, files[k].Scores[i], s)
+			}
+		}
+	}
+}
