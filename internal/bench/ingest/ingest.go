@@ -1,0 +1,667 @@
+// Package ingest measures tsingma's telemetry ingest against peers on the
+// same machine in the same run: direct store appends, HTTP JSON and NDJSON
+// batches (against VictoriaMetrics' import API), MQTT QoS 1 from many
+// clients (against Mosquitto), plus memory per series, bytes per sample on
+// disk, restart time, latest-values and aggregation query times.
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/tsingma/tsingma/internal/app"
+	"github.com/tsingma/tsingma/internal/store"
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// Config configures a run. Zero values take the defaults.
+type Config struct {
+	Duration    time.Duration // per phase and target; 6s
+	Twins       int           // 1,000 twins × Channels series
+	Channels    int           // 10
+	Batch       int           // samples per HTTP request; 1,000
+	HTTPClients int           // concurrent HTTP clients; 8
+	MQTTClients int           // concurrent MQTT clients; 64
+	VM          string        // VictoriaMetrics base URL, or "" (see StartPeers)
+	Mosquitto   string        // host:port of Mosquitto, or ""
+	StartPeers  bool          // start victoria-metrics and mosquitto from PATH when not given
+	Series      int           // series for the memory and restart phase; 100,000
+	Out         io.Writer     // one line per figure
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Duration <= 0 {
+		c.Duration = 6 * time.Second
+	}
+	if c.Twins <= 0 {
+		c.Twins = 1000
+	}
+	if c.Channels <= 0 {
+		c.Channels = 10
+	}
+	if c.Batch <= 0 {
+		c.Batch = 1000
+	}
+	if c.HTTPClients <= 0 {
+		c.HTTPClients = 8
+	}
+	if c.MQTTClients <= 0 {
+		c.MQTTClients = 64
+	}
+	if c.Series <= 0 {
+		c.Series = 100_000
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Report holds the headline figures.
+type Report struct {
+	Direct, HTTPJSON, HTTPNDJSON, MQTT float64 // samples/s
+	VMImport, MosquittoQoS1            float64 // samples/s of the peers (0 if not run)
+	MQTTHalfP99                        time.Duration
+}
+
+type runner struct {
+	cfg   Config
+	out   io.Writer
+	a     *app.App
+	url   string
+	seq   []atomic.Int64 // per twin: next timestamp index
+	start int64          // ms; timestamps are start + seq*1000
+	rep   Report
+}
+
+// Run performs the benchmark and prints one line per figure, the headline
+// last.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg.defaults()
+	dir, err := os.MkdirTemp("", "tsingma-bench-")
+	if err != nil {
+		return Report{}, err
+	}
+	defer os.RemoveAll(dir)
+	a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+		Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour})
+	if err != nil {
+		return Report{}, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(rctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	r := &runner{cfg: cfg, out: cfg.Out, a: a, url: "http://" + a.HTTPAddr(), seq: make([]atomic.Int64, cfg.Twins),
+		start: time.Now().Add(-90 * 24 * time.Hour).UnixMilli()}
+	r.printf("machine cpus=%d gomaxprocs=%d go=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	if err := r.setup(ctx); err != nil {
+		return Report{}, err
+	}
+	var stops []func()
+	defer func() {
+		for _, s := range stops {
+			s()
+		}
+	}()
+	if cfg.StartPeers {
+		if cfg.VM == "" {
+			if url, stop, err := startVM(dir); err != nil {
+				r.printf("peer victoriametrics not started: %v", err)
+			} else {
+				cfg.VM, stops = url, append(stops, stop)
+			}
+		}
+		if cfg.Mosquitto == "" {
+			if addr, stop, err := startMosquitto(dir); err != nil {
+				r.printf("peer mosquitto not started: %v", err)
+			} else {
+				cfg.Mosquitto, stops = addr, append(stops, stop)
+			}
+		}
+	}
+	r.cfg = cfg
+
+	r.rep.Direct = r.direct(ctx)
+	// Interleave tsingma and each peer, two rounds each, and sum.
+	half := cfg.Duration / 2
+	var tj, tn, vm float64
+	for i := 0; i < 2; i++ {
+		tj += r.httpPhase(ctx, "tsingma", "json", half) / 2
+		if cfg.VM != "" {
+			vm += r.httpPhase(ctx, "victoriametrics", "prom", half) / 2
+		}
+		tn += r.httpPhase(ctx, "tsingma", "ndjson", half) / 2
+	}
+	r.rep.HTTPJSON, r.rep.HTTPNDJSON, r.rep.VMImport = tj, tn, vm
+	r.printf("http_json samples_per_s=%.0f", tj)
+	r.printf("http_ndjson samples_per_s=%.0f", tn)
+	if vm > 0 {
+		r.printf("victoriametrics_import samples_per_s=%.0f (no fsync per request)", vm)
+		r.printf("ratio http_json/victoriametrics=%.2f http_ndjson/victoriametrics=%.2f", tj/vm, tn/vm)
+	}
+	var tm, mm float64
+	var tmLat []time.Duration
+	for i := 0; i < 2; i++ {
+		s, lat := r.mqttPhase(ctx, "tsingma", r.a.MQTTAddr(), half, 0)
+		tm += s / 2
+		tmLat = append(tmLat, lat...)
+		if cfg.Mosquitto != "" {
+			s, _ := r.mqttPhase(ctx, "mosquitto", cfg.Mosquitto, half, 0)
+			mm += s / 2
+		}
+	}
+	r.rep.MQTT, r.rep.MosquittoQoS1 = tm, mm
+	p50, p99 := pct(tmLat, 0.5), pct(tmLat, 0.99)
+	r.printf("mqtt_qos1 samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f (at peak, %d clients)", tm, ms(p50), ms(p99), cfg.MQTTClients)
+	if mm > 0 {
+		r.printf("mosquitto_qos1 samples_per_s=%.0f (no durability)", mm)
+		r.printf("ratio mqtt_qos1/mosquitto=%.2f", tm/mm)
+	}
+	_, halfLat := r.mqttPhase(ctx, "tsingma", r.a.MQTTAddr(), cfg.Duration, tm/2)
+	r.rep.MQTTHalfP99 = pct(halfLat, 0.99)
+	r.printf("mqtt_qos1_half_load puback_p50_ms=%.2f puback_p99_ms=%.2f rate_samples_per_s=%.0f", ms(pct(halfLat, 0.5)), ms(r.rep.MQTTHalfP99), tm/2)
+	r.queries(ctx)
+	if err := r.disk(ctx); err != nil {
+		return r.rep, err
+	}
+	if err := r.memoryAndRestart(ctx, dir); err != nil {
+		return r.rep, err
+	}
+	line := fmt.Sprintf("ingest direct=%.0f http_json=%.0f mqtt_qos1=%.0f", r.rep.Direct, r.rep.HTTPJSON, r.rep.MQTT)
+	if vm > 0 {
+		line += fmt.Sprintf(" http_vs_victoriametrics=%.2f", tj/vm)
+	}
+	if mm > 0 {
+		line += fmt.Sprintf(" mqtt_vs_mosquitto=%.2f", tm/mm)
+	}
+	line += fmt.Sprintf(" mqtt_half_load_p99_ms=%.1f", ms(r.rep.MQTTHalfP99))
+	r.printf("%s", line)
+	return r.rep, nil
+}
+
+func (r *runner) printf(format string, args ...any) {
+	fmt.Fprintf(r.out, format+"\n", args...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func pct(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(math.Min(float64(len(s)-1), q*float64(len(s))))]
+}
+
+func (r *runner) twinID(i int) string { return "bench-" + strconv.Itoa(i) }
+
+// setup creates a type with Channels channels and the twins.
+func (r *runner) setup(ctx context.Context) error {
+	var chs []string
+	for c := 0; c < r.cfg.Channels; c++ {
+		chs = append(chs, fmt.Sprintf(`"c%d":{"unit":"1","min":-1e9,"max":1e9}`, c))
+	}
+	typ := `{"name":"bench-node","description":"benchmark sensor","channels":{` + strings.Join(chs, ",") + `}}`
+	if err := r.post(ctx, "/api/v1/types", "application/json", typ); err != nil {
+		return fmt.Errorf("create bench type: %w", err)
+	}
+	var b strings.Builder
+	for i := 0; i < r.cfg.Twins; i++ {
+		fmt.Fprintf(&b, `{"id":%q,"type":"bench-node","geometry":{"type":"Point","coordinates":[%f,%f]}}`+"\n",
+			r.twinID(i), 113.9+0.5*float64(i%100)/100, 22.2+0.3*float64(i/100%100)/100)
+	}
+	return r.post(ctx, "/api/v1/twins/_bulk", "application/x-ndjson", b.String())
+}
+
+func (r *runner) post(ctx context.Context, path, ct, body string) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", r.url+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", ct)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 || bytes.Contains(b, []byte(`"failed":`)) && !bytes.Contains(b, []byte(`"failed":0`)) {
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, b[:min(len(b), 300)])
+	}
+	return nil
+}
+
+// value is a sensor-like random walk quantised to 0.01.
+func value(rng *rand.Rand, prev float64) float64 {
+	return math.Round((prev+rng.NormFloat64()*0.05)*100) / 100
+}
+
+// next reserves n consecutive timestamps of twin i.
+func (r *runner) next(i, n int) int64 { return r.seq[i].Add(int64(n)) - int64(n) }
+
+func (r *runner) direct(ctx context.Context) float64 {
+	st := r.a.Store
+	var total atomic.Int64
+	deadline := time.Now().Add(r.cfg.Duration)
+	var wg sync.WaitGroup
+	workers := 2 * runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			batch := make([]telemetry.Sample, 0, r.cfg.Batch)
+			vals := make([]float64, r.cfg.Channels)
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				batch = batch[:0]
+				for len(batch) < r.cfg.Batch {
+					i := (w + workers*rng.IntN(r.cfg.Twins/workers)) % r.cfg.Twins
+					ts := r.start + r.next(i, 1)*1000
+					for c := 0; c < r.cfg.Channels && len(batch) < r.cfg.Batch; c++ {
+						vals[c] = value(rng, vals[c])
+						batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: r.twinID(i), Channel: "c" + strconv.Itoa(c), Type: "bench-node", TS: ts, Value: vals[c]})
+					}
+				}
+				for {
+					_, err := st.Append(ctx, batch)
+					if errors.Is(err, store.ErrBusy) {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					if err != nil {
+						return
+					}
+					break
+				}
+				total.Add(int64(len(batch)))
+			}
+		}(w)
+	}
+	wg.Wait()
+	rate := float64(total.Load()) / r.cfg.Duration.Seconds()
+	r.printf("direct_append samples_per_s=%.0f (%d writers, batches of %d, fsync per group commit)", rate, workers, r.cfg.Batch)
+	return rate
+}
+
+// httpPhase drives target with HTTP batches for d and returns samples/s.
+func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Duration) float64 {
+	url := r.url + "/api/v1/telemetry"
+	ct := "application/json"
+	switch format {
+	case "ndjson":
+		ct = "application/x-ndjson"
+	case "prom":
+		url = r.cfg.VM + "/api/v1/import/prometheus"
+		ct = "text/plain"
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: r.cfg.HTTPClients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var total atomic.Int64
+	var lats []time.Duration
+	var mu sync.Mutex
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := 0; w < r.cfg.HTTPClients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			var b bytes.Buffer
+			vals := make([]float64, r.cfg.Channels)
+			var my []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				b.Reset()
+				n := 0
+				if format == "json" {
+					b.WriteString(`{"samples":[`)
+				}
+				for n < r.cfg.Batch {
+					i := (w + r.cfg.HTTPClients*rng.IntN(r.cfg.Twins/r.cfg.HTTPClients)) % r.cfg.Twins
+					ts := r.start + r.next(i, 1)*1000
+					for c := 0; c < r.cfg.Channels && n < r.cfg.Batch; c++ {
+						vals[c] = value(rng, vals[c])
+						v := strconv.FormatFloat(vals[c], 'f', -1, 64)
+						switch format {
+						case "json":
+							if n > 0 {
+								b.WriteByte(',')
+							}
+							fmt.Fprintf(&b, `{"twin":"bench-%d","channel":"c%d","ts":%d,"value":%s}`, i, c, ts, v)
+						case "ndjson":
+							fmt.Fprintf(&b, `{"twin":"bench-%d","channel":"c%d","ts":%d,"value":%s}`+"\n", i, c, ts, v)
+						case "prom":
+							fmt.Fprintf(&b, `c%d{twin="bench-%d",type="bench-node"} %s %d`+"\n", c, i, v, ts)
+						}
+						n++
+					}
+				}
+				if format == "json" {
+					b.WriteString(`]}`)
+				}
+				t0 := time.Now()
+				resp, err := client.Post(url, ct, bytes.NewReader(b.Bytes()))
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					if resp.StatusCode == 429 {
+						continue
+					}
+					r.printf("%s %s: status %d", target, format, resp.StatusCode)
+					return
+				}
+				my = append(my, time.Since(t0))
+				total.Add(int64(n))
+			}
+			mu.Lock()
+			lats = append(lats, my...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	rate := float64(total.Load()) / d.Seconds()
+	r.printf("  %s %s slice: samples_per_s=%.0f ack_p50_ms=%.1f ack_p99_ms=%.1f", target, format, rate, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)))
+	return rate
+}
+
+// mqttPhase publishes per-twin messages (Channels samples each) with QoS 1
+// from many clients for d. rate > 0 limits the total samples/s.
+func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Duration, rate float64) (float64, []time.Duration) {
+	var total atomic.Int64
+	var lats []time.Duration
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	clients := r.cfg.MQTTClients
+	var interval time.Duration
+	if rate > 0 {
+		perClient := rate / float64(r.cfg.Channels) / float64(clients) // messages/s per client
+		interval = time.Duration(float64(time.Second) / perClient)
+	}
+	deadline := time.Now().Add(d)
+	for w := 0; w < clients; w++ {
+		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano())).
+			SetAutoReconnect(false).SetMaxResumePubInFlight(1).SetWriteTimeout(10 * time.Second)
+		c := paho.NewClient(opts)
+		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			r.printf("%s: mqtt connect: %v", target, tok.Error())
+			return 0, nil
+		}
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			defer c.Disconnect(0)
+			rng := rand.New(rand.NewPCG(uint64(w), 13))
+			vals := make([]float64, r.cfg.Channels)
+			var my []time.Duration
+			var b bytes.Buffer
+			next := time.Now().Add(time.Duration(rng.Int64N(int64(max(interval, time.Millisecond)))))
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if interval > 0 {
+					if s := time.Until(next); s > 0 {
+						time.Sleep(s)
+					}
+					next = next.Add(interval)
+				}
+				i := (w + clients*rng.IntN(max(1, r.cfg.Twins/clients))) % r.cfg.Twins
+				ts := r.start + r.next(i, 1)*1000
+				b.Reset()
+				fmt.Fprintf(&b, `{"ts":%d,"values":{`, ts)
+				for c := 0; c < r.cfg.Channels; c++ {
+					vals[c] = value(rng, vals[c])
+					if c > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, `"c%d":%s`, c, strconv.FormatFloat(vals[c], 'f', -1, 64))
+				}
+				b.WriteString(`}}`)
+				t0 := time.Now()
+				tok := c.Publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", 1, false, bytes.Clone(b.Bytes()))
+				if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+					return
+				}
+				my = append(my, time.Since(t0))
+				total.Add(int64(r.cfg.Channels))
+			}
+			mu.Lock()
+			lats = append(lats, my...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	s := float64(total.Load()) / d.Seconds()
+	r.printf("  %s mqtt slice: samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f", target, s, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)))
+	return s, lats
+}
+
+// queries times the latest values of all twins and a 30-day, 1-minute
+// aggregation of one 1 Hz channel.
+func (r *runner) queries(ctx context.Context) {
+	get := func(path string) (time.Duration, int, error) {
+		best := time.Duration(math.MaxInt64)
+		var n int
+		for i := 0; i < 5; i++ {
+			t0 := time.Now()
+			resp, err := http.Get(r.url + path)
+			if err != nil {
+				return 0, 0, err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return 0, 0, fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b[:min(300, len(b))])
+			}
+			best = min(best, time.Since(t0))
+			n = len(b)
+		}
+		return best, n, nil
+	}
+	if d, n, err := get(fmt.Sprintf("/api/v1/latest?type=bench-node&limit=%d", r.cfg.Twins)); err == nil {
+		r.printf("latest_values twins=%d ms=%.1f bytes=%d (best of 5, over HTTP)", r.cfg.Twins, ms(d), n)
+	} else {
+		r.printf("latest_values error: %v", err)
+	}
+	// One channel with 30 days at 1 Hz.
+	const days = 30
+	n := days * 86400
+	start := time.Now().Add(-200 * 24 * time.Hour).UnixMilli()
+	batch := make([]telemetry.Sample, 0, 10000)
+	rng := rand.New(rand.NewPCG(3, 3))
+	v := 0.0
+	for k := 0; k < n; k++ {
+		v = value(rng, v)
+		batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: "bench-0", Channel: "c0-long", Type: "bench-node", TS: start + int64(k)*1000, Value: v})
+		if len(batch) == cap(batch) || k == n-1 {
+			if _, err := r.a.Store.Append(ctx, batch); err != nil {
+				r.printf("aggregation setup: %v", err)
+				return
+			}
+			batch = batch[:0]
+		}
+	}
+	t0 := time.Now()
+	var buckets int
+	var count int
+	err := r.a.Store.Range(ctx, telemetry.Key{Tenant: telemetry.DefaultTenant, Twin: "bench-0", Channel: "c0-long"}, start, start+int64(n)*1000, func(ts int64, v float64) bool {
+		count++
+		if count%60 == 0 {
+			buckets++
+		}
+		return true
+	})
+	if err != nil {
+		r.printf("aggregation: %v", err)
+		return
+	}
+	r.printf("aggregation_30d_1m samples=%d buckets=%d ms=%.1f (store scan with 1-minute mean)", count, buckets, ms(time.Since(t0)))
+}
+
+// disk flushes the head to a block and reports bytes per sample.
+func (r *runner) disk(ctx context.Context) error {
+	if err := r.a.Store.Flush(ctx); err != nil {
+		return err
+	}
+	st := r.a.Store.Stats()
+	if st.SamplesAdded > 0 {
+		r.printf("disk bytes_per_sample=%.2f block_bytes=%d samples=%d (XOR chunks of random-walk values quantised to 0.01)", float64(st.BlockBytes)/float64(st.SamplesAdded), st.BlockBytes, st.SamplesAdded)
+	}
+	return nil
+}
+
+// memoryAndRestart fills a separate store with Series series, measures the
+// heap per series, then reopens a copy of its directory with the WAL full
+// (no flush) and times the restart.
+func (r *runner) memoryAndRestart(ctx context.Context, dir string) error {
+	sdir := filepath.Join(dir, "mem")
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	st, err := store.Open(store.Config{Dir: sdir, MaxPending: 4_000_000})
+	if err != nil {
+		return err
+	}
+	const perSeries = 60
+	batch := make([]telemetry.Sample, 0, 10000)
+	start := time.Now().Add(-2 * time.Hour).UnixMilli()
+	total := 0
+	for k := 0; k < perSeries; k++ {
+		for s := 0; s < r.cfg.Series; s++ {
+			batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: "m-" + strconv.Itoa(s/10), Channel: "c" + strconv.Itoa(s%10), Type: "bench-node", TS: start + int64(k)*1000, Value: float64(k)})
+			if len(batch) == cap(batch) {
+				if _, err := st.Append(ctx, batch); err != nil {
+					return err
+				}
+				total += len(batch)
+				batch = batch[:0]
+			}
+		}
+	}
+	if len(batch) > 0 {
+		if _, err := st.Append(ctx, batch); err != nil {
+			return err
+		}
+		total += len(batch)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	perSer := float64(m1.HeapInuse-min(m1.HeapInuse, m0.HeapInuse)) / float64(r.cfg.Series)
+	r.printf("memory series=%d samples=%d heap_bytes_per_series=%.0f", r.cfg.Series, total, perSer)
+	// Copy the directory while the store is idle: the WAL is complete.
+	cdir := filepath.Join(dir, "mem-copy")
+	if out, err := exec.Command("cp", "-r", sdir, cdir).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy store: %v %s", err, out)
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	st2, err := store.Open(store.Config{Dir: cdir})
+	if err != nil {
+		return err
+	}
+	restart := time.Since(t0)
+	st2.Close()
+	r.printf("restart series=%d wal_samples=%d seconds=%.2f", r.cfg.Series, total, restart.Seconds())
+	return nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitTCP(addr string) error {
+	for i := 0; i < 100; i++ {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s", addr)
+}
+
+func startVM(dir string) (string, func(), error) {
+	bin, err := exec.LookPath("victoria-metrics")
+	if err != nil {
+		return "", nil, errors.New("victoria-metrics is not installed (apt-get install victoria-metrics)")
+	}
+	addr, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "-httpListenAddr="+addr, "-storageDataPath="+filepath.Join(dir, "vm"), "-loggerLevel=ERROR")
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	if err := waitTCP(addr); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return "http://" + addr, stop, nil
+}
+
+func startMosquitto(dir string) (string, func(), error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, err := os.Stat(bin); err != nil {
+			return "", nil, errors.New("mosquitto is not installed (apt-get install mosquitto)")
+		}
+	}
+	addr, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(conf, []byte("listener "+port+" 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 100000\n"), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	if err := waitTCP(addr); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return addr, stop, nil
+}
