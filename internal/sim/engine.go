@@ -122,7 +122,7 @@ func (e *Engine) Trigger(name string) error {
 		e.breakdown = t
 		e.brokenVeh = -1
 		for i, v := range e.w.fleet {
-			if v.speed > 5 {
+			if v.speed > 5 && !v.electric {
 				e.brokenVeh = i
 				break
 			}
@@ -291,8 +291,8 @@ func (h *hydrology) update(now int64) {
 	}
 	h.updated = now
 	dt := Tick.Seconds()
-	// Infiltration of a share of the rain into a store of specific yield 0.1.
-	in := h.gain * h.gauge.rate / 1000 / 3600 * dt / 0.1
+	// Infiltration of a share of the rain into a store of specific yield 0.05.
+	in := h.gain * h.gauge.rate / 1000 / 3600 * dt / 0.05
 	h.rise += in - h.rise*dt/h.tau
 }
 
@@ -327,7 +327,7 @@ func (e *Engine) slopes(b *Batch) {
 	emitM := e.every(10 * time.Minute)
 	for _, m := range e.w.movers {
 		ex := math.Max(0, m.h.rise-m.crit)
-		rate := m.creep + m.gain*ex*ex*math.Exp(math.Min(m.disp/40, 3))
+		rate := m.creep + m.gain*ex*ex*math.Exp(math.Min(m.disp/80, 2))
 		m.disp += math.Min(rate, 60) * Tick.Hours()
 		if emitM {
 			e.emit(b, m.id, "displacement", m.disp+0.05*e.gauss(), 2)
@@ -398,7 +398,7 @@ func (e *Engine) bridgeStep(b *Batch, hour float64) {
 	load := e.traffic + truck
 	emitFast := e.every(20 * time.Second)
 	emitSlow := e.every(time.Minute)
-	if e.bearing != 0 && !e.bearingStep && e.since(e.bearing) > 4*3600 {
+	if e.bearing != 0 && !e.bearingStep && e.since(e.bearing) > 3*3600 {
 		e.bearingStep = true
 	}
 	for _, s := range e.w.bridge {
@@ -425,9 +425,9 @@ func (e *Engine) bridgeStep(b *Batch, hour float64) {
 			if s.bearing && e.bearing != 0 {
 				// Seizing: a residual that grows, then a step as it slips.
 				hrs := e.since(e.bearing) / 3600
-				s.drift = 0.8*hrs + 0.35*hrs*hrs
+				s.drift = 4*math.Min(hrs, 3) + 2*math.Min(hrs, 3)*math.Min(hrs, 3)
 				if e.bearingStep {
-					s.drift += 28
+					s.drift += 175
 				}
 				v += s.drift
 			}
@@ -711,6 +711,8 @@ func (e *Engine) dcStep(b *Batch, hour float64) {
 	}
 	total := 0.0
 	cuLoad := make([]float64, len(e.w.cooling))
+	cuInlet := make([]float64, len(e.w.cooling))
+	cuN := make([]float64, len(e.w.cooling))
 	for _, r := range e.w.racks {
 		r.power = r.base * (0.85 + 0.1*math.Sin(2*math.Pi*(hour-15)/24))
 		if r.gpu {
@@ -723,8 +725,11 @@ func (e *Engine) dcStep(b *Batch, hour float64) {
 		// remaining cooling cannot remove.
 		target := 22.5 + 0.03*r.power + (1-h)*(8+0.3*r.power)
 		r.inlet += (target - r.inlet) * dt / 480
-		cuLoad[r.cu[0]] += r.power / 2
-		cuLoad[r.cu[1]] += r.power / 2
+		for _, c := range r.cu {
+			cuLoad[c] += r.power / 2
+			cuInlet[c] += r.inlet
+			cuN[c]++
+		}
 	}
 	if e.every(time.Minute) {
 		for _, r := range e.w.racks {
@@ -732,7 +737,8 @@ func (e *Engine) dcStep(b *Batch, hour float64) {
 			e.emit(b, r.id, "power", math.Max(0, r.power), 2)
 		}
 		for i, c := range e.w.cooling {
-			ret := 31 + 0.02*cuLoad[i]
+			// Return air: the served racks' inlet plus their temperature rise.
+			ret := cuInlet[i]/cuN[i] + 4 + 0.005*cuLoad[i]
 			sup := 17.5 + (1-c.health)*(ret-17.5)
 			e.emit(b, c.id, "inletTemperature", ret+0.15*e.gauss(), 2)
 			e.emit(b, c.id, "outletTemperature", sup+0.15*e.gauss(), 2)

@@ -229,12 +229,12 @@ func Build(in *Inputs, cfg Config) (*World, error) {
 		}
 		m := slopeParams[i]
 		g := w.gauges[slopeGauge[i]]
-		depth := math.Round((m.waterTable+1+2*rng.Float64())*10) / 10
+		depth := math.Round((m.waterTable+0.5+1.5*rng.Float64())*10) / 10
 		pid := "pz-" + strings.TrimPrefix(slopeTwins[i].ID, "slope-")
 		leaf = append(leaf, Twin{ID: pid, Type: "piezometer", Name: "Piezometer at " + s.SlopeNo,
 			Properties: map[string]any{"depth": depth}, Geometry: point(offset(s.Pos, 8, -6)),
 			Relationships: map[string][]string{"on": {slopeTwins[i].ID}}, Labels: lab("slope-instruments")})
-		hydro := &hydrology{gauge: g, tau: (24 + 48*rng.Float64()) * 3600, gain: 0.25 + 0.25*rng.Float64()}
+		hydro := &hydrology{gauge: g, tau: (18 + 36*rng.Float64()) * 3600, gain: 0.3 + 0.3*rng.Float64()}
 		w.piezos = append(w.piezos, &piezo{id: pid, depth: depth, wt: m.waterTable, h: hydro, phase: rng.Float64()})
 		if i < 40 {
 			iid := "in-" + strings.TrimPrefix(slopeTwins[i].ID, "slope-")
@@ -242,14 +242,14 @@ func Build(in *Inputs, cfg Config) (*World, error) {
 				Properties: map[string]any{"depth": math.Round(m.soilDepth*10+30) / 10}, Geometry: point(offset(s.Pos, -6, 5)),
 				Relationships: map[string][]string{"on": {slopeTwins[i].ID}}, Labels: lab("slope-instruments")})
 			w.movers = append(w.movers, &mover{id: iid, slope: slopeTwins[i].ID, h: hydro, depth: m.soilDepth + 3, tilt: true,
-				creep: 0.0005 + 0.001*rng.Float64(), gain: 0.5 + rng.Float64(), crit: 0.25 + 0.2*rng.Float64()})
+				creep: 0.0005 + 0.001*rng.Float64(), gain: 0.5 + rng.Float64(), crit: 2 + rng.Float64()})
 		}
 		if i < 20 {
 			eid := "ex-" + strings.TrimPrefix(slopeTwins[i].ID, "slope-")
 			leaf = append(leaf, Twin{ID: eid, Type: "extensometer", Name: "Extensometer at " + s.SlopeNo,
 				Geometry: point(offset(s.Pos, 0, 10)), Relationships: map[string][]string{"on": {slopeTwins[i].ID}}, Labels: lab("slope-instruments")})
 			w.movers = append(w.movers, &mover{id: eid, slope: slopeTwins[i].ID, h: hydro, depth: m.soilDepth,
-				creep: 0.0005 + 0.001*rng.Float64(), gain: 0.5 + rng.Float64(), crit: 0.25 + 0.2*rng.Float64()})
+				creep: 0.0005 + 0.001*rng.Float64(), gain: 0.5 + rng.Float64(), crit: 2 + rng.Float64()})
 		}
 	}
 	// A few slopes with both instruments are susceptible: they accelerate
@@ -260,8 +260,8 @@ func Build(in *Inputs, cfg Config) (*World, error) {
 		w.Susceptible = append(w.Susceptible, sid)
 		for _, m := range w.movers {
 			if m.slope == sid {
-				m.gain *= 25
-				m.crit = 0.15
+				m.gain *= 8
+				m.crit = 0.4
 			}
 		}
 	}
