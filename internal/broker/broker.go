@@ -91,13 +91,15 @@ func (b *Broker) Start() error {
 	return nil
 }
 
-// Close disconnects clients, stops the listener, and cancels waits for
-// durability in progress (those publishes are not acknowledged). Idempotent.
+// Close disconnects clients, stops the listener, then stops the workers:
+// messages already queued are stored if the store has room, but their
+// PUBACKs cannot reach the disconnected clients. Idempotent.
 func (b *Broker) Close() error {
 	var err error
 	b.once.Do(func() {
-		b.stop()
 		err = b.srv.Close()
+		b.stop()
+		b.hook.stop()
 	})
 	return err
 }
@@ -138,18 +140,55 @@ type hook struct {
 	samples  atomic.Int64
 	rejected atomic.Int64
 	waits    atomic.Int64
+
+	mu      sync.Mutex
+	queues  map[*mqtt.Client]*clientQueue
+	wg      sync.WaitGroup
+	stopped bool
 }
+
+// clientQueue orders one client's telemetry publishes: its worker stores
+// every message queued so far with one group commit, then sends their
+// PUBACKs in the order the PUBLISHes arrived ([MQTT-4.6.0-2]). Several
+// messages in flight from one client so share one fsync.
+type clientQueue struct {
+	ch   chan inbound
+	done chan struct{}
+}
+
+type inbound struct {
+	cl    *mqtt.Client
+	pk    packets.Packet
+	twin  string
+	items []telemetry.Item
+	err   error // decode error
+}
+
+// maxQueued bounds a client's queued messages; past it the client's read
+// loop blocks, so the broker stops reading from it (back-pressure).
+const maxQueued = 1024
 
 func (h *hook) ID() string { return "tsingma-telemetry" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
 // Authentication and ACLs arrive with access control; until then every
 // client may connect and publish, as with --no-auth.
 func (h *hook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
 func (h *hook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+
+// OnDisconnect stops the client's worker once its queue is drained.
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	h.mu.Lock()
+	q := h.queues[cl]
+	delete(h.queues, cl)
+	h.mu.Unlock()
+	if q != nil {
+		close(q.done)
+	}
+}
 
 type errorReport struct {
 	Topic    string                `json:"topic"`
@@ -160,7 +199,9 @@ type errorReport struct {
 	Errors   []telemetry.Rejection `json:"errors,omitempty"`
 }
 
-// OnPublish stores telemetry publishes before mochi sends the PUBACK.
+// OnPublish hands telemetry publishes to the client's worker and tells
+// mochi not to acknowledge or forward them: the worker does both once the
+// samples are durable. Other topics pass through untouched.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
@@ -169,6 +210,168 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok {
 		return pk, nil // ordinary pub/sub
 	}
+	if pk.FixedHeader.Qos > 1 {
+		return h.publishSync(cl, pk, twin)
+	}
+	h.messages.Add(1)
+	dec := h.dec.Get().(*telemetry.Decoder)
+	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
+	h.dec.Put(dec)
+	q := h.queue(cl)
+	if q == nil {
+		return pk, packets.ErrRejectPacket // shutting down
+	}
+	select {
+	case q.ch <- inbound{cl: cl, pk: pk, twin: twin, items: items, err: err}:
+	case <-h.b.ctx.Done():
+	}
+	return pk, packets.ErrRejectPacket
+}
+
+func (h *hook) queue(cl *mqtt.Client) *clientQueue {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return nil
+	}
+	if h.queues == nil {
+		h.queues = map[*mqtt.Client]*clientQueue{}
+	}
+	q := h.queues[cl]
+	if q == nil {
+		q = &clientQueue{ch: make(chan inbound, maxQueued), done: make(chan struct{})}
+		h.queues[cl] = q
+		h.wg.Add(1)
+		go h.work(q)
+	}
+	return q
+}
+
+// stop ends every worker after it has drained its queue; called by Close.
+func (h *hook) stop() {
+	h.mu.Lock()
+	h.stopped = true
+	for cl, q := range h.queues {
+		delete(h.queues, cl)
+		close(q.done)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+func (h *hook) work(q *clientQueue) {
+	defer h.wg.Done()
+	var batch []inbound
+	var items []telemetry.Item
+	for {
+		batch = batch[:0]
+		select {
+		case m := <-q.ch:
+			batch = append(batch, m)
+		case <-q.done:
+			// Drain what is queued (the data may still be stored), then stop.
+			for {
+				select {
+				case m := <-q.ch:
+					h.process([]inbound{m}, nil)
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < 256 {
+			select {
+			case m := <-q.ch:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		items = h.process(batch, items[:0])
+	}
+}
+
+// process stores a batch of one client's messages with one Ingest call
+// and acknowledges them in order.
+func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item {
+	start := make([]int, len(batch)+1)
+	for i, m := range batch {
+		start[i] = len(items)
+		if m.err == nil {
+			for _, it := range m.items {
+				it.Index = len(items)
+				items = append(items, it)
+			}
+		}
+	}
+	start[len(batch)] = len(items)
+	var res telemetry.Result
+	var err error
+	for len(items) > 0 {
+		res, err = h.b.cfg.Ingester.Ingest(h.b.ctx, items)
+		if !errors.Is(err, store.ErrBusy) {
+			break
+		}
+		h.waits.Add(1) // the PUBACKs wait until the store has room
+		select {
+		case <-h.b.ctx.Done():
+			return items
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		// Not durable: no PUBACK, so the client resends after reconnecting.
+		h.b.log.Error("mqtt ingest failed", "err", err)
+		return items
+	}
+	h.samples.Add(int64(res.Accepted))
+	// Rejections per message, by index range.
+	rej := make([][]telemetry.Rejection, len(batch))
+	mi := 0
+	for _, e := range res.Errors {
+		for mi < len(batch)-1 && e.Index >= start[mi+1] {
+			mi++
+		}
+		e.Index -= start[mi]
+		rej[mi] = append(rej[mi], e)
+	}
+	for i, m := range batch {
+		n := start[i+1] - start[i]
+		code := packets.CodeSuccess
+		switch {
+		case m.err != nil:
+			h.rejected.Add(1)
+			h.report(m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Error: m.err.Error()})
+			code = packets.ErrPayloadFormatInvalid
+		case len(rej[i]) > 0:
+			h.rejected.Add(int64(len(rej[i])))
+			h.report(m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
+			if len(rej[i]) == n {
+				code = packets.ErrPayloadFormatInvalid
+			}
+		}
+		if m.pk.FixedHeader.Qos == 1 {
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID}
+			if m.cl.Properties.ProtocolVersion == 5 {
+				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
+			}
+			if err := m.cl.WritePacket(ack); err != nil {
+				h.b.log.Debug("write puback", "client", m.cl.ID, "err", err)
+			}
+		}
+		if code == packets.CodeSuccess {
+			// Forward to ordinary subscribers, as the broker would have.
+			if err := h.b.srv.Publish(m.pk.TopicName, m.pk.Payload, m.pk.FixedHeader.Retain, m.pk.FixedHeader.Qos); err != nil {
+				h.b.log.Debug("forward telemetry", "err", err)
+			}
+		}
+	}
+	return items
+}
+
+// publishSync stores a QoS 2 publish before mochi sends its PUBREC.
+func (h *hook) publishSync(_ *mqtt.Client, pk packets.Packet, twin string) (packets.Packet, error) {
 	h.messages.Add(1)
 	dec := h.dec.Get().(*telemetry.Decoder)
 	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
@@ -176,7 +379,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if err != nil {
 		h.rejected.Add(1)
 		h.report(twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Error: err.Error()})
-		return pk, packets.ErrPayloadFormatInvalid // MQTT 5: PUBACK with reason 0x99; 3.1.1: PUBACK, error on the errors topic
+		return pk, packets.ErrPayloadFormatInvalid
 	}
 	var res telemetry.Result
 	for {
@@ -184,17 +387,15 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if !errors.Is(err, store.ErrBusy) {
 			break
 		}
-		// Withhold the PUBACK until the store has room.
 		h.waits.Add(1)
 		select {
 		case <-h.b.ctx.Done():
-			return pk, packets.ErrRejectPacket // shutting down: no PUBACK
+			return pk, packets.ErrRejectPacket
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	if err != nil {
-		h.b.log.Error("mqtt ingest failed", "twin", twin, "err", err)
-		return pk, packets.ErrRejectPacket // not durable: no PUBACK; the client resends
+		return pk, packets.ErrRejectPacket
 	}
 	h.samples.Add(int64(res.Accepted))
 	if res.Rejected > 0 {

@@ -34,12 +34,13 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	batch := fs.Int("batch", 1000, "samples per HTTP request")
 	httpClients := fs.Int("http-clients", 8, "concurrent HTTP clients")
 	mqttClients := fs.Int("mqtt-clients", 64, "concurrent MQTT clients")
+	window := fs.Int("window", 8, "QoS 1 messages in flight per MQTT client")
 	series := fs.Int("series", 100_000, "series for the memory and restart phase")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
 	_, err := ingest.Run(ctx, ingest.Config{
-		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients,
+		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients, Window: *window,
 		VM: peers["victoriametrics"], Mosquitto: peers["mosquitto"], StartPeers: *startPeers, Series: *series, Out: e.stdout,
 	})
 	if err != nil {

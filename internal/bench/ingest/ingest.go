@@ -42,6 +42,7 @@ type Config struct {
 	Batch       int           // samples per HTTP request; 1,000
 	HTTPClients int           // concurrent HTTP clients; 8
 	MQTTClients int           // concurrent MQTT clients; 64
+	Window      int           // QoS 1 messages in flight per MQTT client; 8
 	VM          string        // VictoriaMetrics base URL, or "" (see StartPeers)
 	Mosquitto   string        // host:port of Mosquitto, or ""
 	StartPeers  bool          // start victoria-metrics and mosquitto from PATH when not given
@@ -68,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.MQTTClients <= 0 {
 		c.MQTTClients = 64
+	}
+	if c.Window <= 0 {
+		c.Window = 8
 	}
 	if c.Series <= 0 {
 		c.Series = 100_000
@@ -179,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r.rep.MQTT, r.rep.MosquittoQoS1 = tm, mm
 	p50, p99 := pct(tmLat, 0.5), pct(tmLat, 0.99)
-	r.printf("mqtt_qos1 samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f (at peak, %d clients)", tm, ms(p50), ms(p99), cfg.MQTTClients)
+	r.printf("mqtt_qos1 samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f (at peak, %d clients, %d in flight each)", tm, ms(p50), ms(p99), cfg.MQTTClients, cfg.Window)
 	if mm > 0 {
 		r.printf("mosquitto_qos1 samples_per_s=%.0f (no durability)", mm)
 		r.printf("ratio mqtt_qos1/mosquitto=%.2f", tm/mm)
@@ -396,7 +400,8 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 }
 
 // mqttPhase publishes per-twin messages (Channels samples each) with QoS 1
-// from many clients for d. rate > 0 limits the total samples/s.
+// from many clients for d, Window in flight per client. rate > 0 limits
+// the total samples/s and waits for each PUBACK (latency measurement).
 func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Duration, rate float64) (float64, []time.Duration) {
 	var total atomic.Int64
 	var lats []time.Duration
@@ -411,7 +416,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 	deadline := time.Now().Add(d)
 	for w := 0; w < clients; w++ {
 		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano())).
-			SetAutoReconnect(false).SetMaxResumePubInFlight(1).SetWriteTimeout(10 * time.Second)
+			SetAutoReconnect(false).SetWriteTimeout(10 * time.Second)
 		c := paho.NewClient(opts)
 		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 			r.printf("%s: mqtt connect: %v", target, tok.Error())
@@ -425,6 +430,21 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 			vals := make([]float64, r.cfg.Channels)
 			var my []time.Duration
 			var b bytes.Buffer
+			type sent struct {
+				t0  time.Time
+				tok paho.Token
+			}
+			var window []sent
+			waitOldest := func() bool {
+				w := window[0]
+				window = window[1:]
+				if !w.tok.WaitTimeout(30*time.Second) || w.tok.Error() != nil {
+					return false
+				}
+				my = append(my, time.Since(w.t0))
+				total.Add(int64(r.cfg.Channels))
+				return true
+			}
 			next := time.Now().Add(time.Duration(rng.Int64N(int64(max(interval, time.Millisecond)))))
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				if interval > 0 {
@@ -445,13 +465,18 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 					fmt.Fprintf(&b, `"c%d":%s`, c, strconv.FormatFloat(vals[c], 'f', -1, 64))
 				}
 				b.WriteString(`}}`)
-				t0 := time.Now()
 				tok := c.Publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", 1, false, bytes.Clone(b.Bytes()))
-				if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+				window = append(window, sent{time.Now(), tok})
+				if len(window) >= r.cfg.Window || interval > 0 {
+					if !waitOldest() {
+						return
+					}
+				}
+			}
+			for len(window) > 0 {
+				if !waitOldest() {
 					return
 				}
-				my = append(my, time.Since(t0))
-				total.Add(int64(r.cfg.Channels))
 			}
 			mu.Lock()
 			lats = append(lats, my...)
