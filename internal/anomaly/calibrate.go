@@ -63,11 +63,7 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	}
 	t := binEdges[tb]
 	if x <= t || t <= 0 {
-		tail = 0.5 * h[b]
-		for i := b + 1; i < nBins; i++ {
-			tail += h[i]
-		}
-		return -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
+		return d.negLogBody(k, b)
 	}
 	e := math.Log(x / t)
 	var nl float64
@@ -76,14 +72,33 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
 		// First exceedance: no tail estimate yet, so the empirical body.
+		nl = d.negLogBody(k, b)
+		s.Excess[k] = min(e, 1)
+	}
+	return nl
+}
+
+// negLogBody is −ln of the decayed empirical probability of a statistic
+// at least as large as bin b: the mass above b, half of b's own, and one
+// pseudo-count. It sums the shorter side of the histogram (most statistics
+// sit in low bins, often bin 0).
+func (d *Detector) negLogBody(k, b int) float64 {
+	s := &d.st
+	h := &s.Hist[k]
+	var tail float64
+	if b < nBins/2 {
+		below := 0.5 * h[b]
+		for i := range b {
+			below += h[i]
+		}
+		tail = max(s.Total[k]-below, 0)
+	} else {
 		tail = 0.5 * h[b]
 		for i := b + 1; i < nBins; i++ {
 			tail += h[i]
 		}
-		nl = -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
-		s.Excess[k] = min(e, 1)
 	}
-	return nl
+	return -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
 }
 
 // rescale divides the histograms by the grown increment.

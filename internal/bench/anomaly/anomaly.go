@@ -33,8 +33,8 @@ type Result struct {
 	Elapsed        time.Duration
 	SamplesPerSec  float64 // over wall-clock time
 	SamplesPerCPU  float64 // over the process's CPU time (user+system): robust to a loaded machine
-	CheckpointSize int // bytes of MarshalBinary per channel
-	MemorySize     int // bytes of one Detector value in memory
+	CheckpointSize int     // bytes of MarshalBinary per channel
+	MemorySize     int     // bytes of one Detector value in memory
 }
 
 // Run measures the default detector and, for reference, the variant with
