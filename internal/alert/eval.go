@@ -166,7 +166,7 @@ type bucket struct {
 }
 
 func newRateWin(window int64) *rateWin {
-	w := window / rateBuckets
+	w := (window + rateBuckets - 1) / rateBuckets
 	if w < 1 {
 		w = 1
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -55,6 +56,7 @@ var problemCatalogue = map[string]struct {
 	"bad-query":             {400, "The query is not valid"},
 	"query-failed":          {422, "The query could not be executed"},
 	"timeout":               {503, "The query timed out"},
+	"alert-state":           {409, "The alert's state does not allow this"},
 }
 
 const problemBase = "urn:tsingma:problem:"
@@ -117,6 +119,20 @@ func problemFor(err error) Problem {
 		code, detail = "exists", err.Error()
 	case errors.Is(err, twin.ErrConflict):
 		code, detail = "precondition-failed", err.Error()
+	case errors.Is(err, alert.ErrMalformed):
+		code, detail = "malformed-body", err.Error()
+	case errors.Is(err, alert.ErrInvalid):
+		code, detail = "invalid", err.Error()
+	case errors.Is(err, alert.ErrNotFound):
+		code, detail = "not-found", err.Error()
+	case errors.Is(err, alert.ErrExists):
+		code, detail = "exists", err.Error()
+	case errors.Is(err, alert.ErrConflict):
+		code, detail = "precondition-failed", err.Error()
+	case errors.Is(err, alert.ErrState):
+		code, detail = "alert-state", err.Error()
+	case errors.Is(err, alert.ErrClosed):
+		code, detail = "unavailable", "the alert engine is closed"
 	case errors.Is(err, context.DeadlineExceeded):
 		code, detail = "timeout", "the request took too long"
 	}
