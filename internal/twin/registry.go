@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/rtree"
@@ -85,6 +86,8 @@ type Registry struct {
 	leading  bool
 	qclosed  bool
 	idle     *sync.Cond
+	commits  atomic.Uint64
+	ops      atomic.Uint64
 	closeMu  sync.Mutex
 	closeErr error
 	didClose bool
@@ -406,6 +409,8 @@ func (r *Registry) commit(batch []*op) {
 	if s.empty() {
 		return
 	}
+	r.commits.Add(1)
+	r.ops.Add(uint64(len(batch)))
 	if err := r.db.Update(s.write); err != nil {
 		err = fmt.Errorf("twin: commit: %w", err)
 		r.log.Error("commit failed", "err", err, "ops", len(batch))
@@ -1070,6 +1075,18 @@ func (r *Registry) Delete(ctx context.Context, tenantName, id string, cascade bo
 		return fmt.Errorf("delete twin %s: %w", id, err)
 	}
 	return nil
+}
+
+// Stats counts write transactions: Ops write calls were committed in
+// Commits bbolt transactions (Ops/Commits > 1 means group commit shared
+// fsyncs).
+type Stats struct {
+	Commits, Ops uint64
+}
+
+// Stats returns the write counters since Open.
+func (r *Registry) Stats() Stats {
+	return Stats{Commits: r.commits.Load(), Ops: r.ops.Load()}
 }
 
 // ---- reads ----

@@ -1,0 +1,33 @@
+package twin
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportBoundaries keeps the domain package off the transports and
+// the composition root, and keeps testing out of its non-test build.
+func TestImportBoundaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "github.com/tsingma/tsingma/internal/twin").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"/internal/api", "/internal/broker", "/internal/app", "/internal/cli"} {
+			if strings.HasPrefix(dep, "github.com/tsingma/tsingma"+banned) {
+				t.Errorf("twin depends on %s", dep)
+			}
+		}
+		if dep == "testing" {
+			t.Errorf("twin's non-test build depends on testing")
+		}
+	}
+}
