@@ -1,0 +1,175 @@
+package broker
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho5 "github.com/eclipse/paho.golang/paho"
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// fakeIngester stores nothing but records what it was given; it rejects
+// samples of channel "bad".
+type fakeIngester struct {
+	mu    sync.Mutex
+	items []telemetry.Item
+}
+
+func (f *fakeIngester) Ingest(_ context.Context, items []telemetry.Item) (telemetry.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var res telemetry.Result
+	for _, it := range items {
+		if it.Reason == "" && it.Sample.Channel == "bad" {
+			it.Reason = telemetry.ReasonUnknownChannel
+		}
+		if it.Reason != "" {
+			res.Rejected++
+			res.Errors = append(res.Errors, telemetry.Rejection{Index: it.Index, Reason: it.Reason})
+			continue
+		}
+		res.Accepted++
+		f.items = append(f.items, it)
+	}
+	return res, nil
+}
+
+func (f *fakeIngester) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.items)
+}
+
+func startBroker(t *testing.T) (string, *fakeIngester) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi := &fakeIngester{}
+	b, err := New(Config{Listener: ln, Ingester: fi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return ln.Addr().String(), fi
+}
+
+func connect3(t *testing.T, addr, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(0) })
+	return c
+}
+
+func recv(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message within 5s")
+		return ""
+	}
+}
+
+func TestTelemetryPubackErrorsAndForwarding(t *testing.T) {
+	addr, fi := startBroker(t)
+	sub := connect3(t, addr, "watcher")
+	msgs := make(chan string, 16)
+	for _, topic := range []string{"tsingma/v1/twins/g1/telemetry", "tsingma/v1/twins/g1/errors", "plain/topic"} {
+		if tok := sub.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) { msgs <- m.Topic() + " " + string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	pub := connect3(t, addr, "sensor")
+	publish := func(topic, payload string) {
+		t.Helper()
+		if tok := pub.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", topic, tok.Error())
+		}
+	}
+	publish("tsingma/v1/twins/g1/telemetry", `{"ts":1000,"values":{"rain":1.5,"level":2}}`)
+	if fi.count() != 2 { // the PUBACK came after Ingest returned
+		t.Fatalf("after PUBACK the ingester has %d samples, want 2", fi.count())
+	}
+	if got := recv(t, msgs); !strings.HasPrefix(got, "tsingma/v1/twins/g1/telemetry ") {
+		t.Fatalf("subscriber got %q, want the telemetry message", got)
+	}
+	// A malformed payload: MQTT 3.1.1 gets its PUBACK, the connection stays,
+	// and the error is published on the twin's errors topic.
+	publish("tsingma/v1/twins/g1/telemetry", `{"ts":`)
+	if got := recv(t, msgs); !strings.HasPrefix(got, "tsingma/v1/twins/g1/errors ") || !strings.Contains(got, "malformed") {
+		t.Fatalf("got %q, want an error report", got)
+	}
+	publish("tsingma/v1/twins/g1/telemetry", `{"ts":2000,"values":{"bad":1,"rain":2}}`)
+	if got := recv(t, msgs); !strings.Contains(got, `"reason":"unknown_channel"`) || !strings.Contains(got, `"accepted":1`) {
+		t.Fatalf("got %q, want a report of one rejected sample", got)
+	}
+	recv(t, msgs) // the partly accepted message is forwarded
+	if !pub.IsConnected() {
+		t.Fatal("a bad payload dropped the connection")
+	}
+	// Ordinary pub/sub between clients is untouched.
+	publish("plain/topic", "hello")
+	if got := recv(t, msgs); got != "plain/topic hello" {
+		t.Fatalf("got %q, want plain/topic hello", got)
+	}
+	if fi.count() != 3 {
+		t.Fatalf("ingester has %d samples, want 3", fi.count())
+	}
+}
+
+func TestMQTT5ReasonCode(t *testing.T) {
+	addr, fi := startBroker(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	ctx := t.Context()
+	if _, err := c.Connect(ctx, &paho5.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(&paho5.Disconnect{})
+	resp, err := c.Publish(ctx, &paho5.Publish{Topic: "tsingma/v1/twins/g1/telemetry", QoS: 1, Payload: []byte(`not json`)})
+	if resp == nil || resp.ReasonCode != 0x99 {
+		t.Fatalf("got %+v (%v), want PUBACK with reason 0x99 payload format invalid", resp, err)
+	}
+	resp, err = c.Publish(ctx, &paho5.Publish{Topic: "tsingma/v1/twins/g1/telemetry", QoS: 1, Payload: []byte(`{"ts":5,"values":{"rain":1}}`)})
+	if err != nil || resp.ReasonCode != 0 {
+		t.Fatalf("valid publish: %+v %v", resp, err)
+	}
+	if fi.count() != 1 {
+		t.Fatalf("ingester has %d samples, want 1", fi.count())
+	}
+}
+
+func TestTwinOfTopic(t *testing.T) {
+	for topic, want := range map[string]string{
+		"tsingma/v1/twins/g1/telemetry":       "g1",
+		"tsingma/v1/twins/a/b/telemetry":      "",
+		"tsingma/v1/twins//telemetry":         "",
+		"tsingma/v1/twins/_x/telemetry":       "",
+		"tsingma/v1/twins/g1/errors":          "",
+		"other/v1/twins/g1/telemetry":         "",
+		"tsingma/v1/twins/sl-7.A~x/telemetry": "sl-7.A~x",
+	} {
+		got, ok := TwinOfTopic(topic)
+		if got != want || ok != (want != "") {
+			t.Errorf("TwinOfTopic(%q) = %q, %v; want %q", topic, got, ok, want)
+		}
+	}
+}
