@@ -32,6 +32,7 @@ type instance struct {
 	fixedCost float64
 	maxDem    int64
 	homog     bool // all vehicles identical, none pre-loaded, no fixed stops
+	symmetric bool // dist[a][b] == dist[b][a] for all a, b
 }
 
 type vinfo struct {
@@ -82,6 +83,15 @@ func newInstance(p *Problem, nbGranular int) *instance {
 				e := math.Hypot(ax-bx, ay-by) * in.scale
 				in.dist[a*n+b] = int64(math.Round(e))
 				in.tim[a*n+b] = int64(math.Ceil(e - 1e-7))
+			}
+		}
+	}
+	in.symmetric = true
+	for a := 0; a < n && in.symmetric; a++ {
+		for b := a + 1; b < n; b++ {
+			if in.dist[a*n+b] != in.dist[b*n+a] {
+				in.symmetric = false
+				break
 			}
 		}
 	}

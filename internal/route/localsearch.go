@@ -470,18 +470,28 @@ func (ls *localSearch) tryIntra(r *lsRoute, pu, pv int) bool {
 		}
 		return false
 	}
+	in := ls.in
+	dd := func(a, b int32) int64 { return in.d(a, b) }
+	u, pu0, nu := nodes[pu], nodes[pu-1], nodes[pu+1]
+	v, nv := nodes[pv], nodes[pv+1]
+	// Distance bounds (O(1)) skip most moves before a sequence is built:
+	// a move can save at most its distance change plus the route penalty.
+	pass := func(delta int64) bool { return float64(delta) < r.slack-eps }
 	// M1: relocate u after v.
-	if pv != pu-1 {
+	if pv != pu-1 && pass(dd(pu0, nu)-dd(pu0, u)-dd(u, nu)+dd(v, u)+dd(u, nv)-dd(v, nv)) {
 		if try(ls.moveBlock(nodes, pu, 1, pv, false)) {
 			return true
 		}
 	}
 	if pu < m && pv != pu+1 {
+		x, nx := nodes[pu+1], nodes[pu+2]
+		far := pv < pu-1 || pv > pu+1
+		rem := dd(pu0, nx) - dd(pu0, u) - dd(x, nx) - dd(v, nv)
 		// M2: (u,x) after v; M3: (x,u) after v.
-		if pv != pu-1 && try(ls.moveBlock(nodes, pu, 2, pv, false)) {
+		if pv != pu-1 && (!far || pass(rem+dd(v, u)+dd(x, nv))) && try(ls.moveBlock(nodes, pu, 2, pv, false)) {
 			return true
 		}
-		if try(ls.moveBlock(nodes, pu, 2, pv, true)) {
+		if (!far || pass(rem+dd(v, x)+dd(u, nv)+dd(x, u)-dd(u, x))) && try(ls.moveBlock(nodes, pu, 2, pv, true)) {
 			return true
 		}
 	}
@@ -489,7 +499,12 @@ func (ls *localSearch) tryIntra(r *lsRoute, pu, pv int) bool {
 		return false
 	}
 	// M4: swap u and v.
-	if try(ls.swapBlocks(nodes, pu, 1, pv, 1)) {
+	if pu-pv > 1 || pv-pu > 1 {
+		pv0 := nodes[pv-1]
+		if pass(dd(pu0, v)+dd(v, nu)-dd(pu0, u)-dd(u, nu)+dd(pv0, u)+dd(u, nv)-dd(pv0, v)-dd(v, nv)) && try(ls.swapBlocks(nodes, pu, 1, pv, 1)) {
+			return true
+		}
+	} else if try(ls.swapBlocks(nodes, pu, 1, pv, 1)) {
 		return true
 	}
 	if pu < m && pv != pu+1 {
@@ -503,7 +518,7 @@ func (ls *localSearch) tryIntra(r *lsRoute, pu, pv int) bool {
 		}
 	}
 	// M7: 2-opt, reverse nodes[pu+1..pv].
-	if pu+1 < pv {
+	if pu+1 < pv && (!in.symmetric || pass(dd(u, v)+dd(nu, nv)-dd(u, nu)-dd(v, nv))) {
 		seq := append(ls.buf[:0], nodes...)
 		for i, j := pu+1, pv; i < j; i, j = i+1, j-1 {
 			seq[i], seq[j] = seq[j], seq[i]

@@ -31,6 +31,9 @@ type Options struct {
 	// TargetFeasible is the share of feasible local-search results the
 	// penalty management aims at (default 0.2).
 	TargetFeasible float64
+	// PenaltyUpdate is the number of local-search results between penalty
+	// adjustments (default 50).
+	PenaltyUpdate int
 	// NoImprove restarts the population after that many iterations without
 	// improvement of the best solution (default 20000).
 	NoImprove int
@@ -48,6 +51,7 @@ func (o Options) withDefaults() Options {
 	def(&o.Elite, 4)
 	def(&o.Close, 5)
 	def(&o.NoImprove, 20000)
+	def(&o.PenaltyUpdate, 50)
 	if o.TargetFeasible <= 0 || o.TargetFeasible >= 1 {
 		o.TargetFeasible = 0.2
 	}
@@ -197,9 +201,6 @@ func (h *hgs) run() {
 		}
 		child := h.split(h.crossover(p1.giant(), p2.giant()))
 		h.educate(child)
-		if h.iter%100 == 0 {
-			h.managePenalties()
-		}
 		if h.noImprove >= h.opts.NoImprove {
 			h.feas.members, h.inf.members = nil, nil
 			h.noImprove = 0
@@ -225,6 +226,9 @@ func (h *hgs) educate(routes [][]int32) {
 	x := newIndiv(h.in, h.ls.export())
 	h.histLoad = append(h.histLoad, x.load == 0)
 	h.histWarp = append(h.histWarp, x.warp == 0)
+	if len(h.histLoad) >= h.opts.PenaltyUpdate {
+		h.managePenalties()
+	}
 	h.insert(x)
 	if !x.feasible() && !h.ls.aborted && h.rng.IntN(2) == 0 {
 		h.ls.run(penalties{cap: 10 * h.pen.cap, tw: 10 * h.pen.tw})

@@ -67,14 +67,15 @@ func bksKey(o route.Objective) string {
 	return "distance-dimacs"
 }
 
-type bksEntry struct {
-	vehicles int
-	distance float64
+// BKSEntry is a best-known solution value.
+type BKSEntry struct {
+	Vehicles int
+	Distance float64
 }
 
 // ReadBKS reads bks.csv rows for one objective ("distance-dimacs" or
 // "hierarchical"), keyed by instance name.
-func ReadBKS(r io.Reader, objective string) (map[string]bksEntry, error) {
+func ReadBKS(r io.Reader, objective string) (map[string]BKSEntry, error) {
 	cr := csv.NewReader(r)
 	recs, err := cr.ReadAll()
 	if err != nil {
@@ -83,7 +84,7 @@ func ReadBKS(r io.Reader, objective string) (map[string]bksEntry, error) {
 	if len(recs) == 0 || len(recs[0]) < 4 || recs[0][0] != "instance" {
 		return nil, errors.New("read bks: missing header instance,vehicles,distance,objective")
 	}
-	out := make(map[string]bksEntry)
+	out := make(map[string]BKSEntry)
 	for i, rec := range recs[1:] {
 		if len(rec) < 4 || rec[3] != objective {
 			continue
@@ -93,7 +94,7 @@ func ReadBKS(r io.Reader, objective string) (map[string]bksEntry, error) {
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("read bks: row %d: %w", i+2, err)
 		}
-		out[rec[0]] = bksEntry{v, d}
+		out[rec[0]] = BKSEntry{v, d}
 	}
 	return out, nil
 }
@@ -147,7 +148,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 	if bksPath == "" {
 		bksPath = filepath.Join(cfg.Instances, "..", "bks.csv")
 	}
-	bks := map[string]bksEntry{}
+	bks := map[string]BKSEntry{}
 	if f, err := os.Open(bksPath); err == nil {
 		bks, err = ReadBKS(f, bksKey(cfg.Objective))
 		f.Close()
@@ -171,10 +172,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 		row := solveOne(ctx, cfg, filepath.Join(cfg.Instances, findFile(cfg.Instances, name)), metric)
 		row.Name = name
 		if b, ok := bks[name]; ok && row.Feasible {
-			row.BKS, row.BKSVehicles = b.distance, b.vehicles
-			row.Gap = 100 * (row.Distance - b.distance) / b.distance
+			row.BKS, row.BKSVehicles = b.Distance, b.Vehicles
+			row.Gap = 100 * (row.Distance - b.Distance) / b.Distance
 		} else if ok {
-			row.BKS, row.BKSVehicles = b.distance, b.vehicles
+			row.BKS, row.BKSVehicles = b.Distance, b.Vehicles
 		}
 		sum.add(row, cfg.Objective)
 		printRow(out, row)
