@@ -40,7 +40,19 @@ type Duration time.Duration
 
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
+	return json.Marshal(fmtDur(time.Duration(d)))
+}
+
+// fmtDur is d.String() without zero trailing units: "10m", "1h30m".
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // UnmarshalJSON reads a Go duration string.
@@ -242,7 +254,7 @@ func perLabel(d Duration) string {
 	case 24 * time.Hour:
 		return "d"
 	}
-	return time.Duration(d).String()
+	return fmtDur(time.Duration(d))
 }
 
 // Describe is a short human statement of the condition, e.g.
@@ -269,10 +281,10 @@ func (ru *Rule) Describe() string {
 		fmt.Fprintf(&b, "%s %s", ru.Op, num(*ru.Value))
 	}
 	if ru.Rate != nil {
-		fmt.Fprintf(&b, " over %s", time.Duration(ru.Rate.Window))
+		fmt.Fprintf(&b, " over %s", fmtDur(time.Duration(ru.Rate.Window)))
 	}
 	if ru.For > 0 {
-		fmt.Fprintf(&b, " for %s", time.Duration(ru.For))
+		fmt.Fprintf(&b, " for %s", fmtDur(time.Duration(ru.For)))
 	}
 	return b.String()
 }

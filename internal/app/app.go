@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/broker"
 	"github.com/tsingma/tsingma/internal/bus"
@@ -52,6 +53,7 @@ type App struct {
 	Ingester *telemetry.Ingester
 	API      *api.Server
 	Broker   *broker.Broker
+	Alerts   *alert.Engine
 
 	httpLn net.Listener
 	mqttLn net.Listener
@@ -105,6 +107,17 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open telemetry store: %w", err)
 	}
+	a.Alerts, err = alert.Open(alert.Config{
+		Path:     filepath.Join(cfg.DataDir, "alerts.db"),
+		Catalog:  a.Twins,
+		Bus:      a.Bus,
+		Defaults: alert.DefaultRules(),
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open alert engine: %w", err)
+	}
+	a.Alerts.Start()
 	a.Ingester, err = telemetry.NewIngester(telemetry.IngesterConfig{MaxFuture: cfg.MaxFuture},
 		catalog{a.Twins}, a.Store, bus.Samples{Bus: a.Bus})
 	if err != nil {
@@ -142,7 +155,8 @@ func New(cfg Config) (*App, error) {
 		Bus:       a.Bus,
 		Logger:    cfg.Logger,
 		MaxBody:   cfg.MaxBody,
-		Metrics:   []func(io.Writer){a.brokerMetrics},
+		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics},
+		Alerts:    a.Alerts,
 	}
 	if cfg.ExtraRoutes != nil {
 		acfg.Extra = cfg.ExtraRoutes(a)
@@ -229,6 +243,11 @@ func (a *App) Close() error {
 
 func (a *App) closeStorage() error {
 	var errs []error
+	if a.Alerts != nil { // first: it follows the bus the store feeds
+		if err := a.Alerts.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close alerts: %w", err))
+		}
+	}
 	if a.Store != nil {
 		if err := a.Store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
