@@ -13,6 +13,9 @@ import (
 // them (the registry starts none of its own: commits run on the writers'
 // goroutines).
 func TestMain(m *testing.M) {
+	if path := os.Getenv(crashChildEnv); path != "" {
+		crashChild(path) // never returns: killed by the parent
+	}
 	code := m.Run()
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
