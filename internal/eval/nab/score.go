@@ -221,7 +221,6 @@ func Sweep(files []Scored, p Profile) (threshold, raw float64) {
 	var rows []row
 	nw := 0
 	total := 0.0
-	var counted []bool
 	for _, s := range files {
 		n := len(s.Scores)
 		L := ProbationLength(n)
@@ -241,7 +240,6 @@ func Sweep(files []Scored, p Profile) (threshold, raw float64) {
 				total -= p.FN
 			}
 		}
-		counted = append(counted, local...)
 		nw += len(s.Windows)
 	}
 	sort.Slice(rows, func(a, b int) bool { return rows[a].score > rows[b].score })
