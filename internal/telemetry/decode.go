@@ -47,8 +47,25 @@ const MaxIDLen = 128
 // Decoder turns request bodies into Items. It is not safe for concurrent
 // use; keep one per goroutine (or use a sync.Pool).
 type Decoder struct {
-	p   fastjson.Parser
-	now func() time.Time
+	p      fastjson.Parser
+	now    func() time.Time
+	intern map[string]string // twin ids and channel names seen, to avoid an allocation per sample
+}
+
+// maxInterned bounds the intern table; past it, it is cleared.
+const maxInterned = 1 << 16
+
+// str returns b as a string, reusing a previous copy when b was seen.
+func (d *Decoder) str(b []byte) string {
+	if s, ok := d.intern[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	if d.intern == nil || len(d.intern) >= maxInterned {
+		d.intern = make(map[string]string, 1024)
+	}
+	s := string(b)
+	d.intern[s] = s
+	return s
 }
 
 // NewDecoder returns a Decoder that stamps samples without "ts" with now().
@@ -167,7 +184,7 @@ func (d *Decoder) decodeObject(dst []Item, v *fastjson.Value, twin string) ([]It
 		obj.Visit(func(k []byte, x *fastjson.Value) {
 			it := base
 			it.Index = len(dst)
-			it.Sample = Sample{Tenant: DefaultTenant, Twin: tw, Channel: string(k), TS: ts}
+			it.Sample = Sample{Tenant: DefaultTenant, Twin: tw, Channel: d.str(k), TS: ts}
 			if it.Reason == "" {
 				if !validName(k) {
 					it.Reason, it.Detail = ReasonBadID, "channel name must be 1-128 URL-safe characters"
@@ -202,7 +219,7 @@ func (d *Decoder) single(e *fastjson.Value, twin string, idx int) Item {
 		it.Reason, it.Detail = ReasonBadID, "channel name must be 1-128 URL-safe characters"
 		return it
 	}
-	it.Sample.Channel = string(ch)
+	it.Sample.Channel = d.str(ch)
 	if it.Sample.TS, it.Reason, it.Detail = d.tsOf(e); it.Reason != "" {
 		return it
 	}
@@ -229,7 +246,7 @@ func (d *Decoder) twinOf(e *fastjson.Value, twin string) (string, Reason, string
 	if !validName(x) {
 		return "", ReasonBadID, "twin id must be 1-128 URL-safe characters"
 	}
-	return string(x), "", ""
+	return d.str(x), "", ""
 }
 
 // tsOf reads "ts": integer milliseconds since the epoch or an RFC 3339
