@@ -53,16 +53,23 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 		return fail(e, prog, err)
 	}
 
-	var name string
+	name := *detector
+	if resultsSet {
+		name = filepath.Base(filepath.Clean(*results))
+	}
+	var th map[string]float64
+	if *useTh {
+		if th, err = nab.ReadThresholdsFile(filepath.Join(*data, "config", "thresholds.json"), name); err != nil {
+			return fail(e, prog, err)
+		}
+	}
 	var files []nab.Scored
 	if resultsSet {
 		dir := filepath.Clean(*results)
-		name = filepath.Base(dir)
 		if files, _, err = nab.LoadResults(dir, name, corpus); err != nil {
 			return fail(e, prog, err)
 		}
 	} else {
-		name = *detector
 		mk, err := nab.NewDetector(name, *seed)
 		if err != nil {
 			return fail(e, prog, err)
@@ -94,12 +101,6 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, "per-row outputs: %s (score them again with --results %s)\n", dir, dir)
 	}
 
-	var th map[string]float64
-	if *useTh {
-		if th, err = nab.ReadThresholdsFile(filepath.Join(*data, "config", "thresholds.json"), name); err != nil {
-			return fail(e, prog, err)
-		}
-	}
 	rep, err := nab.Evaluate(name, corpus.Profiles, files, th)
 	if err != nil {
 		return fail(e, prog, err)
