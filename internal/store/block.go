@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,8 @@ import (
 
 // A block file holds closed chunks of every series at the time of a flush:
 //
-//	"TSMBLK1\n"
-//	chunk bytes, concatenated
+//	"TSMBLK2\n"
+//	chunk bytes (D1 encoding, see dchunk.go), concatenated
 //	series index: per series: ref, tenant, twin, channel, type, n chunks,
 //	              per chunk: mint, maxt, samples, offset, length
 //	footer: index offset u64, index length u64, CRC-32C of index u32, "TSMEND1\n"
@@ -26,7 +27,7 @@ import (
 // so a block either exists whole or not at all.
 
 const (
-	blockMagic  = "TSMBLK1\n"
+	blockMagic  = "TSMBLK2\n"
 	footerMagic = "TSMEND1\n"
 	footerSize  = 8 + 8 + 4 + 8
 )
@@ -46,6 +47,19 @@ func (b *block) readChunk(off int64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("read block %s at %d: %w", b.path, off, err)
 	}
 	return buf, nil
+}
+
+// readXOR reads a D1 chunk and returns it as an XOR chunk.
+func (b *block) readXOR(off int64, n int) ([]byte, error) {
+	raw, err := b.readChunk(off, n)
+	if err != nil {
+		return nil, err
+	}
+	x, err := xorFromD1(raw)
+	if err != nil {
+		return nil, fmt.Errorf("block %s at %d: %w", b.path, off, err)
+	}
+	return x, nil
 }
 
 func (s *Store) blocksDir() string { return filepath.Join(s.cfg.Dir, "blocks") }
@@ -127,7 +141,7 @@ func (s *Store) loadBlock(seq int) error {
 		ser := s.head.add(ref, k, typ)
 		b.series++
 		for i := uint64(0); i < nc && d.err == nil; i++ {
-			cm := &chunkMeta{mint: d.varint(), maxt: d.varint(), n: int(d.uvarint()), blk: b}
+			cm := &chunkMeta{mint: d.varint(), maxt: d.varint(), n: int(d.uvarint()), blk: b, enc: encD1}
 			cm.off = int64(d.uvarint())
 			cm.length = int(d.uvarint())
 			if d.err != nil {
@@ -167,7 +181,7 @@ func (s *Store) loadBlock(seq int) error {
 
 func (ser *series) loadLastLocked() error {
 	cm := ser.chunks[len(ser.chunks)-1]
-	data, err := cm.bytes()
+	data, err := cm.xorBytes()
 	if err != nil {
 		return err
 	}
@@ -197,9 +211,13 @@ func (s *Store) flush() error {
 	}
 	type job struct {
 		ser    *series
-		chunks []*chunkMeta
+		mem    []*chunkMeta // the in-memory chunks this block replaces
+		chunks []*chunkMeta // their D1 re-encoding
+		data   [][]byte
 	}
 	var jobs []job
+	var ts []int64
+	var vs []float64
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		ser.cutLocked()
@@ -210,9 +228,24 @@ func (s *Store) flush() error {
 			}
 		}
 		ser.mu.Unlock()
-		if len(mem) > 0 {
-			jobs = append(jobs, job{ser, mem})
+		if len(mem) == 0 {
+			continue
 		}
+		// In-memory chunk data never changes once cut: decode outside the lock.
+		ts, vs = ts[:0], vs[:0]
+		for _, cm := range mem {
+			var err error
+			if ts, vs, err = xorSamples(cm.data, ts, vs); err != nil {
+				return fmt.Errorf("flush series %d: %w", ser.ref, err)
+			}
+		}
+		j := job{ser: ser, mem: mem}
+		for lo := 0; lo < len(ts); lo += maxD1Chunk {
+			hi := min(lo+maxD1Chunk, len(ts))
+			j.chunks = append(j.chunks, &chunkMeta{mint: ts[lo], maxt: ts[hi-1], n: hi - lo, enc: encD1})
+			j.data = append(j.data, encodeD1(ts[lo:hi], vs[lo:hi]))
+		}
+		jobs = append(jobs, j)
 	}
 	if len(jobs) > 0 {
 		seq := s.nextBlk
@@ -233,31 +266,29 @@ func (s *Store) flush() error {
 			f.Close()
 			return fmt.Errorf("write block: %w", err)
 		}
-		offs := make([][]int64, len(jobs))
-		for i, j := range jobs {
-			offs[i] = make([]int64, len(j.chunks))
+		for _, j := range jobs {
 			for k, cm := range j.chunks {
-				offs[i][k] = off
-				if err := write(cm.data); err != nil {
+				cm.off, cm.length = off, len(j.data[k])
+				if err := write(j.data[k]); err != nil {
 					f.Close()
 					return fmt.Errorf("write block: %w", err)
 				}
 			}
 		}
 		var idx []byte
-		for i, j := range jobs {
+		for _, j := range jobs {
 			idx = binary.AppendUvarint(idx, j.ser.ref)
 			idx = appendString(idx, j.ser.key.Tenant)
 			idx = appendString(idx, j.ser.key.Twin)
 			idx = appendString(idx, j.ser.key.Channel)
 			idx = appendString(idx, j.ser.typ)
 			idx = binary.AppendUvarint(idx, uint64(len(j.chunks)))
-			for k, cm := range j.chunks {
+			for _, cm := range j.chunks {
 				idx = binary.AppendVarint(idx, cm.mint)
 				idx = binary.AppendVarint(idx, cm.maxt)
 				idx = binary.AppendUvarint(idx, uint64(cm.n))
-				idx = binary.AppendUvarint(idx, uint64(offs[i][k]))
-				idx = binary.AppendUvarint(idx, uint64(len(cm.data)))
+				idx = binary.AppendUvarint(idx, uint64(cm.off))
+				idx = binary.AppendUvarint(idx, uint64(cm.length))
 			}
 		}
 		ioff := off
@@ -266,10 +297,14 @@ func (s *Store) flush() error {
 		binary.LittleEndian.PutUint64(foot[8:], uint64(len(idx)))
 		binary.LittleEndian.PutUint32(foot[16:], crc32.Checksum(idx, castagnoli))
 		copy(foot[20:], footerMagic)
-		if err := write(idx); err == nil {
+		err = write(idx)
+		if err == nil {
 			err = write(foot[:])
 		}
-		if err := bw.Flush(); err != nil {
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
 			f.Close()
 			return fmt.Errorf("write block %s: %w", tmp, err)
 		}
@@ -291,12 +326,17 @@ func (s *Store) flush() error {
 			return fmt.Errorf("reopen block %s: %w", path, err)
 		}
 		b := &block{seq: seq, path: path, f: rf, size: off, mint: 1<<63 - 1, maxt: noTS, series: len(jobs)}
-		for i, j := range jobs {
-			j.ser.mu.Lock()
-			for k, cm := range j.chunks {
-				cm.blk, cm.off, cm.length, cm.data = b, offs[i][k], len(cm.data), nil
+		for _, j := range jobs {
+			for _, cm := range j.chunks {
+				cm.blk = b
 				b.mint = min(b.mint, cm.mint)
 				b.maxt = max(b.maxt, cm.maxt)
+			}
+			// Replace the in-memory chunks (a contiguous run) by the block's.
+			j.ser.mu.Lock()
+			i := slices.Index(j.ser.chunks, j.mem[0])
+			if i >= 0 && i+len(j.mem) <= len(j.ser.chunks) {
+				j.ser.chunks = slices.Replace(j.ser.chunks, i, i+len(j.mem), j.chunks...)
 			}
 			j.ser.mu.Unlock()
 		}

@@ -18,6 +18,7 @@ const samplesPerChunk = 120
 type chunkMeta struct {
 	mint, maxt int64
 	n          int
+	enc        byte   // encXOR in memory; encD1 in blocks
 	data       []byte // nil once in a block
 	blk        *block
 	off        int64
@@ -85,7 +86,7 @@ func (s *series) cutLocked() {
 	b := s.open.Bytes()
 	data := make([]byte, len(b))
 	copy(data, b)
-	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.NumSamples(), data: data})
+	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.NumSamples(), enc: encXOR, data: data})
 	s.open, s.app = nil, nil
 }
 

@@ -13,11 +13,12 @@ import (
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
-func (cm *chunkMeta) bytes() ([]byte, error) {
+// xorBytes returns the chunk as a Prometheus XOR chunk.
+func (cm *chunkMeta) xorBytes() ([]byte, error) {
 	if cm.data != nil {
 		return cm.data, nil
 	}
-	return cm.blk.readChunk(cm.off, cm.length)
+	return cm.blk.readXOR(cm.off, cm.length)
 }
 
 func xorIterator(data []byte) chunkenc.Iterator {
@@ -45,7 +46,7 @@ func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
 		n    int
 	}
 	refs := make([]ref, len(metas))
-	for i, cm := range metas {
+	for i, cm := range metas { // in-memory chunks are XOR; block chunks are converted below
 		refs[i] = ref{cm.data, cm.blk, cm.off, cm.length}
 	}
 	var open []byte
@@ -61,7 +62,7 @@ func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
 			out = append(out, r.data)
 			continue
 		}
-		d, err := r.blk.readChunk(r.off, r.n)
+		d, err := r.blk.readXOR(r.off, r.n)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+)
+
+// Block chunks are re-encoded at flush for size on disk ("D1"): sensor
+// values are usually decimals with few digits, so they are stored as
+// integer mantissas with a shared decimal exponent, delta-encoded;
+// timestamps as delta-of-deltas; both as zigzag varints, then DEFLATE.
+// Values that are not short decimals fall back to XOR of float bits. The
+// in-memory head keeps Prometheus's XOR chunks; queries turn D1 chunks
+// back into XOR chunks.
+//
+//	uvarint n, varint t0, byte mode (0..9 = decimal exponent, 255 = float)
+//	n-1 timestamp delta-of-deltas (zigzag), first one relative to 0
+//	n values: decimal: zigzag deltas of mantissas; float: uvarint of bits XOR previous bits
+//	... all of it DEFLATE-compressed after the first byte (the encoding).
+
+const (
+	encXOR byte = 1
+	encD1  byte = 2
+
+	floatMode   = 255
+	maxD1Chunk  = 1 << 15 // samples per D1 chunk
+	maxExponent = 9
+)
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
+// decimalExponent returns the smallest e such that every value is an
+// exact decimal with e digits after the point, or floatMode.
+func decimalExponent(vs []float64) byte {
+	for _, v := range vs {
+		if v == 0 && math.Signbit(v) {
+			return floatMode // -0 has no decimal mantissa
+		}
+	}
+	for e := 0; e <= maxExponent; e++ {
+		ok := true
+		for _, v := range vs {
+			x := math.Round(v * pow10[e])
+			if math.Abs(x) >= 1<<53 || x/pow10[e] != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return byte(e)
+		}
+	}
+	return floatMode
+}
+
+var flatePool = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
+
+// encodeD1 encodes samples (len(ts) == len(vs) > 0, ts strictly increasing).
+func encodeD1(ts []int64, vs []float64) []byte {
+	raw := make([]byte, 0, 8+len(ts)*3)
+	raw = binary.AppendUvarint(raw, uint64(len(ts)))
+	raw = binary.AppendVarint(raw, ts[0])
+	mode := decimalExponent(vs)
+	raw = append(raw, mode)
+	var prevDelta int64
+	for i := 1; i < len(ts); i++ {
+		d := ts[i] - ts[i-1]
+		raw = binary.AppendUvarint(raw, zigzag(d-prevDelta))
+		prevDelta = d
+	}
+	if mode == floatMode {
+		var prev uint64
+		for _, v := range vs {
+			b := math.Float64bits(v)
+			raw = binary.AppendUvarint(raw, b^prev)
+			prev = b
+		}
+	} else {
+		var prev int64
+		for _, v := range vs {
+			x := int64(math.Round(v * pow10[mode]))
+			raw = binary.AppendUvarint(raw, zigzag(x-prev))
+			prev = x
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(encD1)
+	w := flatePool.Get().(*flate.Writer)
+	w.Reset(&buf)
+	w.Write(raw)
+	w.Close()
+	flatePool.Put(w)
+	return buf.Bytes()
+}
+
+// decodeD1 decodes a chunk written by encodeD1 (including its first byte).
+func decodeD1(b []byte) ([]int64, []float64, error) {
+	if len(b) == 0 || b[0] != encD1 {
+		return nil, nil, fmt.Errorf("%w: not a D1 chunk", ErrCorrupt)
+	}
+	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[1:])), 64<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: inflate chunk: %v", ErrCorrupt, err)
+	}
+	d := &decoder{b: raw}
+	n := d.uvarint()
+	if d.err != nil || n == 0 || n > maxD1Chunk || n > uint64(len(raw)) {
+		return nil, nil, fmt.Errorf("%w: bad D1 sample count", ErrCorrupt)
+	}
+	ts := make([]int64, n)
+	vs := make([]float64, n)
+	ts[0] = d.varint()
+	if d.err != nil || len(d.b) == 0 {
+		return nil, nil, fmt.Errorf("%w: short D1 chunk", ErrCorrupt)
+	}
+	mode := d.b[0]
+	d.b = d.b[1:]
+	if mode > maxExponent && mode != floatMode {
+		return nil, nil, fmt.Errorf("%w: bad D1 mode %d", ErrCorrupt, mode)
+	}
+	var delta int64
+	for i := 1; i < len(ts); i++ {
+		delta += unzigzag(d.uvarint())
+		ts[i] = ts[i-1] + delta
+		if delta <= 0 {
+			return nil, nil, fmt.Errorf("%w: D1 timestamps not increasing", ErrCorrupt)
+		}
+	}
+	if mode == floatMode {
+		var prev uint64
+		for i := range vs {
+			prev ^= d.uvarint()
+			vs[i] = math.Float64frombits(prev)
+		}
+	} else {
+		var x int64
+		for i := range vs {
+			x += unzigzag(d.uvarint())
+			vs[i] = float64(x) / pow10[mode]
+		}
+	}
+	if d.err != nil {
+		return nil, nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, nil, fmt.Errorf("%w: trailing bytes in D1 chunk", ErrCorrupt)
+	}
+	return ts, vs, nil
+}
+
+// xorFromD1 turns a D1 chunk into a Prometheus XOR chunk for iteration.
+func xorFromD1(b []byte) ([]byte, error) {
+	ts, vs, err := decodeD1(b)
+	if err != nil {
+		return nil, err
+	}
+	c := chunkenc.NewXORChunk()
+	app, err := c.Appender()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		app.Append(0, ts[i], vs[i])
+	}
+	return c.Bytes(), nil
+}
+
+// xorSamples decodes an XOR chunk.
+func xorSamples(data []byte, ts []int64, vs []float64) ([]int64, []float64, error) {
+	it := xorIterator(data)
+	for it.Next() != chunkenc.ValNone {
+		t, v := it.At()
+		ts = append(ts, t)
+		vs = append(vs, v)
+	}
+	return ts, vs, it.Err()
+}
