@@ -571,7 +571,7 @@ func (ts *tenantStage) stageTwin(id string, tw *Twin, ev EventKind) {
 	}
 	ts.twins[id] = tw
 	ts.dirty = true
-	if ev == "" {
+	if ev == "" || ts.s.r.onChange == nil {
 		return
 	}
 	e := Event{Kind: ev, Tenant: ts.name, ID: id}
@@ -597,6 +597,9 @@ func (ts *tenantStage) setEdge(target, src string, present bool) {
 func (ts *tenantStage) stageType(name string, tr *typeRec) {
 	ts.types[name] = tr
 	ts.dirty = true
+	if ts.s.r.onChange == nil {
+		return
+	}
 	e := Event{Kind: TypeDeleted, Tenant: ts.name, ID: name}
 	if tr != nil {
 		c := tr.t.clone()
