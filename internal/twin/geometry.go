@@ -196,8 +196,9 @@ func validLine(field string, l []Position, n *int) error {
 		return invalid(field, "more than %d positions", MaxPositions)
 	}
 	for i, p := range l {
-		if err := validPosition(fmt.Sprintf("%s[%d]", field, i), p); err != nil {
-			return err
+		if err := validPosition(field, p); err != nil {
+			// name the position only on error: no formatting per position
+			return validPosition(fmt.Sprintf("%s[%d]", field, i), p)
 		}
 	}
 	return nil
