@@ -172,6 +172,9 @@ func RunDetector(ctx context.Context, c *Corpus, newDet func() (Detector, error)
 	var ctxErr error
 feed:
 	for k := range c.Series {
+		if ctxErr = ctx.Err(); ctxErr != nil {
+			break
+		}
 		select {
 		case jobs <- k:
 		case <-ctx.Done():
