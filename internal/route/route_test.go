@@ -254,7 +254,7 @@ func TestSolveReachesBruteForceOptimum(t *testing.T) {
 		if math.IsInf(want, 1) {
 			t.Fatalf("seed %d: brute force found no feasible solution", seed)
 		}
-		res, err := Solve(t.Context(), p, Options{Seed: seed, MaxIterations: 300}, nil)
+		res, err := Solve(t.Context(), p, Options{Seed: seed, MaxIterations: 150, PopMin: 10, Generation: 10}, nil)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
@@ -265,8 +265,8 @@ func TestSolveReachesBruteForceOptimum(t *testing.T) {
 }
 
 func TestSolveDeterministic(t *testing.T) {
-	p := randomProblem(11, 40, 10, 40, 400)
-	opts := Options{Seed: 42, MaxIterations: 60}
+	p := randomProblem(11, 25, 8, 40, 400)
+	opts := Options{Seed: 42, MaxIterations: 25, PopMin: 8, Generation: 8}
 	a, err := Solve(t.Context(), p, opts, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestSolveCancel(t *testing.T) {
 	p := randomProblem(5, 60, 20, 60, 500)
 	ctx, cancel := context.WithCancel(t.Context())
 	n := 0
-	res, err := Solve(ctx, p, Options{Seed: 1}, func(Improvement) {
+	res, err := Solve(ctx, p, Options{Seed: 1, PopMin: 5, Generation: 5}, func(Improvement) {
 		n++
 		if n == 2 {
 			cancel()
@@ -317,7 +317,7 @@ func TestSolveCancel(t *testing.T) {
 
 func TestReplanKeepsServedStops(t *testing.T) {
 	p := randomProblem(3, 30, 8, 50, 500)
-	first, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 30}, nil)
+	first, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 30, PopMin: 5, Generation: 5}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestReplanKeepsServedStops(t *testing.T) {
 	}
 	// A new urgent-ish stop appears.
 	q.Stops = append(slices.Clone(p.Stops), Stop{ID: "new", X: 60, Y: 60, Demand: 2, Service: 5, Ready: 0, Due: 480})
-	res, err := Solve(t.Context(), &q, Options{Seed: 2, MaxIterations: 30}, nil)
+	res, err := Solve(t.Context(), &q, Options{Seed: 2, MaxIterations: 30, PopMin: 5, Generation: 5}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestHeterogeneousFixedAndDuration(t *testing.T) {
 	p.Stops[0].Vehicle = "v2"
 	p.Stops[5].Vehicle = "v2"
 	p.Stops[7].Vehicle = "v5"
-	res, err := Solve(t.Context(), p, Options{Seed: 3, MaxIterations: 50}, nil)
+	res, err := Solve(t.Context(), p, Options{Seed: 3, MaxIterations: 50, PopMin: 5, Generation: 5}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

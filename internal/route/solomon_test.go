@@ -100,7 +100,7 @@ func TestSolveSolomonShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 20, PopMin: 5, Generation: 5}, nil)
+	res, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 10, PopMin: 3, Generation: 3}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestGehringHombergerFormat(t *testing.T) {
 	if len(p.Stops) != 200 || len(p.Vehicles) != 50 || p.Vehicles[0].Capacity != 200 || p.Vehicles[0].ShiftEnd != 1000 {
 		t.Fatalf("got %d stops, %d vehicles, %+v", len(p.Stops), len(p.Vehicles), p.Vehicles[0])
 	}
-	res, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 2, PopMin: 3, Generation: 3}, nil)
+	res, err := Solve(t.Context(), p, Options{Seed: 1, MaxIterations: 1, PopMin: 1, Generation: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

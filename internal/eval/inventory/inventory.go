@@ -47,12 +47,11 @@ type Result struct {
 }
 
 type item struct {
-	demand   []float64 // history then simulated days
-	promo    []bool    // planned promotion days (a calendar known in advance)
-	lead     int
-	cost     float64
-	kind     string
-	seasonal bool
+	demand []float64 // history then simulated days
+	promo  []bool    // planned promotion days (a calendar known in advance)
+	lead   int
+	cost   float64
+	kind   string
 }
 
 const historyDays = 365

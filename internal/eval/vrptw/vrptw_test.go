@@ -1,0 +1,88 @@
+package vrptw
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/route"
+)
+
+// writeInstance writes a small random Solomon-format instance.
+func writeInstance(t *testing.T, dir, name string, n int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p := &route.Problem{Name: name, DepotX: 50, DepotY: 50}
+	for i := 0; i < n; i++ {
+		ready := float64(rng.IntN(200))
+		p.Stops = append(p.Stops, route.Stop{ID: fmt.Sprint(i + 1), X: float64(rng.IntN(101)), Y: float64(rng.IntN(101)), Demand: int64(1 + rng.IntN(9)), Ready: ready, Due: ready + 100, Service: 5})
+	}
+	for v := 0; v < 8; v++ {
+		p.Vehicles = append(p.Vehicles, route.Vehicle{ID: fmt.Sprint(v + 1), Capacity: 50, ShiftEnd: 500})
+	}
+	var b bytes.Buffer
+	if err := route.FormatSolomon(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".txt"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunSmall(t *testing.T) {
+	dir := t.TempDir()
+	inst := filepath.Join(dir, "instances")
+	if err := os.Mkdir(inst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeInstance(t, inst, "A1", 20, 1)
+	writeInstance(t, inst, "B1", 15, 2)
+	// A deliberately loose best-known value for A1 only.
+	bks := "instance,vehicles,distance,objective,source,check\nA1,8,100000.0,distance-dimacs,test,none\n"
+	if err := os.WriteFile(filepath.Join(dir, "bks.csv"), []byte(bks), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	done := 0
+	sum, err := Run(context.Background(), Config{Instances: inst, Time: 150 * time.Millisecond, Seed: 1, Progress: func(int, int, string) { done++ }}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "vrptw instances=2 mean_gap=") || !strings.HasSuffix(last, "infeasible=0") {
+		t.Errorf("last line %q", last)
+	}
+	if done != 2 || sum.WithBKS != 1 || sum.MeanGap >= 0 {
+		t.Errorf("progress %d, with bks %d, mean gap %v (want 2, 1, negative)", done, sum.WithBKS, sum.MeanGap)
+	}
+	if _, err := Run(context.Background(), Config{Instances: inst, Time: time.Second, Only: []string{"NOPE"}}, &out); err == nil {
+		t.Error("unknown instance accepted")
+	}
+	if _, err := Run(context.Background(), Config{Instances: filepath.Join(dir, "missing"), Time: time.Second}, &out); err == nil {
+		t.Error("missing directory accepted")
+	}
+}
+
+func TestReadBKS(t *testing.T) {
+	in := "instance,vehicles,distance,objective,source,check\nC101,10,828.94,hierarchical,x,y\nC101,10,827.3,distance-dimacs,x,y\n"
+	m, err := ReadBKS(strings.NewReader(in), "distance-dimacs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["C101"] != (BKSEntry{10, 827.3}) {
+		t.Errorf("got %+v", m["C101"])
+	}
+	if _, err := ReadBKS(strings.NewReader("a,b\n1,2\n"), "hierarchical"); err == nil {
+		t.Error("bad header accepted")
+	}
+	if _, err := ReadBKS(strings.NewReader(in+"R1,x,1,hierarchical,a,b\n"), "hierarchical"); err == nil {
+		t.Error("bad vehicle count accepted")
+	}
+}
