@@ -412,8 +412,8 @@ func (g *Geometry) IntersectsRect(r Rect) bool {
 }
 
 // Within reports whether g lies inside the (multi)polygon area: every
-// vertex of g is inside area and no edge of g properly crosses an edge of
-// area. Vertices exactly on the area's boundary may count either way.
+// vertex of g is inside area, no vertex of area (a hole, a notch) is
+// inside a polygonal g, and no edge of g properly crosses an edge of area. Vertices exactly on the area's boundary may count either way.
 func (g *Geometry) Within(area *Geometry) bool {
 	if !area.Bounds().intersects(g.Bounds()) {
 		return false
@@ -426,6 +426,17 @@ func (g *Geometry) Within(area *Geometry) bool {
 	})
 	if !inside {
 		return false
+	}
+	if g.Type == KindPolygon || g.Type == KindMultiPolygon {
+		// The area's boundary (a hole, a notch) must not reach into g.
+		area.eachPosition(func(p Position) {
+			if inside && g.containsPoint(p[0], p[1]) {
+				inside = false
+			}
+		})
+		if !inside {
+			return false
+		}
 	}
 	return g.eachSegment(func(a, b Position) bool {
 		return area.eachSegment(func(c, d Position) bool { return !segmentsCross(a, b, c, d) })
