@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -28,8 +29,26 @@ func xorIterator(data []byte) chunkenc.Iterator {
 }
 
 // snapshot returns the chunks of ser that overlap [mint, maxt], as
-// immutable byte slices in time order.
+// immutable XOR chunk bytes in time order.
 func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
+	var out [][]byte
+	err := ser.visit(mint, maxt, func(xor []byte, blk *block, off int64, n int) error {
+		if xor == nil {
+			var err error
+			if xor, err = blk.readXOR(off, n); err != nil {
+				return err
+			}
+		}
+		out = append(out, xor)
+		return nil
+	})
+	return out, err
+}
+
+// visit calls fn, in time order, for each chunk of ser overlapping
+// [mint, maxt]: with XOR bytes for in-memory chunks, or with the block
+// location of a D1 chunk (xor nil).
+func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off int64, n int) error) error {
 	ser.mu.Lock()
 	var metas []*chunkMeta
 	for _, cm := range ser.chunks {
@@ -56,22 +75,15 @@ func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
 		copy(open, b)
 	}
 	ser.mu.Unlock()
-	out := make([][]byte, 0, len(refs)+1)
 	for _, r := range refs {
-		if r.data != nil {
-			out = append(out, r.data)
-			continue
+		if err := fn(r.data, r.blk, r.off, r.n); err != nil {
+			return err
 		}
-		d, err := r.blk.readXOR(r.off, r.n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
 	}
 	if open != nil {
-		out = append(out, open)
+		return fn(open, nil, 0, 0)
 	}
-	return out, nil
+	return nil
 }
 
 // Point is a timestamp (ms) and value.
@@ -90,32 +102,47 @@ func (s *Store) Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn
 	if ser == nil {
 		return ErrNoSeries
 	}
-	chunks, err := ser.snapshot(mint, maxt)
-	if err != nil {
-		return err
-	}
-	for i, c := range chunks {
-		if i%64 == 63 && ctx.Err() != nil {
+	stop := errors.New("stop")
+	n := 0
+	err := ser.visit(mint, maxt, func(xor []byte, blk *block, off int64, length int) error {
+		if n++; n%64 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		it := xorIterator(c)
+		if xor == nil { // a D1 block chunk: decode straight to slices
+			raw, err := blk.readChunk(off, length)
+			if err != nil {
+				return err
+			}
+			ts, vs, err := decodeD1(raw)
+			if err != nil {
+				return fmt.Errorf("block %s at %d: %w", blk.path, off, err)
+			}
+			for i, t := range ts {
+				if t < mint {
+					continue
+				}
+				if t > maxt || !fn(t, vs[i]) {
+					return stop
+				}
+			}
+			return nil
+		}
+		it := xorIterator(xor)
 		for it.Next() != chunkenc.ValNone {
 			ts, v := it.At()
 			if ts < mint {
 				continue
 			}
-			if ts > maxt {
-				return nil
-			}
-			if !fn(ts, v) {
-				return nil
+			if ts > maxt || !fn(ts, v) {
+				return stop
 			}
 		}
-		if err := it.Err(); err != nil {
-			return err
-		}
+		return it.Err()
+	})
+	if err == stop {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // Latest returns the newest sample of a series.
