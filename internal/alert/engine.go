@@ -41,8 +41,9 @@ type Config struct {
 	// Change is published.
 	Bus *bus.Bus
 	// Defaults are created in the default tenant the first time the file
-	// is opened (never again, so deleting them sticks). Rules whose
-	// channel does not exist are skipped with a warning.
+	// is opened (never again, so deleting them sticks). Rules whose type
+	// exists without their channel are skipped with a warning; rules for a
+	// type not defined yet are kept (their Unit is taken as given).
 	Defaults []Rule
 	// Admit, if set, is asked before a model's signal may raise an alert;
 	// an error refuses it (Raise returns an error matching ErrRefused).
@@ -77,6 +78,7 @@ type Engine struct {
 	tenants map[string]*tenantState
 	writes  []write
 	changes []Change
+	scratch state // evaluate's state for (rule, twin) pairs with none
 
 	sub       *bus.Subscription
 	done      chan struct{}
@@ -200,8 +202,14 @@ func (e *Engine) seed() error {
 			return fmt.Errorf("default rule %s: %w", ru.ID, err)
 		}
 		if err := e.checkChannel(ctx, tenant, &ru); err != nil {
-			e.log.Warn("default rule skipped", "rule", ru.ID, "err", err)
-			continue
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Field != "type" {
+				e.log.Warn("default rule skipped", "rule", ru.ID, "err", err)
+				continue
+			}
+			// A type the installation defines later (the demo's racks):
+			// the rule applies once twins of that type report.
+			e.log.Info("default rule for a type not defined yet", "rule", ru.ID, "type", ru.Type)
 		}
 		ru.normalize()
 		ru.Version, ru.Created, ru.Updated = 1, now, now
@@ -298,12 +306,23 @@ func (e *Engine) evaluate(ts *tenantState, s telemetry.Sample, k *compiled) {
 	e.stats.evals.Add(1)
 	sk := stateKey{k.ID, s.Twin}
 	st := ts.states[sk]
-	if st == nil {
-		st = &state{}
-		ts.states[sk] = st
+	fresh := st == nil
+	if fresh {
+		// Most samples leave an inactive threshold rule inactive: use a
+		// scratch state and keep it only if there is something to remember.
+		e.scratch = state{}
+		st = &e.scratch
 	}
 	ev := Evidence{Twin: s.Twin, Channel: s.Channel, TS: s.TS, Value: s.Value}
 	tr, x, _ := st.step(k, ev, e.cfg.MaxEvidence)
+	if fresh {
+		if st.phase == inactive && st.rate == nil {
+			return
+		}
+		kept := *st
+		st = &kept
+		ts.states[sk] = st
+	}
 	switch tr {
 	case fire:
 		st.alert = e.fireRule(ts, s, k, st, x)
@@ -978,7 +997,7 @@ func (e *Engine) ListAlerts(_ context.Context, tenant string, q Query) (Page, er
 		c := tb.Bucket(bucketAlerts).Cursor()
 		var k, v []byte
 		if before != 0 {
-			k, v = c.Seek(idKey(before))
+			k, _ = c.Seek(idKey(before))
 			if k == nil {
 				k, v = c.Last()
 			} else {

@@ -370,13 +370,13 @@ func TestBusFollow(t *testing.T) {
 	h.e.Start() // idempotent
 	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	for i := range 4 {
-		b.PublishSamples([]telemetry.Sample{{Tenant: "default", Twin: "cu-1", Channel: "inletTemperature", Type: "cooling-unit", TS: t0.Add(time.Duration(i) * time.Minute).UnixMilli(), Value: 33 + float64(i)}})
+		b.PublishSamples([]telemetry.Sample{{Tenant: "default", Twin: "cu-1", Channel: "outletTemperature", Type: "cooling-unit", TS: t0.Add(time.Duration(i) * time.Minute).UnixMilli(), Value: 28 + float64(i)}})
 	}
 	select {
 	case ev := <-alerts.C:
 		c := ev.Data.(Change)
-		if c.Action != "raised" || c.Alert.Rule != "cooling-inlet-hot" || ev.Tenant != "default" {
-			t.Errorf("got %s %+v, want raised by cooling-inlet-hot", c.Action, c.Alert)
+		if c.Action != "raised" || c.Alert.Rule != "cooling-supply-hot" || ev.Tenant != "default" {
+			t.Errorf("got %s %+v, want raised by cooling-supply-hot", c.Action, c.Alert)
 		}
 		if id, typ := c.TwinRef(); id != "cu-1" || typ != "cooling-unit" {
 			t.Errorf("TwinRef = %s, %s", id, typ)
