@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -374,9 +375,18 @@ func (r *Registry) do(ctx context.Context, tenantName string, fn func(*tenantSta
 	batch := r.queue
 	r.queue = nil
 	r.qmu.Unlock()
+	// The handoff is deferred so that a panicking OnChange cannot leave
+	// the queue without a leader.
+	defer r.handoff(batch, o)
 	r.commit(batch)
+	return o.result()
+}
+
+// handoff wakes the batch's other writers and makes the first queued
+// writer the next leader (or marks the registry idle).
+func (r *Registry) handoff(batch []*op, leader *op) {
 	for _, b := range batch {
-		if b != o {
+		if b != leader {
 			b.wake <- false
 		}
 	}
@@ -388,7 +398,20 @@ func (r *Registry) do(ctx context.Context, tenantName string, fn func(*tenantSta
 		r.idle.Broadcast()
 	}
 	r.qmu.Unlock()
-	return o.result()
+}
+
+// runOp runs one op's validation and staging; a panic (a bug) is reported
+// as an error rather than leaving a half-staged batch.
+func (r *Registry) runOp(s *stage, o *op) (panicked bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			o.err = fmt.Errorf("twin: internal error: %v", p)
+			r.log.Error("write panicked", "err", o.err, "stack", string(debug.Stack()))
+			panicked = true
+		}
+	}()
+	o.err = o.fn(s.tenant(o.tenant))
+	return false
 }
 
 func (o *op) result() error {
@@ -404,7 +427,13 @@ func (o *op) result() error {
 func (r *Registry) commit(batch []*op) {
 	s := &stage{r: r, tenants: map[string]*tenantStage{}, now: r.now()}
 	for _, o := range batch {
-		o.err = o.fn(s.tenant(o.tenant))
+		if r.runOp(s, o) {
+			// The op may have staged part of its changes: drop the batch.
+			for _, b := range batch {
+				b.commitErr = o.err
+			}
+			return
+		}
 	}
 	if s.empty() {
 		return

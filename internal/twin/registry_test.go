@@ -525,3 +525,34 @@ func ids(p Page) []string {
 	}
 	return out
 }
+
+// TestPanicDoesNotWedgeWrites: a panicking OnChange (run on the leading
+// writer's goroutine) must not leave later writes waiting forever.
+func TestPanicDoesNotWedgeWrites(t *testing.T) {
+	fail := true
+	r := openTest(t, Config{OnChange: func(e Event) {
+		if fail && e.Kind == TwinCreated {
+			fail = false
+			panic("subscriber bug")
+		}
+	}})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("OnChange panic was swallowed")
+			}
+		}()
+		mustCreate(t, r, DefaultTenant, Twin{ID: "a", Type: "vehicle"})
+	}()
+	// the write itself was committed before OnChange ran
+	if _, err := r.Get(context.Background(), DefaultTenant, "a"); err != nil {
+		t.Errorf("Get(a) = %v", err)
+	}
+	mustCreate(t, r, DefaultTenant, Twin{ID: "b", Type: "vehicle"})
+	// and an op whose function panics fails its batch with an error
+	err := r.do(context.Background(), DefaultTenant, func(*tenantStage) error { panic("bug") })
+	if err == nil {
+		t.Error("panicking op returned nil")
+	}
+	mustCreate(t, r, DefaultTenant, Twin{ID: "c", Type: "vehicle"})
+}
