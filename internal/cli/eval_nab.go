@@ -25,7 +25,7 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 	useTh := fs.Bool("thresholds", false, "score at the detector's thresholds in <data>/config/thresholds.json instead of sweeping")
 	detector := fs.String("detector", nab.DefaultDetector, "tsingma detector to run: "+strings.Join(nab.DetectorNames(), ", "))
 	out := fs.String("out", "", "write the detector's per-row outputs in NAB's format under `DIR`/<detector> (default: a new temporary directory)")
-	seed := fs.Int64("seed", 1, "detector seed")
+	seed := fs.Int64("seed", 1, "detector seed (recorded in the configuration; the method has no random element, so scores do not depend on it)")
 	workers := fs.Int("workers", 2, "series scored in parallel")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
