@@ -46,8 +46,10 @@ type Query struct {
 	Rel   string
 	Dir   string
 	Depth int
-	// Sort is id, name, type, created or updated, with "-" for descending;
-	// ties are broken by id in the same direction.
+	// Sort is id, name, type, created, updated or prop.<name>, with "-"
+	// for descending; ties are broken by id in the same direction. A
+	// property sort orders numbers, then strings, then bools, then twins
+	// without the property (reversed by "-").
 	Sort   string
 	Limit  int
 	Cursor string
@@ -84,7 +86,7 @@ var sortKeys = []string{"id", "name", "type", "created", "updated"}
 //	within=<GeoJSON Polygon|MultiPolygon> or "lon lat, lon lat, ..."
 //	near=lon,lat,radiusMetres
 //	from=<id>&rel=<name|*>&dir=out|in&depth=1..5
-//	sort=id|-id|name|-name|type|-type|created|-created|updated|-updated
+//	sort=id|name|type|created|updated|prop.<name>, "-" prefix: descending
 //	limit=1..1000 (default 100)  cursor=<from a previous Page.Next>
 //
 // Unknown parameters and repeated single-valued ones are refused.
@@ -345,8 +347,11 @@ func (q Query) normalize() (Query, error) {
 	if q.Sort == "" {
 		q.Sort = "id"
 	}
-	if !slices.Contains(sortKeys, strings.TrimPrefix(q.Sort, "-")) {
-		return Query{}, invalid("sort", "%q is not one of %s (with - for descending)", q.Sort, strings.Join(sortKeys, ", "))
+	if key := strings.TrimPrefix(q.Sort, "-"); !slices.Contains(sortKeys, key) {
+		name, isProp := strings.CutPrefix(key, "prop.")
+		if !isProp || validMemberName(name) != nil {
+			return Query{}, invalid("sort", "%q is not one of %s or prop.<name> (with - for descending)", q.Sort, strings.Join(sortKeys, ", "))
+		}
 	}
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
@@ -414,6 +419,7 @@ func (q Query) Values() url.Values {
 // cursor is the sort key of the last item of a page.
 type cursor struct {
 	Sort string `json:"s"`
+	Rank int    `json:"r,omitempty"` // property sorts: 0 number, 1 string, 2 bool, 3 missing
 	Key  string `json:"k,omitempty"`
 	Num  int64  `json:"n,omitempty"`
 	ID   string `json:"i"`
@@ -453,11 +459,45 @@ func keyOf(tw *Twin, sortKey string) cursor {
 		c.Num = tw.Created.UnixNano()
 	case "updated":
 		c.Num = tw.Updated.UnixNano()
+	default:
+		name, _ := strings.CutPrefix(sortKey, "prop.")
+		switch v := tw.Properties[name].(type) {
+		case float64:
+			c.Num = orderedFloat(v)
+		case int64:
+			c.Num = orderedFloat(float64(v))
+		case string:
+			c.Rank, c.Key = 1, v
+		case bool:
+			c.Rank = 2
+			if v {
+				c.Num = 1
+			}
+		default:
+			c.Rank = 3
+		}
 	}
 	return c
 }
 
+// orderedFloat maps a float64 to an int64 with the same order.
+func orderedFloat(f float64) int64 {
+	if f == 0 {
+		f = 0 // -0 sorts with 0
+	}
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return int64(b ^ (1 << 63))
+}
+
 func compareKeys(a, b cursor) int {
+	if c := cmp.Compare(a.Rank, b.Rank); c != 0 {
+		return c
+	}
 	if c := cmp.Compare(a.Key, b.Key); c != 0 {
 		return c
 	}

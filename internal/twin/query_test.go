@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"testing"
@@ -63,6 +64,10 @@ func TestQueryKinds(t *testing.T) {
 		{"sort -updated", "type=piezometer&sort=-updated", []string{"p2", "p1"}},
 		{"sort created", "type=piezometer&sort=created", []string{"p1", "p2"}},
 		{"limit", "limit=2", []string{"b1", "bs1"}},
+		{"sort by number property", "sort=prop.height", []string{"s2", "s1", "b1", "bs1", "c1", "c2", "p1", "p2", "rg1"}},
+		{"sort by number property desc", "type=slope&sort=-prop.height", []string{"s1", "s2"}},
+		{"sort by integer property", "type=compute-cluster&sort=prop.gpus", []string{"c2", "c1"}},
+		{"sort by string property", "type=compute-cluster&sort=-prop.model", []string{"c2", "c1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +122,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"depth", "from=a&depth=6", "depth"},
 		{"depth nan", "from=a&depth=x", "depth"},
 		{"sort", "sort=colour", "sort"},
+		{"sort prop", "sort=prop.a b", "sort"},
 		{"limit high", "limit=1001", "limit"},
 		{"limit zero", "limit=0", "limit"},
 		{"cursor", "cursor=garbage", "cursor"},
@@ -140,13 +146,17 @@ func TestParseQueryErrors(t *testing.T) {
 // added and removed between pages: every twin present throughout is seen
 // exactly once and the order holds.
 func TestCursorStability(t *testing.T) {
-	for _, sort := range []string{"id", "-id", "name", "-updated", "created"} {
+	for _, sort := range []string{"id", "-id", "name", "-updated", "created", "prop.capacity", "-prop.capacity"} {
 		t.Run(sort, func(t *testing.T) {
 			r := openTest(t, Config{})
 			ctx := context.Background()
 			var tws []Twin
 			for i := range 250 {
-				tws = append(tws, Twin{ID: fmt.Sprintf("v%03d", (i*37)%250), Type: "vehicle", Name: fmt.Sprintf("n%d", i%10)})
+				tw := Twin{ID: fmt.Sprintf("v%03d", (i*37)%250), Type: "vehicle", Name: fmt.Sprintf("n%d", i%10)}
+				if i%3 != 0 {
+					tw.Properties = map[string]any{"capacity": float64(i%17) * 100.5}
+				}
+				tws = append(tws, tw)
 			}
 			for _, err := range r.BulkUpsert(ctx, DefaultTenant, tws[:125]) {
 				if err != nil {
@@ -237,5 +247,17 @@ func TestQueryLargeResultSelection(t *testing.T) {
 		if diff := cmp.Diff(all[:10], ids(p)); diff != "" {
 			t.Errorf("sort %s: first page (-want +got):\n%s", sort, diff)
 		}
+	}
+}
+
+func TestOrderedFloat(t *testing.T) {
+	vals := []float64{math.Inf(-1), -1e300, -2.5, -1, -1e-300, 0, 1e-300, 1, 2.5, 1e300, math.Inf(1)}
+	for i := 1; i < len(vals); i++ {
+		if orderedFloat(vals[i-1]) >= orderedFloat(vals[i]) {
+			t.Errorf("orderedFloat(%g) >= orderedFloat(%g)", vals[i-1], vals[i])
+		}
+	}
+	if orderedFloat(math.Copysign(0, -1)) != orderedFloat(0) {
+		t.Error("-0 and 0 order differently")
 	}
 }
