@@ -58,6 +58,8 @@ type Config struct {
 	// MaxHistory bounds the alerts kept per tenant (the oldest cleared are
 	// deleted); default 100,000.
 	MaxHistory int
+	// MaxRules bounds the rules per tenant; default 10,000.
+	MaxRules int
 	// Buffer is the bus subscription's buffer in batches; default 4096.
 	Buffer int
 	// Logger nil discards; Now nil is time.Now.
@@ -152,6 +154,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxHistory <= 0 {
 		cfg.MaxHistory = 100_000
+	}
+	if cfg.MaxRules <= 0 {
+		cfg.MaxRules = 10_000
 	}
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 4096
@@ -746,6 +751,8 @@ func (e *Engine) putRule(ctx context.Context, tenant string, ru Rule, ifMatch ui
 	}
 	old := ts.rules[ru.ID]
 	switch {
+	case old == nil && len(ts.rules) >= e.cfg.MaxRules:
+		return Rule{}, false, invalid("id", "the tenant has %d rules, the most allowed; delete some first", e.cfg.MaxRules)
 	case old != nil && create:
 		return Rule{}, false, fmt.Errorf("rule %s: %w", ru.ID, ErrExists)
 	case old == nil && ifMatch != 0:

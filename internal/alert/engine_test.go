@@ -260,6 +260,27 @@ func TestPutRuleIfMatch(t *testing.T) {
 	}
 }
 
+func TestMaxRules(t *testing.T) {
+	h := newHarness(t, Config{MaxRules: 2})
+	ctx := t.Context()
+	ru := Rule{Type: "vehicle", Channel: "speed", Op: OpGT, Value: ptr(120), Severity: Warning}
+	for range 2 {
+		if _, err := h.e.CreateRule(ctx, "default", ru); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.e.CreateRule(ctx, "default", ru); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("third rule: got %v, want ErrInvalid", err)
+	}
+	ru.ID = "rule-1" // replacing stays allowed
+	if _, _, err := h.e.PutRule(ctx, "default", ru, 0); err != nil {
+		t.Fatalf("replace at the limit: %v", err)
+	}
+	if _, err := h.e.CreateRule(ctx, "other", Rule{Type: "vehicle", Channel: "speed", Op: OpGT, Value: ptr(1), Severity: Info}); err != nil {
+		t.Fatalf("the limit is per tenant: %v", err)
+	}
+}
+
 func TestAdmitRefuses(t *testing.T) {
 	h := newHarness(t, Config{Admit: func(_ context.Context, s Signal) error {
 		if s.ModelVersion == "shadow" {
