@@ -35,6 +35,7 @@ type Config struct {
 	MQTTAddr      string        // host:port; empty disables MQTT
 	MaxFuture     time.Duration // how far in the future a sample may be
 	Retention     time.Duration // telemetry retention; 0 keeps everything
+	Downsample    []store.DownsampleRule
 	FlushInterval time.Duration // head → block interval
 	MaxPending    int           // samples queued for commit before 429
 	MaxBody       int64         // HTTP body limit
@@ -100,6 +101,7 @@ func New(cfg Config) (*App, error) {
 	a.Store, err = store.Open(store.Config{
 		Dir:           filepath.Join(cfg.DataDir, "telemetry"),
 		Retention:     cfg.Retention,
+		Downsample:    cfg.Downsample,
 		FlushInterval: cfg.FlushInterval,
 		MaxPending:    cfg.MaxPending,
 		Logger:        cfg.Logger,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tsingma/tsingma/internal/app"
+	"github.com/tsingma/tsingma/internal/store"
 )
 
 // serveFlags are shared by serve and demo. Precedence: flag, then
@@ -28,6 +29,7 @@ type serveFlags struct {
 	mqtt       string
 	maxFuture  time.Duration
 	retention  time.Duration
+	downsample downsampleFlag
 	flushEvery time.Duration
 	maxPending int
 	maxBody    int64
@@ -44,6 +46,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.StringVar(&f.mqtt, "mqtt", ":1883", "MQTT listen address host:port; empty disables MQTT")
 	fs.DurationVar(&f.maxFuture, "max-future", 10*time.Minute, "reject samples timestamped further than this in the future")
 	fs.DurationVar(&f.retention, "retention", 0, "delete telemetry older than this (e.g. 8760h); 0 keeps everything")
+	fs.Var(&f.downsample, "downsample", "keep the last sample per INTERVAL of telemetry older than AGE, as AGE:INTERVAL[,AGE:INTERVAL] (e.g. 720h:5m,8760h:1h)")
 	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
@@ -136,6 +139,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MQTTAddr:      f.mqtt,
 		MaxFuture:     f.maxFuture,
 		Retention:     f.retention,
+		Downsample:    f.downsample,
 		FlushInterval: f.flushEvery,
 		MaxPending:    f.maxPending,
 		MaxBody:       f.maxBody,
@@ -184,4 +188,32 @@ func runApp(ctx context.Context, e *env, a *app.App) int {
 		return fail(e, "tsingma", err)
 	}
 	return 0
+}
+
+// downsampleFlag parses AGE:INTERVAL[,AGE:INTERVAL...].
+type downsampleFlag []store.DownsampleRule
+
+func (d *downsampleFlag) String() string {
+	var parts []string
+	for _, r := range *d {
+		parts = append(parts, r.After.String()+":"+r.Interval.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (d *downsampleFlag) Set(v string) error {
+	*d = nil
+	for _, part := range strings.Split(v, ",") {
+		if part == "" {
+			continue
+		}
+		a, i, ok := strings.Cut(part, ":")
+		after, err1 := time.ParseDuration(a)
+		every, err2 := time.ParseDuration(i)
+		if !ok || err1 != nil || err2 != nil || after <= 0 || every <= 0 {
+			return fmt.Errorf("want AGE:INTERVAL with positive Go durations (e.g. 720h:5m), got %q", part)
+		}
+		*d = append(*d, store.DownsampleRule{After: after, Interval: every})
+	}
+	return nil
 }

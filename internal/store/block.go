@@ -15,19 +15,22 @@ import (
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
-// A block file holds closed chunks of every series at the time of a flush:
+// A block file holds chunks of many series:
 //
-//	"TSMBLK2\n"
+//	"TSMBLK3\n"
 //	chunk bytes (D1 encoding, see dchunk.go), concatenated
-//	series index: per series: ref, tenant, twin, channel, type, n chunks,
-//	              per chunk: mint, maxt, samples, offset, length
+//	index: resolution (ms, 0 = raw), replaced block seqs,
+//	       per series: ref, tenant, twin, channel, type, n chunks,
+//	       per chunk: mint, maxt, samples, offset, length
 //	footer: index offset u64, index length u64, CRC-32C of index u32, "TSMEND1\n"
 //
 // Blocks are written to a temporary file, fsynced and renamed into place,
-// so a block either exists whole or not at all.
+// so a block exists whole or not at all. A block made by compaction or
+// downsampling names the blocks it replaces; if a crash leaves those
+// behind, they are deleted on open, so no sample is ever counted twice.
 
 const (
-	blockMagic  = "TSMBLK2\n"
+	blockMagic  = "TSMBLK3\n"
 	footerMagic = "TSMEND1\n"
 	footerSize  = 8 + 8 + 4 + 8
 )
@@ -39,6 +42,8 @@ type block struct {
 	size       int64
 	mint, maxt int64
 	series     int
+	resolution int64 // ms; 0 for raw samples
+	replaces   []int
 }
 
 func (b *block) readChunk(off int64, n int) ([]byte, error) {
@@ -62,7 +67,30 @@ func (b *block) readXOR(off int64, n int) ([]byte, error) {
 	return x, nil
 }
 
+// samples decodes a block chunk.
+func (b *block) samples(cm *chunkMeta) ([]int64, []float64, error) {
+	raw, err := b.readChunk(cm.off, cm.length)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, vs, err := decodeD1(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("block %s at %d: %w", b.path, cm.off, err)
+	}
+	return ts, vs, nil
+}
+
 func (s *Store) blocksDir() string { return filepath.Join(s.cfg.Dir, "blocks") }
+
+func (s *Store) blockPath(seq int) string {
+	return filepath.Join(s.blocksDir(), fmt.Sprintf("%08d.blk", seq))
+}
+
+// blockIndex is a parsed block file, before its series join the head.
+type blockIndex struct {
+	b   *block
+	idx []byte // series entries
+}
 
 func (s *Store) loadBlocks() error {
 	ents, err := os.ReadDir(s.blocksDir())
@@ -73,7 +101,7 @@ func (s *Store) loadBlocks() error {
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasSuffix(name, ".tmp") {
-			os.Remove(filepath.Join(s.blocksDir(), name)) // an interrupted flush
+			os.Remove(filepath.Join(s.blocksDir(), name)) // an interrupted write
 			continue
 		}
 		if n, err := strconv.Atoi(strings.TrimSuffix(name, ".blk")); err == nil && strings.HasSuffix(name, ".blk") {
@@ -81,33 +109,85 @@ func (s *Store) loadBlocks() error {
 		}
 	}
 	sort.Ints(seqs)
+	var parsed []blockIndex
+	replaced := map[int]bool{}
 	for _, seq := range seqs {
-		if err := s.loadBlock(seq); err != nil {
+		bi, err := s.openBlock(seq)
+		if err != nil {
+			for _, p := range parsed {
+				p.b.f.Close()
+			}
 			return err
 		}
+		parsed = append(parsed, bi)
+		for _, r := range bi.b.replaces {
+			replaced[r] = true
+		}
 		s.nextBlk = seq + 1
+	}
+	for _, bi := range parsed {
+		if replaced[bi.b.seq] {
+			// A compaction finished but crashed before deleting its inputs.
+			bi.b.f.Close()
+			if err := os.Remove(bi.b.path); err != nil {
+				return fmt.Errorf("remove replaced block %s: %w", bi.b.path, err)
+			}
+			continue
+		}
+		if err := s.addBlockSeries(bi); err != nil {
+			bi.b.f.Close()
+			return err
+		}
+		s.blocks = append(s.blocks, bi.b)
+	}
+	// Blocks were loaded by sequence number; a compacted block can hold
+	// older data than a block flushed before it, so order chunks by time
+	// and take each series' newest sample.
+	for _, ser := range s.head.all() {
+		ser.mu.Lock()
+		if len(ser.chunks) > 0 {
+			slices.SortStableFunc(ser.chunks, func(a, b *chunkMeta) int { return cmpInt64(a.mint, b.mint) })
+			if err := ser.loadLastLocked(); err != nil {
+				ser.mu.Unlock()
+				return err
+			}
+		}
+		ser.reservedTS, ser.reservedVal = ser.lastTS, ser.lastVal
+		ser.mu.Unlock()
 	}
 	return nil
 }
 
-func (s *Store) loadBlock(seq int) error {
-	path := filepath.Join(s.blocksDir(), fmt.Sprintf("%08d.blk", seq))
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) openBlock(seq int) (blockIndex, error) {
+	path := s.blockPath(seq)
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("open block %s: %w", path, err)
+		return blockIndex{}, fmt.Errorf("open block %s: %w", path, err)
+	}
+	fail := func(why string) (blockIndex, error) {
+		f.Close()
+		return blockIndex{}, fmt.Errorf("%w: block %s: %s", ErrCorrupt, path, why)
 	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return fmt.Errorf("stat block %s: %w", path, err)
-	}
-	b := &block{seq: seq, path: path, f: f, size: st.Size(), mint: 1<<63 - 1, maxt: noTS}
-	fail := func(why string) error {
-		f.Close()
-		return fmt.Errorf("%w: block %s: %s", ErrCorrupt, path, why)
+		return fail(err.Error())
 	}
 	if st.Size() < int64(len(blockMagic)+footerSize) {
 		return fail("too short")
+	}
+	var head [len(blockMagic)]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:]) != blockMagic {
+		return fail("bad magic (an older or foreign file)")
 	}
 	var foot [footerSize]byte
 	if _, err := f.ReadAt(foot[:], st.Size()-footerSize); err != nil {
@@ -129,7 +209,24 @@ func (s *Store) loadBlock(seq int) error {
 	if crc32.Checksum(idx, castagnoli) != sum {
 		return fail("index checksum mismatch")
 	}
+	b := &block{seq: seq, path: path, f: f, size: st.Size(), mint: 1<<63 - 1, maxt: noTS}
 	d := &decoder{b: idx}
+	b.resolution = int64(d.uvarint())
+	nr := d.uvarint()
+	for i := uint64(0); i < nr && d.err == nil; i++ {
+		b.replaces = append(b.replaces, int(d.uvarint()))
+	}
+	if d.err != nil {
+		return fail(d.err.Error())
+	}
+	return blockIndex{b: b, idx: d.b}, nil
+}
+
+// addBlockSeries adds a block's chunks to the head's series.
+func (s *Store) addBlockSeries(bi blockIndex) error {
+	b := bi.b
+	ioff := b.size - footerSize - int64(len(bi.idx)) // chunks lie before the index
+	d := &decoder{b: bi.idx}
 	for len(d.b) > 0 && d.err == nil {
 		ref := d.uvarint()
 		k := telemetry.Key{Tenant: d.str(), Twin: d.str(), Channel: d.str()}
@@ -148,48 +245,43 @@ func (s *Store) loadBlock(seq int) error {
 				break
 			}
 			if cm.off < int64(len(blockMagic)) || cm.off+int64(cm.length) > ioff || cm.maxt < cm.mint {
-				return fail("chunk out of bounds")
+				return fmt.Errorf("%w: block %s: chunk out of bounds", ErrCorrupt, b.path)
 			}
 			ser.mu.Lock()
 			ser.chunks = append(ser.chunks, cm)
-			if cm.maxt > ser.lastTS {
-				ser.lastTS = cm.maxt
-			}
 			ser.mu.Unlock()
 			b.mint = min(b.mint, cm.mint)
 			b.maxt = max(b.maxt, cm.maxt)
 		}
 	}
 	if d.err != nil {
-		return fail(d.err.Error())
+		return fmt.Errorf("%w: block %s: %v", ErrCorrupt, b.path, d.err)
 	}
-	// The last value of each series lives in its newest chunk.
-	for _, ser := range s.head.all() {
-		ser.mu.Lock()
-		if n := len(ser.chunks); n > 0 && ser.chunks[n-1].blk == b {
-			if err := ser.loadLastLocked(); err != nil {
-				ser.mu.Unlock()
-				return fail(err.Error())
-			}
-		}
-		ser.reservedTS, ser.reservedVal = ser.lastTS, ser.lastVal
-		ser.mu.Unlock()
-	}
-	s.blocks = append(s.blocks, b)
 	return nil
 }
 
 func (ser *series) loadLastLocked() error {
 	cm := ser.chunks[len(ser.chunks)-1]
-	data, err := cm.xorBytes()
+	for _, c := range ser.chunks {
+		if c.maxt > cm.maxt {
+			cm = c
+		}
+	}
+	var ts []int64
+	var vs []float64
+	var err error
+	if cm.blk != nil {
+		ts, vs, err = cm.blk.samples(cm)
+	} else {
+		ts, vs, err = xorSamples(cm.data, nil, nil)
+	}
 	if err != nil {
 		return err
 	}
-	it := xorIterator(data)
-	for it.Next() != 0 {
-		ser.lastTS, ser.lastVal = it.At()
+	if n := len(ts); n > 0 && ts[n-1] > ser.lastTS {
+		ser.lastTS, ser.lastVal = ts[n-1], vs[n-1]
 	}
-	return it.Err()
+	return nil
 }
 
 func (s *Store) closeBlocks() {
@@ -201,23 +293,112 @@ func (s *Store) closeBlocks() {
 	s.blocks = nil
 }
 
+// blockSeries is one series' samples to write into a block.
+type blockSeries struct {
+	ser    *series
+	ts     []int64
+	vs     []float64
+	chunks []*chunkMeta // filled by writeBlock
+}
+
+// writeBlock writes a new block atomically and returns it with the chunk
+// metas of every series filled in (pointing at it).
+func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries) (*block, error) {
+	s.blocksMu.Lock()
+	seq := s.nextBlk
+	s.nextBlk++
+	s.blocksMu.Unlock()
+	path := s.blockPath(seq)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("create block %s: %w", tmp, err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	off := int64(0)
+	var werr error
+	write := func(p []byte) {
+		if werr == nil {
+			n, err := bw.Write(p)
+			off += int64(n)
+			werr = err
+		}
+	}
+	write([]byte(blockMagic))
+	b := &block{seq: seq, path: path, mint: 1<<63 - 1, maxt: noTS, series: len(jobs), resolution: resolution, replaces: replaces}
+	idx := binary.AppendUvarint(nil, uint64(resolution))
+	idx = binary.AppendUvarint(idx, uint64(len(replaces)))
+	for _, r := range replaces {
+		idx = binary.AppendUvarint(idx, uint64(r))
+	}
+	for _, j := range jobs {
+		j.chunks = j.chunks[:0]
+		for lo := 0; lo < len(j.ts); lo += maxD1Chunk {
+			hi := min(lo+maxD1Chunk, len(j.ts))
+			data := encodeD1(j.ts[lo:hi], j.vs[lo:hi])
+			cm := &chunkMeta{mint: j.ts[lo], maxt: j.ts[hi-1], n: hi - lo, enc: encD1, blk: b, off: off, length: len(data)}
+			write(data)
+			j.chunks = append(j.chunks, cm)
+			b.mint = min(b.mint, cm.mint)
+			b.maxt = max(b.maxt, cm.maxt)
+		}
+		idx = binary.AppendUvarint(idx, j.ser.ref)
+		idx = appendString(idx, j.ser.key.Tenant)
+		idx = appendString(idx, j.ser.key.Twin)
+		idx = appendString(idx, j.ser.key.Channel)
+		idx = appendString(idx, j.ser.typ)
+		idx = binary.AppendUvarint(idx, uint64(len(j.chunks)))
+		for _, cm := range j.chunks {
+			idx = binary.AppendVarint(idx, cm.mint)
+			idx = binary.AppendVarint(idx, cm.maxt)
+			idx = binary.AppendUvarint(idx, uint64(cm.n))
+			idx = binary.AppendUvarint(idx, uint64(cm.off))
+			idx = binary.AppendUvarint(idx, uint64(cm.length))
+		}
+	}
+	var foot [footerSize]byte
+	binary.LittleEndian.PutUint64(foot[0:], uint64(off))
+	binary.LittleEndian.PutUint64(foot[8:], uint64(len(idx)))
+	binary.LittleEndian.PutUint32(foot[16:], crc32.Checksum(idx, castagnoli))
+	copy(foot[20:], footerMagic)
+	write(idx)
+	write(foot[:])
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("write block %s: %w", tmp, werr)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("rename block %s: %w", path, err)
+	}
+	if err := syncDir(s.blocksDir()); err != nil {
+		return nil, err
+	}
+	if b.f, err = os.Open(path); err != nil {
+		return nil, fmt.Errorf("reopen block %s: %w", path, err)
+	}
+	b.size = off
+	return b, nil
+}
+
 // flush runs on the committer goroutine: everything in the WAL segments up
 // to the current one is applied to the head, so after rotating, a block of
-// every series' chunks covers all of them and those segments can go.
+// every series' in-memory chunks covers all of them and those segments can go.
 func (s *Store) flush() error {
 	cover := s.seg.seq
 	if err := s.rotate(); err != nil {
 		return err
 	}
-	type job struct {
-		ser    *series
-		mem    []*chunkMeta // the in-memory chunks this block replaces
-		chunks []*chunkMeta // their D1 re-encoding
-		data   [][]byte
-	}
-	var jobs []job
-	var ts []int64
-	var vs []float64
+	var jobs []*blockSeries
+	mems := map[*series][]*chunkMeta{}
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		ser.cutLocked()
@@ -231,118 +412,32 @@ func (s *Store) flush() error {
 		if len(mem) == 0 {
 			continue
 		}
-		// In-memory chunk data never changes once cut: decode outside the lock.
-		ts, vs = ts[:0], vs[:0]
+		// Cut chunks never change: decode them outside the lock.
+		j := &blockSeries{ser: ser}
 		for _, cm := range mem {
 			var err error
-			if ts, vs, err = xorSamples(cm.data, ts, vs); err != nil {
+			if j.ts, j.vs, err = xorSamples(cm.data, j.ts, j.vs); err != nil {
 				return fmt.Errorf("flush series %d: %w", ser.ref, err)
 			}
 		}
-		j := job{ser: ser, mem: mem}
-		for lo := 0; lo < len(ts); lo += maxD1Chunk {
-			hi := min(lo+maxD1Chunk, len(ts))
-			j.chunks = append(j.chunks, &chunkMeta{mint: ts[lo], maxt: ts[hi-1], n: hi - lo, enc: encD1})
-			j.data = append(j.data, encodeD1(ts[lo:hi], vs[lo:hi]))
-		}
 		jobs = append(jobs, j)
+		mems[ser] = mem
 	}
 	if len(jobs) > 0 {
-		seq := s.nextBlk
-		path := filepath.Join(s.blocksDir(), fmt.Sprintf("%08d.blk", seq))
-		tmp := path + ".tmp"
-		f, err := os.Create(tmp)
+		b, err := s.writeBlock(0, nil, jobs)
 		if err != nil {
-			return fmt.Errorf("create block %s: %w", tmp, err)
-		}
-		bw := bufio.NewWriterSize(f, 1<<20)
-		off := int64(0)
-		write := func(p []byte) error {
-			n, err := bw.Write(p)
-			off += int64(n)
 			return err
 		}
-		if err := write([]byte(blockMagic)); err != nil {
-			f.Close()
-			return fmt.Errorf("write block: %w", err)
-		}
 		for _, j := range jobs {
-			for k, cm := range j.chunks {
-				cm.off, cm.length = off, len(j.data[k])
-				if err := write(j.data[k]); err != nil {
-					f.Close()
-					return fmt.Errorf("write block: %w", err)
-				}
-			}
-		}
-		var idx []byte
-		for _, j := range jobs {
-			idx = binary.AppendUvarint(idx, j.ser.ref)
-			idx = appendString(idx, j.ser.key.Tenant)
-			idx = appendString(idx, j.ser.key.Twin)
-			idx = appendString(idx, j.ser.key.Channel)
-			idx = appendString(idx, j.ser.typ)
-			idx = binary.AppendUvarint(idx, uint64(len(j.chunks)))
-			for _, cm := range j.chunks {
-				idx = binary.AppendVarint(idx, cm.mint)
-				idx = binary.AppendVarint(idx, cm.maxt)
-				idx = binary.AppendUvarint(idx, uint64(cm.n))
-				idx = binary.AppendUvarint(idx, uint64(cm.off))
-				idx = binary.AppendUvarint(idx, uint64(cm.length))
-			}
-		}
-		ioff := off
-		var foot [footerSize]byte
-		binary.LittleEndian.PutUint64(foot[0:], uint64(ioff))
-		binary.LittleEndian.PutUint64(foot[8:], uint64(len(idx)))
-		binary.LittleEndian.PutUint32(foot[16:], crc32.Checksum(idx, castagnoli))
-		copy(foot[20:], footerMagic)
-		err = write(idx)
-		if err == nil {
-			err = write(foot[:])
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("write block %s: %w", tmp, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return fmt.Errorf("fsync block %s: %w", tmp, err)
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("close block %s: %w", tmp, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return fmt.Errorf("rename block %s: %w", path, err)
-		}
-		if err := syncDir(s.blocksDir()); err != nil {
-			return err
-		}
-		rf, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("reopen block %s: %w", path, err)
-		}
-		b := &block{seq: seq, path: path, f: rf, size: off, mint: 1<<63 - 1, maxt: noTS, series: len(jobs)}
-		for _, j := range jobs {
-			for _, cm := range j.chunks {
-				cm.blk = b
-				b.mint = min(b.mint, cm.mint)
-				b.maxt = max(b.maxt, cm.maxt)
-			}
-			// Replace the in-memory chunks (a contiguous run) by the block's.
+			mem := mems[j.ser]
 			j.ser.mu.Lock()
-			i := slices.Index(j.ser.chunks, j.mem[0])
-			if i >= 0 && i+len(j.mem) <= len(j.ser.chunks) {
-				j.ser.chunks = slices.Replace(j.ser.chunks, i, i+len(j.mem), j.chunks...)
+			if i := slices.Index(j.ser.chunks, mem[0]); i >= 0 && i+len(mem) <= len(j.ser.chunks) {
+				j.ser.chunks = slices.Replace(j.ser.chunks, i, i+len(mem), j.chunks...)
 			}
 			j.ser.mu.Unlock()
 		}
 		s.blocksMu.Lock()
 		s.blocks = append(s.blocks, b)
-		s.nextBlk = seq + 1
 		s.blocksMu.Unlock()
 	}
 	// Every record in segments <= cover is now in a block.
@@ -359,6 +454,160 @@ func (s *Store) flush() error {
 	}
 	s.walSinceFlush.Store(0)
 	return syncDir(s.walDir)
+}
+
+// rewrite merges blocks into one, keeping only the last sample of each
+// resolution-wide interval when resolution > 0 (downsampling, as
+// VictoriaMetrics does), then removes them. It runs on the maintenance
+// goroutine; queries meanwhile read either the old or the new chunks.
+func (s *Store) rewrite(old []*block, resolution int64) error {
+	if len(old) == 0 {
+		return nil
+	}
+	in := map[*block]bool{}
+	var replaces []int
+	for _, b := range old {
+		in[b] = true
+		replaces = append(replaces, b.seq)
+	}
+	var jobs []*blockSeries
+	for _, ser := range s.head.all() {
+		ser.mu.Lock()
+		var metas []*chunkMeta
+		for _, cm := range ser.chunks {
+			if cm.blk != nil && in[cm.blk] {
+				metas = append(metas, cm)
+			}
+		}
+		ser.mu.Unlock()
+		if len(metas) == 0 {
+			continue
+		}
+		j := &blockSeries{ser: ser}
+		for _, cm := range metas {
+			ts, vs, err := cm.blk.samples(cm)
+			if err != nil {
+				return err
+			}
+			j.ts, j.vs = append(j.ts, ts...), append(j.vs, vs...)
+		}
+		if resolution > 0 {
+			j.ts, j.vs = downsampleLast(j.ts, j.vs, resolution)
+		}
+		jobs = append(jobs, j)
+	}
+	nb, err := s.writeBlock(resolution, replaces, jobs)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		j.ser.mu.Lock()
+		pos := -1
+		kept := j.ser.chunks[:0:0]
+		for _, cm := range j.ser.chunks {
+			if cm.blk != nil && in[cm.blk] {
+				if pos < 0 {
+					pos = len(kept)
+				}
+				continue
+			}
+			kept = append(kept, cm)
+		}
+		if pos < 0 {
+			pos = len(kept)
+		}
+		j.ser.chunks = slices.Insert(kept, pos, j.chunks...)
+		j.ser.mu.Unlock()
+	}
+	s.blocksMu.Lock()
+	var keep []*block
+	for _, b := range s.blocks {
+		if !in[b] {
+			keep = append(keep, b)
+		}
+	}
+	s.blocks = append(keep, nb)
+	s.blocksMu.Unlock()
+	for _, b := range old {
+		b.f.Close()
+		if err := os.Remove(b.path); err != nil {
+			return fmt.Errorf("remove block %s: %w", b.path, err)
+		}
+	}
+	s.log.Info("blocks rewritten", "from", replaces, "to", nb.seq, "resolution_ms", resolution, "bytes", nb.size)
+	return nil
+}
+
+// downsampleLast keeps the last sample of each [k·res, (k+1)·res) interval.
+func downsampleLast(ts []int64, vs []float64, res int64) ([]int64, []float64) {
+	n := 0
+	for i := range ts {
+		if i+1 < len(ts) && floorDiv(ts[i+1], res) == floorDiv(ts[i], res) {
+			continue
+		}
+		ts[n], vs[n] = ts[i], vs[i]
+		n++
+	}
+	return ts[:n], vs[:n]
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// compactBlocks is the maintenance policy: merge small raw blocks
+// (CompactBlocks at a time), downsample blocks past a rule's age, and
+// apply retention.
+func (s *Store) compactBlocks() error {
+	now := s.cfg.Now().UnixMilli()
+	s.blocksMu.RLock()
+	blocks := slices.Clone(s.blocks)
+	s.blocksMu.RUnlock()
+	slices.SortFunc(blocks, func(a, b *block) int { return cmpInt64(a.mint, b.mint) })
+	// Downsampling, coarsest rule first: rewrite the blocks past its age
+	// together with those already at its resolution, so that intervals
+	// that straddle block boundaries still end with exactly one sample.
+	rules := slices.Clone(s.cfg.Downsample)
+	slices.SortFunc(rules, func(a, b DownsampleRule) int { return cmpInt64(int64(b.Interval), int64(a.Interval)) })
+	for _, r := range rules {
+		res := r.Interval.Milliseconds()
+		var due, same []*block
+		for _, b := range blocks {
+			switch {
+			case b.resolution < res && b.maxt < now-r.After.Milliseconds():
+				due = append(due, b)
+			case b.resolution == res:
+				same = append(same, b)
+			}
+		}
+		if len(due) > 0 {
+			if err := s.rewrite(append(due, same...), res); err != nil {
+				return fmt.Errorf("downsample to %s: %w", r.Interval, err)
+			}
+			return nil // one rewrite per round keeps the work bounded
+		}
+	}
+	var small []*block
+	for _, b := range blocks {
+		if b.size < s.cfg.CompactMaxBytes {
+			small = append(small, b)
+		}
+	}
+	// Merge runs of blocks at the same resolution.
+	byRes := map[int64][]*block{}
+	for _, b := range small {
+		byRes[b.resolution] = append(byRes[b.resolution], b)
+	}
+	for res, bs := range byRes {
+		if len(bs) >= s.cfg.CompactBlocks {
+			return s.rewrite(bs[:s.cfg.CompactBlocks], res)
+		}
+	}
+	return nil
 }
 
 // applyRetention deletes blocks whose newest sample is older than the

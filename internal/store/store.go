@@ -26,14 +26,18 @@ import (
 
 // Config configures a Store. Zero values take the defaults shown.
 type Config struct {
-	Dir           string        // required
-	SegmentSize   int64         // WAL segment size; 64 MiB
-	MaxPending    int           // samples queued for commit before Append refuses; 1,000,000
-	FlushInterval time.Duration // head → block at least this often; 2h
-	FlushWALBytes int64         // or when this much WAL has accumulated; 256 MiB
-	Retention     time.Duration // blocks older than this are deleted; 0 keeps everything
-	Logger        *slog.Logger
-	Now           func() time.Time
+	Dir             string        // required
+	SegmentSize     int64         // WAL segment size; 64 MiB
+	MaxPending      int           // samples queued for commit before Append refuses; 1,000,000
+	FlushInterval   time.Duration // head → block at least this often; 2h
+	FlushWALBytes   int64         // or when this much WAL has accumulated; 256 MiB
+	Retention       time.Duration // blocks older than this are deleted; 0 keeps everything
+	Downsample      []DownsampleRule
+	CompactBlocks   int           // merge this many small blocks at a time; 8
+	CompactMaxBytes int64         // blocks at least this big are not merged further; 512 MiB
+	MaintainEvery   time.Duration // how often compaction, downsampling and retention run; 30s
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 func (c *Config) defaults() error {
@@ -55,10 +59,30 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.CompactBlocks < 2 {
+		c.CompactBlocks = 8
+	}
+	if c.CompactMaxBytes <= 0 {
+		c.CompactMaxBytes = 512 << 20
+	}
+	if c.MaintainEvery <= 0 {
+		c.MaintainEvery = 30 * time.Second
+	}
+	for _, r := range c.Downsample {
+		if r.After <= 0 || r.Interval <= 0 {
+			return fmt.Errorf("store: downsample rule %v: both durations must be positive", r)
+		}
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	return nil
+}
+
+// DownsampleRule keeps one sample per Interval (the last) of data older
+// than After.
+type DownsampleRule struct {
+	After, Interval time.Duration
 }
 
 // Status is telemetry.Status; the aliases keep call sites short.
@@ -448,7 +472,7 @@ func (s *Store) rotate() error {
 
 func (s *Store) maintain() {
 	defer s.wg.Done()
-	tick := time.NewTicker(30 * time.Second)
+	tick := time.NewTicker(s.cfg.MaintainEvery)
 	defer tick.Stop()
 	lastFlush := time.Now()
 	for {
@@ -465,6 +489,9 @@ func (s *Store) maintain() {
 		}
 		if err := s.applyRetention(); err != nil {
 			s.log.Error("retention failed", "err", err)
+		}
+		if err := s.compactBlocks(); err != nil {
+			s.log.Error("compaction failed", "err", err)
 		}
 	}
 }
