@@ -1,0 +1,186 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/tsingma/tsingma/internal/twin"
+)
+
+// Raise opens an alert for a model's signal, or updates the open alert
+// with the same source, twin, channel and key (de-duplication): its
+// severity, reason, evidence, details and model version become the
+// signal's, Count grows, and an escalation of severity returns an
+// acknowledged alert to raised. It returns the alert as stored.
+func (e *Engine) Raise(ctx context.Context, s Signal) (Alert, error) {
+	if err := e.checkSignal(ctx, &s, true); err != nil {
+		return Alert{}, err
+	}
+	if e.cfg.Admit != nil {
+		if err := e.cfg.Admit(ctx, s); err != nil {
+			e.stats.refused.Add(1)
+			return Alert{}, fmt.Errorf("%w: %s: %v", ErrRefused, s.Source, err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return Alert{}, ErrClosed
+	}
+	ts := e.tenant(s.Tenant)
+	now := e.now()
+	at := s.At.UTC()
+	if s.At.IsZero() {
+		at = now
+	}
+	evidence := s.Evidence
+	if len(evidence) > e.cfg.MaxEvidence {
+		evidence = evidence[len(evidence)-e.cfg.MaxEvidence:]
+	}
+	e.stats.raisedModel.Add(1)
+	if a := ts.open[s.key()]; a != nil {
+		if s.Severity.Rank() > a.Severity.Rank() && a.State == Acknowledged {
+			a.State = Raised
+		}
+		a.Severity, a.Reason, a.ModelVersion = s.Severity, s.Reason, s.ModelVersion
+		a.Evidence = append([]Evidence(nil), evidence...)
+		if s.Details != nil {
+			a.Details = maps.Clone(s.Details)
+		}
+		if s.Value != nil {
+			v := *s.Value
+			a.Value = &v
+		}
+		a.Count++
+		a.Updated = now
+		e.record(ts, a, "updated")
+		return a.clone(), e.flushErr()
+	}
+	a := &Alert{
+		Tenant: s.Tenant, Key: s.key(), Source: s.Source, ModelVersion: s.ModelVersion,
+		Twin: s.Twin, Type: s.Type, Channel: s.Channel, Severity: s.Severity, State: Raised,
+		Summary: strings.TrimPrefix(s.Source, "model:") + " on " + orTenant(s.Twin), Reason: s.Reason,
+		StartsAt: at, RaisedAt: at, Count: 1, Evidence: append([]Evidence(nil), evidence...),
+		Details: maps.Clone(s.Details), Created: now, Updated: now,
+	}
+	if s.Value != nil {
+		v := *s.Value
+		a.Value = &v
+	}
+	e.open(ts, a)
+	return a.clone(), e.flushErr()
+}
+
+func orTenant(tw string) string {
+	if tw == "" {
+		return "the whole tenant"
+	}
+	return tw
+}
+
+// Clear closes the open alert with the signal's source, twin, channel and
+// key; it reports whether there was one. Severity is ignored; Reason, if
+// set, is recorded as the clearing reason.
+func (e *Engine) Clear(ctx context.Context, s Signal) (Alert, bool, error) {
+	if err := e.checkSignal(ctx, &s, false); err != nil {
+		return Alert{}, false, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return Alert{}, false, ErrClosed
+	}
+	ts := e.tenants[s.Tenant]
+	if ts == nil || ts.open[s.key()] == nil {
+		return Alert{}, false, nil
+	}
+	a := ts.open[s.key()]
+	at := s.At.UTC()
+	if s.At.IsZero() {
+		at = e.now()
+	}
+	if s.Reason != "" {
+		if a.Details == nil {
+			a.Details = map[string]any{}
+		}
+		a.Details["clearReason"] = s.Reason
+	}
+	a.ModelVersion = s.ModelVersion
+	e.clear(ts, a, ByModel, at, nil)
+	return a.clone(), true, e.flushErr()
+}
+
+func (e *Engine) flushErr() error {
+	before := e.stats.persistErr.Load()
+	e.flush()
+	if e.stats.persistErr.Load() != before {
+		return errors.New("alert: the change is live but could not be persisted; see the log")
+	}
+	return nil
+}
+
+const maxDetailsBytes = 16 << 10
+
+func (e *Engine) checkSignal(ctx context.Context, s *Signal, raise bool) error {
+	s.normalize()
+	name, ok := strings.CutPrefix(s.Source, "model:")
+	if !ok || twin.ValidID(name) != nil {
+		return invalid("source", "%q: want model:<name>, the name in [A-Za-z0-9._~-]", clip(s.Source))
+	}
+	if s.ModelVersion == "" || validText(s.ModelVersion, twin.MaxNameLen) != nil {
+		return invalid("modelVersion", "required: the model version that decided (at most %d bytes)", twin.MaxNameLen)
+	}
+	if s.Twin != "" && twin.ValidID(s.Twin) != nil {
+		return invalid("twin", "%q is not a valid twin id", clip(s.Twin))
+	}
+	if s.Channel != "" && twin.ValidID(s.Channel) != nil {
+		return invalid("channel", "%q is not a valid channel name", clip(s.Channel))
+	}
+	if validText(s.Key, twin.MaxNameLen) != nil {
+		return invalid("key", "at most %d bytes of text", twin.MaxNameLen)
+	}
+	if err := validText(s.Reason, MaxTextLen); err != nil {
+		return invalid("reason", "%v", err)
+	}
+	if !raise {
+		return nil
+	}
+	if !s.Severity.valid() {
+		return invalid("severity", "%q: want info, warning or critical", clip(string(s.Severity)))
+	}
+	if s.Reason == "" {
+		return invalid("reason", "required: say which evidence and numbers decided")
+	}
+	if s.Value != nil && !finite(*s.Value) {
+		return invalid("value", "must be finite")
+	}
+	for i, ev := range s.Evidence {
+		if !finite(ev.Value) {
+			return invalid(fmt.Sprintf("evidence[%d].value", i), "must be finite")
+		}
+	}
+	if s.Details != nil {
+		b, err := json.Marshal(s.Details)
+		if err != nil {
+			return invalid("details", "not encodable as JSON: %v", err)
+		}
+		if len(b) > maxDetailsBytes {
+			return invalid("details", "%d bytes encoded; at most %d", len(b), maxDetailsBytes)
+		}
+	}
+	if s.Twin != "" && s.Type == "" && e.cfg.Catalog != nil {
+		tw, err := e.cfg.Catalog.Get(ctx, s.Tenant, s.Twin)
+		if err != nil {
+			if errors.Is(err, twin.ErrNotFound) {
+				return invalid("twin", "no twin %q in tenant %q", clip(s.Twin), clip(s.Tenant))
+			}
+			return fmt.Errorf("look up twin %s: %w", s.Twin, err)
+		}
+		s.Type = tw.Type
+	}
+	return nil
+}
