@@ -22,6 +22,9 @@ type EngineConfig struct {
 	Step float64
 }
 
+// fourierTerms caps the Fourier terms of the finite-depth fast path.
+const fourierTerms = 64
+
 // Summary is a column's result at one time.
 type Summary struct {
 	MinFS, ZAtMinFS, PsiAtMinFS float64
@@ -39,6 +42,7 @@ type Summary struct {
 // in parallel; the Engine itself is not safe for concurrent use.
 type Engine struct {
 	cfg    EngineConfig
+	cosTab [][]float64 // (−1)ⁿ/n²·cos(nπ(1 − j/Nodes)) of the Fourier form
 	slopes []*engSlope
 	capt   []float64   // shared period boundaries, len(rates)+1
 	rates  [][]float64 // rates[period][slope], m/s
@@ -72,6 +76,17 @@ func NewEngine(cfg EngineConfig, slopes []Params) (*Engine, error) {
 		return nil, fmt.Errorf("%w: %d nodes", ErrBadParams, cfg.Nodes)
 	}
 	e := &Engine{cfg: cfg, slopes: make([]*engSlope, len(slopes))}
+	e.cosTab = make([][]float64, fourierTerms+1)
+	for m := 1; m <= fourierTerms; m++ {
+		e.cosTab[m] = make([]float64, cfg.Nodes+1)
+		sg := -1.0
+		if m%2 == 0 {
+			sg = 1
+		}
+		for j := range e.cosTab[m] {
+			e.cosTab[m][j] = sg / float64(m*m) * math.Cos(float64(m)*math.Pi*(1-float64(j)/float64(cfg.Nodes)))
+		}
+	}
 	for i, p := range slopes {
 		c, err := newColumn(p, nil)
 		if err != nil {
@@ -189,11 +204,16 @@ func (e *Engine) Evaluate(ctx context.Context, t float64, out []Summary, profile
 
 // scratch is per-worker memory reused across slopes.
 type scratch struct {
-	rik, dq []float64
-	tr      []float64
-	w, v    []float64
-	work    unsatWork
-	s, c    []float64
+	tr       []float64
+	w, v     []float64
+	work     unsatWork
+	s, c     []float64
+	psi      []float64
+	nodes    []Node
+	hs, hc   []float64
+	e, rho   []float64
+	rhoDt    float64
+	rhoSlope *engSlope
 }
 
 func grow(b []float64, n int) []float64 {
@@ -225,6 +245,20 @@ func (e *Engine) evalSat(s *engSlope, i int, t float64, sc *scratch) Profile {
 	ks := p.Soil.Ksat
 	prev := 0.0
 	d1 := p.Soil.Diffusivity / (c.cosD * c.cosD)
+	L := p.DepthToBase
+	// Finite depth, nodes at fixed fractions of L: the Fourier form
+	// G = D1τ/L + (3x²−L²)/(6L) − (2L/π²)Σ(−1)ⁿ/n²·exp(−n²π²θ)·cos(nπx/L),
+	// x = L − z, θ = D1τ/L², separates time from depth, so the rate changes
+	// are combined per term first (W_n = Σ_k Δ_k·exp(−n²π²θ_k)) and the
+	// depth sum costs O(terms) per node. Terms stop at exp(−n²π²θ) < 1e-17;
+	// a change so young that more than fourierTerms terms would be needed
+	// (θ < 1e-3) is added with the image series instead.
+	fourier := p.FiniteDepth
+	var lin, sumD float64
+	if fourier {
+		sc.w = grow(sc.w, fourierTerms+1)
+	}
+	used := false
 	for k := 0; k < len(e.capt); k++ {
 		tau := t - e.capt[k]
 		if tau <= 0 {
@@ -242,16 +276,49 @@ func (e *Engine) evalSat(s *engSlope, i int, t float64, sc *scratch) Profile {
 		if dr == 0 {
 			continue
 		}
+		if fourier {
+			th := d1 * tau / (L * L)
+			if 1.99/math.Sqrt(th) < fourierTerms {
+				used = true
+				lin += dr * d1 * tau / L
+				sumD += dr
+				q := math.Exp(-math.Pi * math.Pi * th)
+				q2, f, en := q*q, q, 1.0
+				for m := 1; m <= fourierTerms; m++ {
+					en *= f // exp(−m²π²θ)
+					f *= q2
+					if en < 1e-17 {
+						break
+					}
+					sc.w[m] += dr * en
+				}
+				continue
+			}
+		}
 		for j, z := range s.z {
 			if p.FiniteDepth {
-				sc.tr[j] += dr * finiteStep(z, tau, d1, p.DepthToBase, p.maxTerms())
+				sc.tr[j] += dr * finiteStep(z, tau, d1, L, p.maxTerms())
 			} else {
 				sc.tr[j] += dr * iversonStep(z, tau, 4*d1)
 			}
 		}
 	}
-	pr := Profile{Time: t, Nodes: make([]Node, n)}
-	psi := make([]float64, n)
+	if used {
+		for j, z := range s.z {
+			x := L - z
+			ser := 0.0
+			for m := 1; m <= fourierTerms; m++ {
+				ser += sc.w[m] * e.cosTab[m][j]
+			}
+			sc.tr[j] += lin + sumD*(3*x*x-L*L)/(6*L) - 2*L/(math.Pi*math.Pi)*ser
+		}
+	}
+	if cap(sc.nodes) < n {
+		sc.nodes = make([]Node, n)
+	}
+	pr := Profile{Time: t, Nodes: sc.nodes[:n]}
+	sc.psi = grow(sc.psi, n)
+	psi := sc.psi
 	for j, z := range s.z {
 		p0 := c.beta * (z - p.WaterTableDepth)
 		v := p0 + sc.tr[j]
@@ -446,29 +513,64 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 		}
 	}
 	// Boundaries: steady coefficient, per-root weights, early terms.
+	// TRIGRS's order (oldest first) decides which boundaries are active
+	// and its last dimensionless time; the weights are then accumulated
+	// newest first so that exp(−r²·tf·τ) follows from the previous
+	// boundary by one multiplication per root.
 	steadyQ, steadyKs := 0.0, 0.0 // Σ Δq over late boundaries, and the Ks·e coefficient of boundary 0
 	tstar1 := 0.0
 	early0 := math.NaN() // t* of boundary 0 when it is early
 	allLate := true
-	prev := 0.0
+	kend := 0
 	for k := 0; k < len(e.rates); k++ {
 		tau := t - e.capt[k]
 		if tau < 0 {
 			break
 		}
-		qk := q(k)
-		dq := qk - prev
-		if k == 0 {
-			dq = qk - qa
-		}
-		prev = qk
 		if tau <= 1e-10 {
 			tstar1 = 0
 			allLate = false
 			break
 		}
+		kend = k + 1
+		tstar1 = u.tf * tau
+	}
+	sc.e = grow(sc.e, nr)
+	ex := sc.e
+	nlive := nr
+	for k := kend - 1; k >= 0; k-- {
+		tau := t - e.capt[k]
+		if k == kend-1 {
+			for r := 0; r < nr; r++ {
+				ex[r] = math.Exp(-s.r2tf[r] * tau)
+			}
+		} else {
+			dt := e.capt[k+1] - e.capt[k]
+			if dt != sc.rhoDt || len(sc.rho) < nr {
+				sc.rho = grow(sc.rho, nr)
+				for r := 0; r < nr; r++ {
+					sc.rho[r] = math.Exp(-s.r2tf[r] * dt)
+				}
+				sc.rhoDt, sc.rhoSlope = dt, s
+			} else if sc.rhoSlope != s {
+				for r := 0; r < nr; r++ {
+					sc.rho[r] = math.Exp(-s.r2tf[r] * dt)
+				}
+				sc.rhoSlope = s
+			}
+			for r := 0; r < nlive; r++ {
+				ex[r] *= sc.rho[r]
+			}
+		}
+		for nlive > 0 && ex[nlive-1] < 1e-20 {
+			nlive-- // below 1e-20 of the leading term's scale; also avoids subnormals
+		}
+		qk := q(k)
+		dq := qk - qa
+		if k > 0 {
+			dq = qk - q(k-1)
+		}
 		tstar := u.tf * tau
-		tstar1 = tstar
 		if tstar < smallTime {
 			allLate = false
 			if k == 0 {
@@ -483,12 +585,8 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 			steadyQ += dq
 		}
 		g := dq * math.Exp(-tstar/4)
-		for r := 0; r < nr; r++ {
-			ex := math.Exp(-s.r2tf[r] * tau)
-			if ex == 0 {
-				break
-			}
-			wt := g * s.sa[r] * ex
+		for r := 0; r < nlive; r++ {
+			wt := g * s.sa[r] * ex[r]
 			sc.w[r] += wt * s.invBot[r]
 			sc.v[r] += wt * s.invBotTr[r]
 		}
@@ -500,7 +598,24 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 	for r := 0; r < nr; r++ {
 		sumRV += u.roots[r] * sc.v[r]
 	}
+	// sin and cos of r·al·(d − z_j) by rotation from node to node
+	// (z_j = j·Δz): two Sincos per root instead of one per root and node.
+	hs, hc := grow(sc.hs, nr), grow(sc.hc, nr)
+	sc.hs, sc.hc = hs, hc
+	x0 := al * d
+	dx := al * (s.z[len(s.z)-1] - s.z[0]) / float64(len(s.z)-1)
+	for r := 0; r < nr; r++ {
+		sc.s[r], sc.c[r] = math.Sincos(u.roots[r] * x0)
+		hs[r], hc[r] = math.Sincos(u.roots[r] * dx)
+	}
 	for j, zj := range s.z {
+		if j > 0 {
+			for r := 0; r < nr; r++ { // angle decreases by r·dx
+				sn, cs := sc.s[r], sc.c[r]
+				sc.s[r] = sn*hc[r] - cs*hs[r]
+				sc.c[r] = cs*hc[r] + sn*hs[r]
+			}
+		}
 		if zj >= d {
 			w.kz[j], w.thz[j], w.trz[j], w.psiU[j] = ks, u.ths, (p.DepthToBase-zj)*ks, 0
 			continue
@@ -511,9 +626,9 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 		psi0 := math.Log(ck0/ks) / al
 		var k2, trs float64
 		for r := 0; r < nr; r++ {
-			sn, cs := math.Sincos(u.roots[r] * x)
+			sn := sc.s[r]
 			k2 += sn * sc.w[r]
-			trs += (sn + 2*u.roots[r]*cs) * sc.v[r]
+			trs += (sn + 2*u.roots[r]*sc.c[r]) * sc.v[r]
 		}
 		eaz := math.Exp(al * zj / 2)
 		kz := steadyQ*(1-ex) + steadyKs*ex - 4*eaz*k2

@@ -45,7 +45,7 @@ func TestZeroRainIsSteady(t *testing.T) {
 // for Iverson's infinite-depth solution.
 func TestStepResponseMassBalance(t *testing.T) {
 	const d1, L = 1e-4, 2.0
-	for _, tau := range []float64{600, 3600, 86400, 40000 * 5, 1e6} { // across the early/late switch (5·L²/D1 = 2e5 s)
+	for _, tau := range []float64{600, 3600, 13333, 13334, 86400, 2e5, 1e6} { // across the early/late switch (L²/(3·D1) ≈ 13333 s)
 		n := 4000
 		sum := 0.0
 		for i := 0; i <= n; i++ {
@@ -85,19 +85,42 @@ func TestStepResponseMassBalance(t *testing.T) {
 // one while the pressure front is far from the base.
 func TestFiniteDepthSeriesAgree(t *testing.T) {
 	const d1, L = 1e-4, 2.0
-	tau := finiteLateTime * L * L / d1
-	for _, z := range []float64{0, 0.5, 1, 1.9, 2} {
-		x := L - z
-		late := d1*tau/L + (3*x*x-L*L)/(6*L)
-		s := 0.0
-		for n := 1; n < 50; n++ {
-			rn := float64(n)
-			s += math.Pow(-1, rn) / (rn * rn) * math.Exp(-d1*tau*rn*rn*math.Pi*math.Pi/(L*L)) * math.Cos(rn*math.Pi*x/L)
-		}
-		late -= 2 * L * s / (math.Pi * math.Pi)
-		early := finiteStep(z, tau*(1-1e-12), d1, L, 400) // just below the switch: image series
-		if math.Abs(late-early) > 1e-9 {
-			t.Errorf("z=%g: late %.12g, early %.12g", z, late, early)
+	for _, th := range []float64{0.05, finiteLateTime, 1, 5} {
+		tau := th * L * L / d1
+		for _, z := range []float64{0, 0.5, 1, 1.9, 2} {
+			x := L - z
+			late := d1*tau/L + (3*x*x-L*L)/(6*L)
+			s := 0.0
+			for n := 1; n < 50; n++ {
+				rn := float64(n)
+				s += math.Pow(-1, rn) / (rn * rn) * math.Exp(-d1*tau*rn*rn*math.Pi*math.Pi/(L*L)) * math.Cos(rn*math.Pi*x/L)
+			}
+			late -= 2 * L * s / (math.Pi * math.Pi)
+			// the image series, summed here without the switch
+			t1 := math.Sqrt(tau * d1)
+			im := 0.0
+			for n := 1; n < 400; n++ {
+				rn := 2*float64(n) - 1
+				im += ierfc((rn*L-x)/(2*t1)) + ierfc((rn*L+x)/(2*t1))
+			}
+			early := 2 * t1 * im
+			if got := finiteStep(z, tau, d1, L, 400); math.Abs(late-early) > 1e-12 || math.Abs(got-early) > 1e-12 {
+				t.Errorf("θ=%g z=%g: Fourier %.15g, images %.15g, finiteStep %.15g", th, z, late, early, got)
+			}
+			// the load response: image and Fourier forms agree
+			h := L - z
+			img := 0.0
+			for n := 1; n < 400; n++ {
+				rn := 2*float64(n) - 1
+				sg := 1.0
+				if n%2 == 0 {
+					sg = -1
+				}
+				img += sg * (math.Erfc((rn*L-h)/(2*t1)) + math.Erfc((rn*L+h)/(2*t1)))
+			}
+			if got := finiteLoadStep(h, L, t1, 400); math.Abs(got-img) > 1e-12 {
+				t.Errorf("θ=%g h=%g: finiteLoadStep %.15g, images %.15g", th, h, got, img)
+			}
 		}
 	}
 	for _, z := range []float64{0, 0.1, 0.3} {

@@ -104,16 +104,26 @@ func iversonStep(z, tau, dhat float64) float64 {
 		return math.Sqrt(tau * dhat / math.Pi)
 	}
 	ts := tau * dhat / (z * z)
+	if ts < 1/(farField*farField) {
+		return 0 // z·R(t*) < z·e^(−42)/(2·6.5³·√π) < 1e-21·z
+	}
 	return z * (math.Sqrt(ts/math.Pi)*math.Exp(-1/ts) - math.Erfc(1/math.Sqrt(ts)))
 }
 
 func ierfc(x float64) float64 { return math.Exp(-x*x)/math.SqrtPi - x*math.Erfc(x) }
 
-// finiteLateTime is the dimensionless time D1·τ/L² above which the
-// Fourier (late-time) series is used; its first omitted term is then below
-// exp(−4π²·5)·L ≈ 1e-86·L, far below float64 resolution, and the
-// image (early-time) series needs at most a handful of terms below it.
-const finiteLateTime = 5.0
+// finiteLateTime is the dimensionless time θ = D1·τ/L² above which the
+// Fourier (late-time) series is used instead of the image (early-time)
+// series. Both are exact; at θ = 1/3 each needs at most about four terms
+// for full double precision (Fourier terms fall as exp(−n²π²θ), image
+// terms as ierfc((2n−1)/(2√θ))). TRIGRS switches at θ = 5; the values agree
+// to rounding (see TestFiniteDepthSeriesAgree).
+const finiteLateTime = 1.0 / 3
+
+// farField is the argument beyond which erfc-type terms are dropped:
+// ierfc(6.5) < 4e-21 and erfc(6.5) < 4e-20, far below double resolution of
+// the pressure heads they add to.
+const farField = 6.5
 
 // finiteStep is the response at depth z of a layer of thickness L with an
 // impermeable base to a unit step of normalised flux Iz/Ks applied for a
@@ -152,7 +162,7 @@ func finiteStep(z, tau, d1, L float64, maxTerms int) float64 {
 		b := (rn*L + x) / (2 * t1)
 		term := ierfc(a) + ierfc(b)
 		s += term
-		if math.Abs(term) <= 1e-17*math.Abs(s) || a > 27 {
+		if math.Abs(term) <= 1e-17*math.Abs(s) || a > farField {
 			break
 		}
 	}

@@ -558,9 +558,26 @@ func (u *unsatColumn) saturatedZone(t, dh float64, psiU, thz []float64) Profile 
 
 // finiteLoadStep is the normalised pressure response at height h above an
 // impermeable base of a layer of thickness L to a unit rise of the head at
-// its top, after a time with sqrt(D1·t) = t1 (image series):
-// Σ(−1)^(n+1)[erfc(((2n−1)L − h)/(2t1)) + erfc(((2n−1)L + h)/(2t1))].
+// its top, after a time with sqrt(D1·t) = t1. Early time by images,
+// Σ(−1)^(n+1)[erfc(((2n−1)L − h)/(2t1)) + erfc(((2n−1)L + h)/(2t1))];
+// late time (θ = t1²/L² > 1/3) by the Fourier series
+// 1 − (4/π)Σ(−1)^(n−1)/(2n−1)·cos((2n−1)πh/(2L))·exp(−(2n−1)²π²θ/4).
 func finiteLoadStep(h, L, t1 float64, maxTerms int) float64 {
+	if th := t1 * t1 / (L * L); th > finiteLateTime {
+		s := 0.0
+		for n := 1; n <= maxTerms; n++ {
+			m := 2*float64(n) - 1
+			term := math.Cos(m*math.Pi*h/(2*L)) * math.Exp(-m*m*math.Pi*math.Pi*th/4) / m
+			if n%2 == 0 {
+				term = -term
+			}
+			s += term
+			if math.Abs(term) <= 1e-17 {
+				break
+			}
+		}
+		return 1 - 4/math.Pi*s
+	}
 	s := 0.0
 	for n := 1; n <= maxTerms; n++ {
 		rn := 2*float64(n) - 1
@@ -570,7 +587,7 @@ func finiteLoadStep(h, L, t1 float64, maxTerms int) float64 {
 			term = -term
 		}
 		s += term
-		if math.Abs(term) <= 1e-17*math.Abs(s) || a > 27 {
+		if math.Abs(term) <= 1e-17*math.Abs(s) || a > farField {
 			break
 		}
 	}
