@@ -78,7 +78,7 @@ type Engine struct {
 	changes []Change
 	scratch state // evaluate's state for (rule, twin) pairs with none
 
-	sub       *bus.Subscription
+	sub       atomic.Pointer[bus.Subscription]
 	done      chan struct{}
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -247,13 +247,14 @@ func (e *Engine) Start() {
 		if e.cfg.Bus == nil {
 			return
 		}
-		e.sub = e.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: e.cfg.Buffer, Filter: func(ev bus.Event) bool {
+		sub := e.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: e.cfg.Buffer, Filter: func(ev bus.Event) bool {
 			return ev.Kind == "samples"
 		}})
+		e.sub.Store(sub)
 		e.done = make(chan struct{})
 		go func() {
 			defer close(e.done)
-			for ev := range e.sub.C {
+			for ev := range sub.C {
 				e.Process(ev.Samples)
 			}
 		}()
@@ -265,8 +266,8 @@ func (e *Engine) Start() {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.startOnce.Do(func() {}) // a later Start does nothing
-		if e.sub != nil {
-			e.sub.Close()
+		if sub := e.sub.Load(); sub != nil {
+			sub.Close()
 			<-e.done
 		}
 		e.mu.Lock()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -420,5 +422,73 @@ func TestBusFollow(t *testing.T) {
 		if !strings.Contains(sb.String(), want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, sb.String())
 		}
+	}
+}
+
+// The bus follower, models, operators and the metrics scraper work at
+// once; -race checks the locking, and the end state must be consistent.
+func TestConcurrentUse(t *testing.T) {
+	b := bus.New()
+	h := newHarness(t, Config{Bus: b, Defaults: DefaultRules()})
+	ctx := t.Context()
+	for i := range 20 {
+		h.cat.add(fmt.Sprintf("v%d", i), "vehicle")
+	}
+	h.e.Start()
+	var wg sync.WaitGroup
+	wg.Go(func() { // telemetry: every vehicle overheats for 5 minutes
+		for m := range 6 {
+			var batch []telemetry.Sample
+			for i := range 20 {
+				batch = append(batch, telemetry.Sample{Tenant: "default", Twin: fmt.Sprintf("v%d", i), Channel: "engineTemperature", Type: "vehicle", TS: int64(m) * 60_000, Value: 120})
+			}
+			b.PublishSamples(batch)
+		}
+	})
+	wg.Go(func() { // a model
+		for i := range 20 {
+			if _, err := h.e.Raise(ctx, Signal{Source: "model:anomaly", ModelVersion: "1", Twin: fmt.Sprintf("v%d", i), Channel: "speed", Severity: Warning, Reason: "r"}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Go(func() { // an operator acknowledging whatever is open
+		for range 50 {
+			p, err := h.e.ListAlerts(ctx, "default", Query{State: "raised"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, a := range p.Items {
+				if _, err := h.e.Ack(ctx, "default", a.ID, Action{By: "op"}); err != nil && !errors.Is(err, ErrState) {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	wg.Go(func() { // the metrics scraper
+		for range 50 {
+			h.e.WriteMetrics(io.Discard)
+		}
+	})
+	wg.Wait()
+	// Wait (with a deadline) for the follower to raise the 20 engine alerts.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, err := h.e.ListAlerts(ctx, "default", Query{Source: "rule:vehicle-engine-hot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) == 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d engine alerts, want 20", len(p.Items))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p, err := h.e.ListAlerts(ctx, "default", Query{State: "open"})
+	if err != nil || len(p.Items) != 40 {
+		t.Fatalf("got %d open alerts (%v), want 40: one per vehicle per source", len(p.Items), err)
 	}
 }

@@ -25,8 +25,8 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 	p("# HELP tsingma_alert_signals_refused_total Model signals refused by the admission hook (governance).\n# TYPE tsingma_alert_signals_refused_total counter\ntsingma_alert_signals_refused_total %d\n", e.stats.refused.Load())
 	p("# HELP tsingma_alert_persist_errors_total Failed writes of alert changes.\n# TYPE tsingma_alert_persist_errors_total counter\ntsingma_alert_persist_errors_total %d\n", e.stats.persistErr.Load())
 	var dropped uint64
-	if e.sub != nil {
-		dropped = e.sub.Dropped()
+	if sub := e.sub.Load(); sub != nil {
+		dropped = sub.Dropped()
 	}
 	p("# HELP tsingma_alert_dropped_batches_total Sample batches the rule engine lost to a full bus buffer.\n# TYPE tsingma_alert_dropped_batches_total counter\ntsingma_alert_dropped_batches_total %d\n", dropped)
 	e.mu.Lock()
