@@ -1,0 +1,186 @@
+// Browser tests of the console against a real `tsingma demo`.
+// Run from web/: node --test e2e/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { browserMissing, startDemo, launch, waitFor, shots } from './harness.mjs';
+
+const skip = browserMissing();
+let demo, browser, page;
+const consoleErrors = [];
+
+before(async () => {
+  if (skip) return;
+  demo = await startDemo();
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(demo.url + '/', { waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 90000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+const opts = { skip: skip || false, timeout: 240000 };
+
+test('the console loads without errors and the map shows twins', opts, async () => {
+  const n = await waitFor(() => page.evaluate(() => {
+    const m = window.tsingma.tmap.map;
+    return m.queryRenderedFeatures({ layers: ['points', 'clusters'] }).length;
+  }), 'twins on the map');
+  assert.ok(n > 10, `want twins drawn on the map, got ${n} features`);
+  const twins = await page.evaluate(() => window.tsingma.st.twins.size);
+  assert.ok(twins >= 1000, `want at least 1,000 twins loaded, got ${twins}`);
+  // Let the streams colour the map, then keep a picture.
+  await waitFor(() => page.evaluate(() => [...window.tsingma.st.twins.values()].filter((r) => r.status === 'ok').length > 300), 'live status colours');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(shots, 'map.png') });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('clicking a slope opens its panel with a live chart', opts, async () => {
+  // Centre the map on a slope with instruments and click it.
+  const sc = await (await fetch(demo.url + '/api/v1/scenario')).json();
+  const slope = sc.focus.susceptible[0];
+  await page.evaluate((id) => {
+    const r = window.tsingma.st.twins.get(id);
+    const ring = r.twin.geometry.coordinates[0];
+    const c = ring.slice(0, -1).reduce((a, p) => [a[0] + p[0] / (ring.length - 1), a[1] + p[1] / (ring.length - 1)], [0, 0]);
+    window.tsingma.tmap.map.jumpTo({ center: c, zoom: 17 });
+  }, slope);
+  await waitFor(() => page.evaluate(() => window.tsingma.tmap.map.loaded() && !window.tsingma.tmap.map.isMoving()), 'map idle');
+  await page.waitForTimeout(500);
+  const box = await page.locator('#map').boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await waitFor(() => page.evaluate((id) => window.tsingma.panel.id === id, slope), `panel of ${slope}`);
+  const title = await page.locator('#pane-details h3').textContent();
+  assert.match(title, /\(/, 'the panel shows the slope number and feature type');
+  assert.ok(await page.locator('#pane-details .chart canvas').count() >= 2, 'charts of the slope instruments');
+  const p0 = await waitFor(() => page.evaluate(() => window.tsingma.panel.points()), 'chart points');
+  const p1 = await waitFor(() => page.evaluate((n) => { const p = window.tsingma.panel.points(); return p > n && p; }, p0), 'a live point appended', 90000);
+  assert.ok(p1 > p0);
+  await page.screenshot({ path: join(shots, 'twin-panel.png') });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the black rainstorm raises an alert in the feed, and acknowledging it works', opts, async (t) => {
+  const probe = await fetch(demo.url + '/api/v1/alerts');
+  if (probe.status === 404) {
+    t.todo('this build has no /api/v1/alerts yet; the alerts panel shows its empty state');
+    return;
+  }
+  await page.evaluate(() => window.tsingma.setView('map'));
+  await page.locator('[data-event="black-rainstorm"]').click();
+  await page.locator('#tab-alerts').click();
+  await waitFor(() => page.locator('#pane-alerts li.alert').count(), 'an alert in the feed', 180000, 500);
+  const summary = await page.locator('#pane-alerts li.alert .sum').first().textContent();
+  assert.ok(summary.length > 0);
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(shots, 'alerts.png') });
+  // Acknowledge the first unacknowledged alert with a comment.
+  const item = page.locator('#pane-alerts li.alert.raised').first();
+  const id = await item.getAttribute('data-alert');
+  await item.locator('[data-ack]').click();
+  const form = page.locator(`#pane-alerts form[data-form="${id}"]`);
+  await form.locator('input[name=by]').fill('e2e operator');
+  await form.locator('textarea').fill('Inspecting the gauges; GEO duty officer informed.');
+  await form.locator('button[type=submit]').click();
+  await waitFor(async () => {
+    const a = await (await fetch(`${demo.url}/api/v1/alerts/${encodeURIComponent(id)}`)).json();
+    return a.state === 'acknowledged' && a.acknowledged?.by === 'e2e operator';
+  }, 'the alert acknowledged on the server');
+  await page.locator('#af-state').selectOption('acknowledged');
+  await waitFor(() => page.locator(`#pane-alerts li[data-alert="${id}"] .acked`).count(), 'the acknowledgement shown');
+  await page.locator('#af-state').selectOption('open');
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the fleet moves', opts, async () => {
+  await page.locator('.views button[data-view="fleet"]').click();
+  const pos = () => page.evaluate(() => Object.fromEntries([...window.tsingma.st.twins.values()]
+    .filter((r) => r.twin.type === 'vehicle').map((r) => [r.twin.id, r.twin.geometry.coordinates.join(',')])));
+  const a = await pos();
+  assert.ok(Object.keys(a).length >= 30, 'at least 30 vehicles');
+  const moved = await waitFor(async () => {
+    const b = await pos();
+    const n = Object.keys(a).filter((k) => a[k] !== b[k]).length;
+    return n >= 10 && n;
+  }, 'vehicles moving', 60000, 1000);
+  assert.ok(moved >= 10, `want at least 10 vehicles moved, got ${moved}`);
+  await page.waitForTimeout(4000); // trails
+  await page.screenshot({ path: join(shots, 'fleet.png') });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the data-centre view shows the hall', opts, async () => {
+  await fetch(demo.url + '/api/v1/scenario/events', { method: 'POST', body: JSON.stringify({ event: 'cooling-failure' }) });
+  await page.locator('.views button[data-view="dc"]').click();
+  await waitFor(() => page.locator('.rackcell').count(), 'rack cells');
+  assert.equal(await page.locator('.rackcell').count(), 40);
+  await waitFor(() => page.evaluate(() => [...document.querySelectorAll('.rackcell .t')].some((e) => parseFloat(e.textContent) > 27)), 'racks heating after the cooling failure', 120000, 1000);
+  await page.screenshot({ path: join(shots, 'datacentre.png') });
+  await page.locator('.views button[data-view="map"]').click();
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('frame time with 1,000+ twins and 10,000 samples/s streaming (measured, not asserted)', opts, async (t) => {
+  // 1,000 extra twins of their own type, fed at 10,000 samples/s over HTTP.
+  const post = (path, body, type = 'application/json') => fetch(demo.url + path, { method: 'POST', headers: { 'Content-Type': type }, body });
+  await fetch(demo.url + '/api/v1/types/load-probe', { method: 'PUT', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'load-probe', description: 'e2e load generator', channels: { v: { unit: '1' } } }) });
+  const lines = [];
+  for (let i = 0; i < 1000; i++) lines.push(JSON.stringify({ id: `probe-${i}`, type: 'load-probe', labels: { e2e: 'load' } }));
+  const r = await post('/api/v1/twins/_bulk', lines.join('\n') + '\n', 'application/x-ndjson');
+  assert.equal(r.status, 200);
+  await page.waitForTimeout(1000);
+  let stop = false, sent = 0;
+  const t0 = Date.now();
+  const pump = (async () => {
+    let tick = 0;
+    while (!stop) {
+      const ts = Date.now() - 2000;
+      const samples = [];
+      for (let i = 0; i < 1000; i++) samples.push({ twin: `probe-${i}`, channel: 'v', ts: ts + (tick % 10), value: Math.sin(tick / 10 + i) });
+      const res = await post('/api/v1/telemetry', JSON.stringify({ samples }));
+      if (res.ok) sent += 1000;
+      tick++;
+      const due = t0 + tick * 100;
+      if (due > Date.now()) await new Promise((r2) => setTimeout(r2, due - Date.now()));
+    }
+  })();
+  await page.waitForTimeout(2000);
+  const m = await page.evaluate(async () => {
+    const map = window.tsingma.tmap.map;
+    const seen0 = window.tsingma.samplesSeen;
+    const frames = [];
+    let last = performance.now();
+    const start = last;
+    let i = 0;
+    await new Promise((resolve) => {
+      const f = (now) => {
+        frames.push(now - last); last = now;
+        if (++i % 30 === 0) map.panBy([40, 0], { duration: 400 });
+        if (now - start < 10000) requestAnimationFrame(f); else resolve();
+      };
+      requestAnimationFrame(f);
+    });
+    const secs = (performance.now() - start) / 1000;
+    frames.sort((a, b) => a - b);
+    const q = (p) => frames[Math.min(frames.length - 1, Math.floor(p * frames.length))];
+    return { frames: frames.length, mean: frames.reduce((a, b) => a + b, 0) / frames.length, p50: q(0.5), p95: q(0.95), max: frames[frames.length - 1],
+      streamedPerSec: (window.tsingma.samplesSeen - seen0) / secs, twins: window.tsingma.st.twins.size };
+  });
+  stop = true;
+  await pump;
+  const rate = sent / ((Date.now() - t0) / 1000);
+  const line = `frame time over 10 s with ${m.twins} twins, ${Math.round(rate)} samples/s posted, ${Math.round(m.streamedPerSec)} samples/s received by the page: ` +
+    `${m.frames} frames, mean ${m.mean.toFixed(1)} ms, p50 ${m.p50.toFixed(1)} ms, p95 ${m.p95.toFixed(1)} ms, max ${m.max.toFixed(1)} ms (headless Chromium, software GL, 2 shared cores)`;
+  t.diagnostic(line);
+  console.log(line);
+  assert.ok(m.frames > 0);
+  assert.deepEqual(consoleErrors, []);
+});

@@ -1,0 +1,205 @@
+// The twin panel: properties, relationships (navigable), latest values and
+// live uPlot charts of its channels with range selection and aggregation.
+import uPlot from 'uplot';
+import { series, type TwinType } from './api';
+import { State, esc, fmtNum, fmtTime } from './state';
+
+const ranges: Array<[string, number]> = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 86400e3]];
+const aggs = ['auto', 'raw', 'mean', 'min', 'max', 'p95'];
+
+interface ChartRec { twin: string; channel: string; plot: uPlot; xs: number[]; ys: number[]; valueEl: HTMLElement; pending: boolean }
+
+export class TwinPanel {
+  id = '';
+  private charts: ChartRec[] = [];
+  private range = 6 * 3600e3;
+  private agg = 'auto';
+  private gen = 0;
+  onNavigate: (id: string) => void = () => {};
+
+  constructor(private el: HTMLElement, private st: State) {
+    this.empty();
+  }
+
+  empty() {
+    this.destroyCharts();
+    this.id = '';
+    this.el.innerHTML = `<div class="empty"><p><strong>No twin selected.</strong></p><p>Click a twin on the map, a row in the fleet or data-centre view, or search by id or name (press <kbd>/</kbd>).</p></div>`;
+  }
+
+  private destroyCharts() {
+    for (const c of this.charts) c.plot.destroy();
+    this.charts = [];
+  }
+
+  show(id: string) {
+    const r = this.st.twins.get(id);
+    if (!r) return;
+    this.destroyCharts();
+    this.id = id;
+    const t = r.twin;
+    const type: TwinType | undefined = this.st.types.get(t.type);
+    const props = Object.entries(t.properties || {});
+    const rows = props.map(([k, v]) => {
+      const unit = type?.properties?.[k]?.unit;
+      const val = typeof v === 'number' ? fmtNum(v, 2) : esc(typeof v === 'object' ? JSON.stringify(v) : v);
+      return `<tr><th scope="row">${esc(k)}</th><td>${val}${unit ? ' ' + esc(unit) : ''}</td></tr>`;
+    }).join('');
+    const labels = Object.entries(t.labels || {}).filter(([k]) => k !== 'scenario' && k !== 'positionTs')
+      .map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+    const out = Object.entries(t.relationships || {}).map(([rel, ids]) =>
+      `<div class="rel"><span class="rn">${esc(rel)} →</span>${this.links(ids)}</div>`).join('');
+    const inc = new Map<string, string[]>();
+    for (const [src, rel] of this.st.incoming.get(id) || []) {
+      const k = `${rel} ← ${this.st.twins.get(src)?.twin.type || ''}`;
+      inc.set(k, [...(inc.get(k) || []), src]);
+    }
+    const incHtml = [...inc.entries()].map(([k, ids]) => `<div class="rel"><span class="rn">${esc(k)}</span>${this.links(ids)}</div>`).join('');
+    // Own channels; a twin without channels (a slope, a bridge, a depot)
+    // shows the channels of the twins attached to it instead.
+    const specs: Array<{ twin: string; channel: string; unit: string; label: string }> = [];
+    for (const [ch, def] of Object.entries(type?.channels || {})) specs.push({ twin: id, channel: ch, unit: def.unit || '', label: ch });
+    if (specs.length === 0) {
+      const order = ['rain-gauge', 'piezometer', 'inclinometer', 'extensometer'];
+      const srcs = [...(this.st.incoming.get(id) || [])].map(([s]) => this.st.twins.get(s)?.twin).filter((x): x is NonNullable<typeof x> => !!x)
+        .sort((a, b) => ((order.indexOf(a.type) + 1) || 99) - ((order.indexOf(b.type) + 1) || 99) || a.id.localeCompare(b.id));
+      for (const s of srcs) {
+        for (const [ch, def] of Object.entries(this.st.types.get(s.type)?.channels || {})) {
+          if (s.type === 'bridge-sensor' && !this.st.twins.get(s.id)?.latest.has(ch)) continue;
+          if (specs.length < 6) specs.push({ twin: s.id, channel: ch, unit: def.unit || '', label: `${ch} · ${s.id}` });
+        }
+      }
+    }
+    const chans = specs;
+    const statusTxt = r.status === 'stale' ? 'no data' : r.status === 'alarm' ? 'critical' : r.status === 'warn' ? 'warning' : 'reporting';
+    this.el.innerHTML = `
+      <div class="twin-head">
+        <div style="flex:1;min-width:0"><h3>${esc(t.name || t.id)}</h3><div class="id">${esc(t.id)} · ${esc(t.type)}</div></div>
+        <span class="badge ${r.status}" id="twin-status">${statusTxt}</span>
+      </div>
+      ${chans.length ? `<div class="section-title">Telemetry</div>
+      <div class="chart-controls">
+        <div class="seg" role="group" aria-label="Time range">${ranges.map(([l, v]) => `<button type="button" data-range="${v}" aria-pressed="${v === this.range}">${l}</button>`).join('')}</div>
+        <label>Aggregation <select id="agg">${aggs.map((a) => `<option ${a === this.agg ? 'selected' : ''}>${a}</option>`).join('')}</select></label>
+        <span class="muted" style="font-size:11px">drag to zoom · double-click resets</span>
+      </div>
+      <div id="charts"></div>` : ''}
+      <div class="section-title">Properties</div>
+      <table class="kv">${rows || '<tr><td class="muted">none</td></tr>'}${labels}</table>
+      <div class="section-title">Relationships</div>
+      <div class="rels">${out || ''}${incHtml || ''}${!out && !incHtml ? '<span class="muted">none</span>' : ''}</div>`;
+    this.el.querySelectorAll<HTMLButtonElement>('.rels .link').forEach((b) => b.addEventListener('click', () => this.onNavigate(b.dataset.id!)));
+    this.el.querySelectorAll<HTMLButtonElement>('[data-range]').forEach((b) => b.addEventListener('click', () => {
+      this.range = Number(b.dataset.range);
+      this.el.querySelectorAll<HTMLButtonElement>('[data-range]').forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+      this.load();
+    }));
+    this.el.querySelector<HTMLSelectElement>('#agg')?.addEventListener('change', (e) => { this.agg = (e.target as HTMLSelectElement).value; this.load(); });
+    const host = this.el.querySelector('#charts');
+    if (host) {
+      for (const sp of chans) {
+        const box = document.createElement('div');
+        box.className = 'chart';
+        box.dataset.channel = sp.channel;
+        box.dataset.twin = sp.twin;
+        const link = sp.twin === id ? esc(sp.label) : `${esc(sp.channel)} · <button type="button" class="link" data-id="${esc(sp.twin)}">${esc(sp.twin)}</button>`;
+        box.innerHTML = `<div class="ch"><span>${link}${sp.unit ? ` <span class="muted">(${esc(sp.unit)})</span>` : ''}</span><span class="v">—</span></div>`;
+        host.appendChild(box);
+        box.querySelector<HTMLButtonElement>('.link')?.addEventListener('click', () => this.onNavigate(sp.twin));
+        const width = Math.max(200, (host as HTMLElement).clientWidth - 10);
+        const plot = new uPlot(this.opts(width, sp.unit), [[], []], box);
+        this.charts.push({ twin: sp.twin, channel: sp.channel, plot, xs: [], ys: [], valueEl: box.querySelector('.v')!, pending: false });
+      }
+      this.load();
+    }
+  }
+
+  updateStatus() {
+    const r = this.st.twins.get(this.id);
+    const b = this.el.querySelector('#twin-status');
+    if (!r || !b) return;
+    b.className = `badge ${r.status}`;
+    b.textContent = r.status === 'stale' ? 'no data' : r.status === 'alarm' ? 'critical' : r.status === 'warn' ? 'warning' : 'reporting';
+  }
+
+  private links(ids: string[]): string {
+    const max = 24;
+    const shown = ids.slice(0, max).map((x) => {
+      const n = this.st.twins.get(x)?.twin.name || x;
+      return `<button type="button" class="link" data-id="${esc(x)}" title="${esc(x)}">${esc(n.length > 38 ? n.slice(0, 36) + '…' : n)}</button>`;
+    }).join(', ');
+    return shown + (ids.length > max ? ` <span class="muted">and ${ids.length - max} more</span>` : '');
+  }
+
+  private opts(width: number, unit: string): uPlot.Options {
+    const cs = getComputedStyle(document.documentElement);
+    const text = cs.getPropertyValue('--muted').trim();
+    const grid = cs.getPropertyValue('--border').trim();
+    const accent = cs.getPropertyValue('--accent').trim();
+    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui' };
+    return {
+      width, height: 140, ms: 1,
+      tzDate: (ts: number) => uPlot.tzDate(new Date(ts), 'Asia/Hong_Kong'),
+      cursor: { drag: { x: true, y: false } },
+      legend: { show: false },
+      scales: { x: { time: true } },
+      axes: [{ ...axis }, { ...axis, size: 52, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtNum(v, Math.abs(v) < 10 ? 2 : 0))) }],
+      series: [{}, { label: unit, stroke: accent, width: 1.5, fill: accent + '22', points: { show: false }, spanGaps: false }],
+    };
+  }
+
+  /** Fetches the selected range for every chart. */
+  async load() {
+    const gen = ++this.gen;
+    const now = this.st.simNow || Date.now();
+    const from = now - this.range;
+    let agg = this.agg;
+    if (agg === 'auto') agg = this.range <= 6 * 3600e3 ? 'raw' : 'mean';
+    const step = agg === 'raw' ? 0 : this.range / 300;
+    await Promise.all(this.charts.map(async (c) => {
+      try {
+        const pts = await series(c.twin, c.channel, from, now + 60e3, step, agg);
+        if (gen !== this.gen) return;
+        c.xs = pts.map((p) => p.ts);
+        c.ys = pts.map((p) => p.value);
+        c.plot.setData([c.xs, c.ys]);
+        if (pts.length) c.valueEl.textContent = fmtNum(pts[pts.length - 1].value, 2);
+      } catch (e) {
+        c.valueEl.textContent = 'error';
+        console.warn('series', c.channel, e);
+      }
+    }));
+  }
+
+  /** Appends a live sample to the chart of its channel. */
+  /** Twins whose samples this panel charts. */
+  watched(): Set<string> { return new Set(this.charts.map((c) => c.twin)); }
+
+  /** Points currently charted (for tests). */
+  points(): number { return this.charts.reduce((n, c) => n + c.xs.length, 0); }
+
+  live(twin: string, channel: string, ts: number, value: number) {
+    const c = this.charts.find((x) => x.twin === twin && x.channel === channel);
+    if (!c) return;
+    c.valueEl.textContent = fmtNum(value, 2);
+    if (this.agg !== 'auto' && this.agg !== 'raw') return; // aggregated views refresh on a timer
+    if (this.agg === 'auto' && this.range > 6 * 3600e3) return;
+    if (c.xs.length && ts <= c.xs[c.xs.length - 1]) return;
+    c.xs.push(ts);
+    c.ys.push(value);
+    const from = ts - this.range;
+    while (c.xs.length && c.xs[0] < from) { c.xs.shift(); c.ys.shift(); }
+    if (!c.pending) {
+      c.pending = true;
+      requestAnimationFrame(() => { c.pending = false; c.plot.setData([c.xs, c.ys], true); });
+    }
+  }
+
+  resize() {
+    const host = this.el.querySelector('#charts') as HTMLElement | null;
+    if (!host) return;
+    for (const c of this.charts) c.plot.setSize({ width: Math.max(200, host.clientWidth - 10), height: 140 });
+  }
+
+  get lastLoaded(): string { return fmtTime(this.st.simNow); }
+}
