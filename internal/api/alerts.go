@@ -33,7 +33,7 @@ func (s *Server) alertRoutes() []Route {
 		return Route{method, pattern, summary, s.h(h)}
 	}
 	return []Route{
-		r("GET", "/api/v1/rules", "List alert rules", s.listRules),
+		r("GET", "/api/v1/rules", "List alert rules (filters: type, twin, channel)", s.listRules),
 		r("POST", "/api/v1/rules", "Create an alert rule", s.createRule),
 		r("GET", "/api/v1/rules/{id}", "Get an alert rule", s.getRule),
 		r("PUT", "/api/v1/rules/{id}", "Create or replace an alert rule", s.putRule),
@@ -50,8 +50,22 @@ func writeRule(w http.ResponseWriter, status int, ru alert.Rule) error {
 	return writeJSON(w, status, ru)
 }
 
+// listRules lists the tenant's rules by id, optionally only those with
+// the given type, twin or channel.
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]any{"items": s.cfg.Alerts.ListRules(r.Context(), tenantOf(r))})
+	v := r.URL.Query()
+	for k := range v {
+		if k != "type" && k != "twin" && k != "channel" {
+			return errorf("bad-query", "unknown parameter %q (want type, twin, channel)", clip(k))
+		}
+	}
+	items := []alert.Rule{}
+	for _, ru := range s.cfg.Alerts.ListRules(r.Context(), tenantOf(r)) {
+		if (!v.Has("type") || ru.Type == v.Get("type")) && (!v.Has("twin") || ru.Twin == v.Get("twin")) && (!v.Has("channel") || ru.Channel == v.Get("channel")) {
+			items = append(items, ru)
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (s *Server) getRule(w http.ResponseWriter, r *http.Request) error {

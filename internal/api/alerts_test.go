@@ -84,6 +84,10 @@ func TestRulesAPI(t *testing.T) {
 	if code != 201 || hdr.Get("Location") != "/api/v1/rules/twin-rule" {
 		t.Fatalf("put create: got %d %s", code, hdr.Get("Location"))
 	}
+	code, _, body = f.do(t, "GET", "/api/v1/rules?twin=g1", "", "")
+	if code != 200 || !strings.Contains(body, `"id":"twin-rule"`) || strings.Contains(body, `"id":"black"`) {
+		t.Fatalf("list by twin: %d %s", code, body)
+	}
 	code, _, body = f.do(t, "GET", "/api/v1/rules/black", "", "")
 	if code != 200 || !strings.Contains(body, `"value":7`) || !strings.Contains(body, `"version":2`) {
 		t.Fatalf("get: %d %s", code, body)
@@ -109,6 +113,7 @@ func TestRulesAPI(t *testing.T) {
 		{"stale if-match", "PUT", "/api/v1/rules/black", blackRule, []string{"If-Match", `"1"`}, 412, "precondition-failed"},
 		{"if-match on missing", "PUT", "/api/v1/rules/nope", strings.Replace(blackRule, `"black"`, `"nope"`, 1), []string{"If-Match", `"1"`}, 404, "not-found"},
 		{"get missing", "GET", "/api/v1/rules/nope", "", nil, 404, "not-found"},
+		{"unknown list param", "GET", "/api/v1/rules?colour=red", "", nil, 400, "bad-query"},
 		{"delete missing", "DELETE", "/api/v1/rules/nope", "", nil, 404, "not-found"},
 		{"too large", "POST", "/api/v1/rules", `{"description":"` + strings.Repeat("x", 20000) + `"}`, nil, 400, "malformed-body"},
 	}
