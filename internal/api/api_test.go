@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 
 	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -41,7 +42,7 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
@@ -58,7 +59,12 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now },
+	sc, err := scoring.Open(t.Context(), scoring.Config{Dir: filepath.Join(dir, "anomaly"), Bus: b, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Start()
+	s, err := New(Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now }, Anomaly: sc,
 		Engine: promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +72,14 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{srv: httptest.NewServer(s), st: st, twins: reg, now: now}
 	t.Cleanup(func() {
 		f.srv.Close()
+		sc.Close()
 		st.Close()
 		reg.Close()
 	})
 	return f
 }
 
-func (f *fixture) do(t *testing.T, method, path, ct, body string, hdr ...string) (int, http.Header, string) {
+func (f *fixture) do(t testing.TB, method, path, ct, body string, hdr ...string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {

@@ -11,13 +11,12 @@ import (
 // BenchmarkPostTelemetry posts JSON batches of 1,000 samples from 8 clients
 // over loopback HTTP to the full stack (decode, validate, WAL, fsync).
 func BenchmarkPostTelemetry(b *testing.B) {
-	f := newFixture(&testing.T{})
-	defer f.srv.Close()
+	f := newFixture(b)
 	var nd strings.Builder
 	for i := 0; i < 800; i++ {
 		fmt.Fprintf(&nd, `{"id":"b%d","type":"rain-gauge"}`+"\n", i)
 	}
-	f.do(&testing.T{}, "POST", "/api/v1/twins/_bulk", "application/x-ndjson", nd.String())
+	f.do(b, "POST", "/api/v1/twins/_bulk", "application/x-ndjson", nd.String())
 	base := f.now.Add(-24 * 3600e9).UnixMilli()
 	// Client w writes twins b{w*100}..b{w*100+99}, so its batches never
 	// race each other.

@@ -67,6 +67,8 @@ type Config struct {
 	Extra []Route
 	// Metrics lets other components append to /metrics.
 	Metrics []func(io.Writer)
+	// Anomaly serves /api/v1/anomaly/...; nil leaves them out.
+	Anomaly Anomaly
 	// Alerts serves /api/v1/rules and /api/v1/alerts; nil leaves them out.
 	Alerts Alerts
 }
@@ -108,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics()}
 	s.routes = s.apiRoutes()
 	s.routes = append(s.routes, s.alertRoutes()...)
+	s.routes = append(s.routes, s.anomalyRoutes()...)
 	s.routes = append(s.routes, cfg.Extra...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)

@@ -23,6 +23,7 @@ import (
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/broker"
 	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -36,6 +37,7 @@ type Config struct {
 	MaxFuture     time.Duration // how far in the future a sample may be
 	Retention     time.Duration // telemetry retention; 0 keeps everything
 	Downsample    []store.DownsampleRule
+	NoAnomaly     bool          // do not score samples for anomalies
 	FlushInterval time.Duration // head → block interval
 	MaxPending    int           // samples queued for commit before 429
 	MaxBody       int64         // HTTP body limit
@@ -55,6 +57,7 @@ type App struct {
 	API      *api.Server
 	Broker   *broker.Broker
 	Alerts   *alert.Engine
+	Scoring  *scoring.Service
 
 	httpLn net.Listener
 	mqttLn net.Listener
@@ -120,6 +123,19 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open alert engine: %w", err)
 	}
 	a.Alerts.Start()
+	if !cfg.NoAnomaly {
+		a.Scoring, err = scoring.Open(context.Background(), scoring.Config{
+			Dir:    filepath.Join(cfg.DataDir, "anomaly"),
+			Bus:    a.Bus,
+			Store:  a.Store,
+			Alerts: a.Alerts,
+			Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open anomaly scoring: %w", err)
+		}
+		a.Scoring.Start()
+	}
 	a.Ingester, err = telemetry.NewIngester(telemetry.IngesterConfig{MaxFuture: cfg.MaxFuture},
 		catalog{a.Twins}, a.Store, bus.Samples{Bus: a.Bus})
 	if err != nil {
@@ -157,8 +173,9 @@ func New(cfg Config) (*App, error) {
 		Bus:       a.Bus,
 		Logger:    cfg.Logger,
 		MaxBody:   cfg.MaxBody,
-		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics},
+		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics},
 		Alerts:    a.Alerts,
+		Anomaly:   anomalyAPI(a.Scoring),
 	}
 	if cfg.ExtraRoutes != nil {
 		acfg.Extra = cfg.ExtraRoutes(a)
@@ -245,7 +262,12 @@ func (a *App) Close() error {
 
 func (a *App) closeStorage() error {
 	var errs []error
-	if a.Alerts != nil { // first: it follows the bus the store feeds
+	if a.Scoring != nil { // first: it writes scores to the store and raises alerts
+		if err := a.Scoring.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close anomaly scoring: %w", err))
+		}
+	}
+	if a.Alerts != nil { // then: it follows the bus the store feeds
 		if err := a.Alerts.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close alerts: %w", err))
 		}
@@ -302,4 +324,18 @@ func (c twinChange) TwinRef() (string, string) {
 
 func (c twinChange) MarshalJSON() ([]byte, error) {
 	return jsonMarshal(map[string]any{"kind": c.ev.Kind, "id": c.ev.ID, "revision": c.ev.Revision, "twin": c.ev.Twin})
+}
+
+// anomalyAPI returns nil (a nil interface, not a typed nil) when off.
+func anomalyAPI(s *scoring.Service) api.Anomaly {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func (a *App) scoringMetrics(w io.Writer) {
+	if a.Scoring != nil {
+		a.Scoring.WriteMetrics(w)
+	}
 }

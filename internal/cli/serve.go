@@ -33,6 +33,7 @@ type serveFlags struct {
 	flushEvery time.Duration
 	maxPending int
 	maxBody    int64
+	anomaly    bool
 	logLevel   string
 	logFormat  string
 }
@@ -50,6 +51,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
+	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() {
@@ -140,6 +142,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MaxFuture:     f.maxFuture,
 		Retention:     f.retention,
 		Downsample:    f.downsample,
+		NoAnomaly:     !f.anomaly,
 		FlushInterval: f.flushEvery,
 		MaxPending:    f.maxPending,
 		MaxBody:       f.maxBody,

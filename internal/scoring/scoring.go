@@ -1,0 +1,639 @@
+// Package scoring runs the streaming anomaly detector on every channel of
+// every twin as samples become durable: one detector per series, sharded
+// over worker goroutines with bounded queues (a full queue drops the batch
+// and counts it; ingest never waits). Scores are stored as their own series
+// (channel "<channel>.anomaly"), and an anomaly onset raises an alert
+// through the alerts engine, naming the model and its version. Detector
+// state is checkpointed to disk and, after a restart, brought up to date
+// from the stored samples, so nothing is re-learnt from zero.
+package scoring
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/anomaly"
+	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// Suffix marks the score series of a channel.
+const Suffix = ".anomaly"
+
+// ModelName and ModelVersion identify the detector in alerts and the
+// registry. The version changes whenever the detector's method or default
+// configuration changes.
+const (
+	ModelName    = "anomaly"
+	ModelVersion = "tsingma-anomaly/1.0"
+)
+
+// Store is what scoring needs of the telemetry store.
+type Store interface {
+	Append(ctx context.Context, samples []telemetry.Sample) ([]telemetry.Status, error)
+	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
+}
+
+// Alerter raises and clears model alerts (the alerts engine).
+type Alerter interface {
+	Raise(ctx context.Context, s alert.Signal) (alert.Alert, error)
+	Clear(ctx context.Context, s alert.Signal) (alert.Alert, bool, error)
+}
+
+// Settings are the per-type or per-twin knobs.
+type Settings struct {
+	Enabled *bool `json:"enabled,omitempty"`
+	// Threshold is the score at or above which an onset raises an alert
+	// (the sensitivity; NAB's swept standard-profile threshold by default).
+	Threshold *float64 `json:"threshold,omitempty"`
+	// LearningSamples: no alerts until a series has seen this many samples.
+	LearningSamples *int `json:"learning_samples,omitempty"`
+}
+
+// Policy holds the defaults and overrides by type and by twin (twin wins).
+type Policy struct {
+	Default Settings            `json:"default"`
+	Types   map[string]Settings `json:"types,omitempty"`
+	Twins   map[string]Settings `json:"twins,omitempty"`
+}
+
+// DefaultPolicy: on for everything, threshold 0.279, 300 samples learning.
+func DefaultPolicy() Policy {
+	on, th, learn := true, 0.279, 300
+	return Policy{Default: Settings{Enabled: &on, Threshold: &th, LearningSamples: &learn}}
+}
+
+type effective struct {
+	enabled   bool
+	threshold float64
+	learning  int
+}
+
+func (p *Policy) resolve(typ, twin string) effective {
+	e := effective{true, 0.279, 300}
+	apply := func(s Settings) {
+		if s.Enabled != nil {
+			e.enabled = *s.Enabled
+		}
+		if s.Threshold != nil {
+			e.threshold = *s.Threshold
+		}
+		if s.LearningSamples != nil {
+			e.learning = *s.LearningSamples
+		}
+	}
+	apply(p.Default)
+	if s, ok := p.Types[typ]; ok {
+		apply(s)
+	}
+	if s, ok := p.Twins[twin]; ok {
+		apply(s)
+	}
+	return e
+}
+
+// Validate checks a policy.
+func (p *Policy) Validate() error {
+	check := func(where string, s Settings) error {
+		if s.Threshold != nil && (math.IsNaN(*s.Threshold) || *s.Threshold <= 0 || *s.Threshold > 1) {
+			return fmt.Errorf("%s: threshold must be in (0, 1]", where)
+		}
+		if s.LearningSamples != nil && (*s.LearningSamples < 0 || *s.LearningSamples > 1_000_000) {
+			return fmt.Errorf("%s: learning_samples must be in [0, 1000000]", where)
+		}
+		return nil
+	}
+	if err := check("default", p.Default); err != nil {
+		return err
+	}
+	for k, s := range p.Types {
+		if err := check("types."+k, s); err != nil {
+			return err
+		}
+	}
+	for k, s := range p.Twins {
+		if err := check("twins."+k, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Config configures a Service.
+type Config struct {
+	Dir             string        // checkpoint and policy files; required
+	Bus             *bus.Bus      // required
+	Store           Store         // required
+	Alerts          Alerter       // nil: no alerts
+	Shards          int           // worker goroutines; 2
+	QueueBatches    int           // batches queued per shard before dropping; 256
+	CheckpointEvery time.Duration // 5m
+	ClearAfter      time.Duration // sample time without onset before the alert clears; 1h
+	Logger          *slog.Logger
+}
+
+// Service scores every sample. Start it with Start; Close stops it and
+// writes a final checkpoint.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	shards []*shard
+	sub    *bus.Subscription
+
+	polMu  sync.RWMutex
+	policy Policy
+
+	dropped atomic.Uint64
+	scored  atomic.Uint64
+	alerts  atomic.Uint64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wgWork sync.WaitGroup // route and the workers
+	wgLoop sync.WaitGroup // the checkpoint loop
+	once   sync.Once
+}
+
+type seriesState struct {
+	det      *anomaly.Detector
+	typ      string
+	n        int
+	lastTS   int64
+	mean     float64 // EWMA of the value, for the expected band
+	vari     float64
+	onsetTS  int64
+	alerting bool
+	recent   [4]alert.Evidence
+}
+
+type shard struct {
+	in     chan []telemetry.Sample
+	ckpt   chan chan []byte
+	series map[telemetry.Key]*seriesState
+}
+
+// Open loads the policy and checkpoint and brings detectors up to date
+// from the store. It does not subscribe until Start.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Dir == "" || cfg.Bus == nil || cfg.Store == nil {
+		return nil, errors.New("scoring: Config needs Dir, Bus and Store")
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 2
+	}
+	if cfg.QueueBatches <= 0 {
+		cfg.QueueBatches = 256
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 5 * time.Minute
+	}
+	if cfg.ClearAfter <= 0 {
+		cfg.ClearAfter = time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", cfg.Dir, err)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "scoring"), policy: DefaultPolicy()}
+	if b, err := os.ReadFile(filepath.Join(cfg.Dir, "policy.json")); err == nil {
+		var p Policy
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("read anomaly policy: %w", err)
+		}
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("anomaly policy: %w", err)
+		}
+		s.policy = p
+	}
+	for i := 0; i < cfg.Shards; i++ {
+		s.shards = append(s.shards, &shard{in: make(chan []telemetry.Sample, cfg.QueueBatches), ckpt: make(chan chan []byte), series: map[telemetry.Key]*seriesState{}})
+	}
+	n, err := s.restore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("anomaly scoring ready", "series", n, "model", ModelVersion)
+	return s, nil
+}
+
+func (s *Service) shardOf(k telemetry.Key) *shard {
+	h := fnv.New32a()
+	io.WriteString(h, k.Tenant)
+	io.WriteString(h, "\x00"+k.Twin+"\x00"+k.Channel)
+	return s.shards[h.Sum32()%uint32(len(s.shards))]
+}
+
+// Start subscribes to durable samples and starts the workers.
+func (s *Service) Start() {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
+	for _, sh := range s.shards {
+		s.wgWork.Add(1)
+		go s.work(sh)
+	}
+	s.wgWork.Add(1)
+	go s.route()
+	s.wgLoop.Add(1)
+	go s.checkpointLoop()
+}
+
+// route splits each batch by shard; a full shard queue loses the batch.
+func (s *Service) route() {
+	defer s.wgWork.Done()
+	parts := make([][]telemetry.Sample, len(s.shards))
+	for ev := range s.sub.C {
+		for i := range parts {
+			parts[i] = nil
+		}
+		for _, smp := range ev.Samples {
+			if strings.HasSuffix(smp.Channel, Suffix) {
+				continue
+			}
+			i := s.shardIndex(smp.Key())
+			parts[i] = append(parts[i], smp)
+		}
+		for i, p := range parts {
+			if len(p) == 0 {
+				continue
+			}
+			select {
+			case s.shards[i].in <- p:
+			default:
+				s.dropped.Add(uint64(len(p)))
+			}
+		}
+	}
+	for _, sh := range s.shards {
+		close(sh.in)
+	}
+}
+
+func (s *Service) shardIndex(k telemetry.Key) int {
+	sh := s.shardOf(k)
+	for i, x := range s.shards {
+		if x == sh {
+			return i
+		}
+	}
+	return 0
+}
+
+func (s *Service) work(sh *shard) {
+	defer s.wgWork.Done()
+	var out []telemetry.Sample
+	for {
+		select {
+		case batch, ok := <-sh.in:
+			if !ok {
+				return
+			}
+			out = out[:0]
+			for _, smp := range batch {
+				if sc, ok := s.score(sh, smp); ok {
+					out = append(out, telemetry.Sample{Tenant: smp.Tenant, Twin: smp.Twin, Channel: smp.Channel + Suffix, Type: smp.Type, TS: smp.TS, Value: sc})
+				}
+			}
+			if len(out) > 0 {
+				if _, err := s.cfg.Store.Append(s.ctx, out); err != nil && s.ctx.Err() == nil {
+					s.log.Warn("store anomaly scores", "err", err)
+				}
+				// Publish the scores for live views (never back to ourselves).
+				s.cfg.Bus.PublishSamples(out)
+			}
+		case reply := <-sh.ckpt:
+			reply <- s.marshalShard(sh)
+		}
+	}
+}
+
+// score updates the series' detector and decides about alerts.
+func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, bool) {
+	k := smp.Key()
+	st := sh.series[k]
+	if st == nil {
+		d, err := anomaly.New(anomaly.DefaultConfig())
+		if err != nil {
+			return 0, false
+		}
+		st = &seriesState{det: d, typ: smp.Type, lastTS: math.MinInt64}
+		sh.series[k] = st
+	}
+	if smp.TS <= st.lastTS {
+		return 0, false
+	}
+	s.polMu.RLock()
+	eff := s.policy.resolve(smp.Type, smp.Twin)
+	s.polMu.RUnlock()
+	if !eff.enabled {
+		return 0, false
+	}
+	sc := st.det.Update(smp.TS, smp.Value)
+	st.lastTS = smp.TS
+	st.n++
+	s.scored.Add(1)
+	copy(st.recent[1:], st.recent[:len(st.recent)-1])
+	st.recent[0] = alert.Evidence{Twin: smp.Twin, Channel: smp.Channel, TS: smp.TS, Value: smp.Value}
+	lo, hi := st.mean-3*math.Sqrt(st.vari), st.mean+3*math.Sqrt(st.vari)
+	// EWMA over ~100 samples for the band shown in the reason.
+	const a = 0.02
+	if st.n == 1 {
+		st.mean = smp.Value
+	} else {
+		d := smp.Value - st.mean
+		st.mean += a * d
+		st.vari = (1 - a) * (st.vari + a*d*d)
+	}
+	if s.cfg.Alerts == nil {
+		return sc, true
+	}
+	switch {
+	case sc >= eff.threshold && st.n > eff.learning:
+		st.onsetTS = smp.TS
+		v := sc
+		ev := make([]alert.Evidence, 0, len(st.recent))
+		for _, e := range st.recent {
+			if e.TS != 0 {
+				ev = append(ev, e)
+			}
+		}
+		_, err := s.cfg.Alerts.Raise(s.ctx, alert.Signal{
+			Tenant: smp.Tenant, Source: "model:" + ModelName, ModelVersion: ModelVersion,
+			Twin: smp.Twin, Type: smp.Type, Channel: smp.Channel, Severity: alert.Warning, Value: &v,
+			Reason: fmt.Sprintf("anomaly score %.2f (threshold %.3f): %g is unusual for this channel; recent band %.3g to %.3g",
+				sc, eff.threshold, smp.Value, lo, hi),
+			Evidence: ev,
+			Details:  map[string]any{"score": sc, "threshold": eff.threshold, "expected_band": []float64{lo, hi}, "detector": ModelName, "version": ModelVersion},
+			At:       time.UnixMilli(smp.TS),
+		})
+		if err != nil {
+			s.log.Warn("raise anomaly alert", "twin", smp.Twin, "channel", smp.Channel, "err", err)
+		} else {
+			st.alerting = true
+			s.alerts.Add(1)
+		}
+	case st.alerting && smp.TS-st.onsetTS > s.cfg.ClearAfter.Milliseconds():
+		_, _, err := s.cfg.Alerts.Clear(s.ctx, alert.Signal{Tenant: smp.Tenant, Source: "model:" + ModelName, ModelVersion: ModelVersion,
+			Twin: smp.Twin, Type: smp.Type, Channel: smp.Channel, Reason: "no anomaly for " + s.cfg.ClearAfter.String(), At: time.UnixMilli(smp.TS)})
+		if err == nil {
+			st.alerting = false
+		}
+	}
+	return sc, true
+}
+
+func (s *Service) checkpointLoop() {
+	defer s.wgLoop.Done()
+	t := time.NewTicker(s.cfg.CheckpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Checkpoint(); err != nil {
+				s.log.Error("anomaly checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// Checkpoint writes every detector's state to disk atomically. While the
+// workers run it asks each for its shard's state.
+func (s *Service) Checkpoint() error {
+	var parts [][]byte
+	for _, sh := range s.shards {
+		reply := make(chan []byte, 1)
+		select {
+		case sh.ckpt <- reply:
+			parts = append(parts, <-reply)
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}
+	return s.writeCheckpoint(parts)
+}
+
+func (s *Service) marshalShard(sh *shard) []byte {
+	var b []byte
+	for k, st := range sh.series {
+		state, err := st.det.MarshalBinary()
+		if err != nil {
+			continue
+		}
+		for _, x := range []string{k.Tenant, k.Twin, k.Channel, st.typ} {
+			b = binary.AppendUvarint(b, uint64(len(x)))
+			b = append(b, x...)
+		}
+		b = binary.AppendVarint(b, st.lastTS)
+		b = binary.AppendUvarint(b, uint64(st.n))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(st.mean))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(st.vari))
+		b = binary.AppendUvarint(b, uint64(len(state)))
+		b = append(b, state...)
+	}
+	return b
+}
+
+const ckptMagic = "TSMANOM1"
+
+func (s *Service) writeCheckpoint(parts [][]byte) error {
+	path := filepath.Join(s.cfg.Dir, "checkpoint")
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("create checkpoint: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString(ckptMagic)
+	w.WriteString(ModelVersion + "\n")
+	for _, p := range parts {
+		w.Write(p)
+	}
+	err = w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// restore loads the checkpoint (if it is of this model version) and feeds
+// each detector the stored samples newer than its checkpoint.
+func (s *Service) restore(ctx context.Context) (int, error) {
+	b, err := os.ReadFile(filepath.Join(s.cfg.Dir, "checkpoint"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read anomaly checkpoint: %w", err)
+	}
+	head := ckptMagic + ModelVersion + "\n"
+	if !strings.HasPrefix(string(b), head) {
+		s.log.Warn("anomaly checkpoint is of another model version; starting fresh")
+		return 0, nil
+	}
+	b = b[len(head):]
+	n := 0
+	for len(b) > 0 {
+		var strs [4]string
+		for i := range strs {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || uint64(len(b)-k) < l {
+				return n, errors.New("anomaly checkpoint is damaged")
+			}
+			strs[i] = string(b[k : k+int(l)])
+			b = b[k+int(l):]
+		}
+		lastTS, k1 := binary.Varint(b)
+		if k1 <= 0 {
+			return n, errors.New("anomaly checkpoint is damaged")
+		}
+		b = b[k1:]
+		cnt, k2 := binary.Uvarint(b)
+		if k2 <= 0 || len(b) < k2+16 {
+			return n, errors.New("anomaly checkpoint is damaged")
+		}
+		b = b[k2:]
+		mean := math.Float64frombits(binary.LittleEndian.Uint64(b))
+		vari := math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
+		b = b[16:]
+		l, k3 := binary.Uvarint(b)
+		if k3 <= 0 || uint64(len(b)-k3) < l {
+			return n, errors.New("anomaly checkpoint is damaged")
+		}
+		state := b[k3 : k3+int(l)]
+		b = b[k3+int(l):]
+		var d anomaly.Detector
+		if err := d.UnmarshalBinary(state); err != nil {
+			return n, fmt.Errorf("anomaly checkpoint: %w", err)
+		}
+		key := telemetry.Key{Tenant: strs[0], Twin: strs[1], Channel: strs[2]}
+		st := &seriesState{det: &d, typ: strs[3], lastTS: lastTS, n: int(cnt), mean: mean, vari: vari}
+		s.shardOf(key).series[key] = st
+		// Catch up on samples stored after the checkpoint (alerts are not
+		// re-raised for them: they were decided, or missed, before).
+		err := s.cfg.Store.Range(ctx, key, lastTS+1, math.MaxInt64, func(ts int64, v float64) bool {
+			st.det.Update(ts, v)
+			st.lastTS = ts
+			st.n++
+			return true
+		})
+		if err != nil && ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Policy returns the current policy.
+func (s *Service) Policy() Policy {
+	s.polMu.RLock()
+	defer s.polMu.RUnlock()
+	b, _ := json.Marshal(s.policy)
+	var p Policy
+	json.Unmarshal(b, &p)
+	return p
+}
+
+// SetPolicy validates, stores (atomically, fsynced) and applies p.
+func (s *Service) SetPolicy(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.cfg.Dir, "policy.json")
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err == nil {
+		_, err = f.Write(b)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("save anomaly policy: %w", err)
+	}
+	s.polMu.Lock()
+	s.policy = p
+	s.polMu.Unlock()
+	return nil
+}
+
+// Stats for /metrics.
+type Stats struct {
+	Series                           int
+	Scored, Dropped, Alerts, Backlog uint64
+}
+
+// Stats returns counters. Series is counted without stopping the workers,
+// so it is approximate while they run.
+func (s *Service) Stats() Stats {
+	st := Stats{Scored: s.scored.Load(), Dropped: s.dropped.Load(), Alerts: s.alerts.Load()}
+	for _, sh := range s.shards {
+		st.Backlog += uint64(len(sh.in))
+	}
+	return st
+}
+
+// WriteMetrics appends Prometheus text lines.
+func (s *Service) WriteMetrics(w io.Writer) {
+	st := s.Stats()
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_scored_total Samples scored by the anomaly detector.\n# TYPE tsingma_anomaly_scored_total counter\ntsingma_anomaly_scored_total %d\n", st.Scored)
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_dropped_total Samples not scored because a shard queue was full.\n# TYPE tsingma_anomaly_dropped_total counter\ntsingma_anomaly_dropped_total %d\n", st.Dropped)
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_backlog_batches Batches waiting in the scoring queues.\n# TYPE tsingma_anomaly_backlog_batches gauge\ntsingma_anomaly_backlog_batches %d\n", st.Backlog)
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_alerts_total Anomaly alerts raised.\n# TYPE tsingma_anomaly_alerts_total counter\ntsingma_anomaly_alerts_total %d\n", st.Alerts)
+}
+
+// Close stops scoring, drains the queues and writes a final checkpoint.
+// Idempotent; call before the store closes.
+func (s *Service) Close() error {
+	var err error
+	s.once.Do(func() {
+		if s.sub == nil {
+			return
+		}
+		s.sub.Close() // route() drains, closes the shard queues, workers finish
+		s.wgWork.Wait()
+		s.cancel()
+		s.wgLoop.Wait()
+		var parts [][]byte
+		for _, sh := range s.shards { // no worker runs now
+			parts = append(parts, s.marshalShard(sh))
+		}
+		err = s.writeCheckpoint(parts)
+	})
+	return err
+}

@@ -1,0 +1,157 @@
+package scoring
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/store"
+	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.MainWithLeakCheck(m) }
+
+type fakeAlerts struct {
+	mu     sync.Mutex
+	raised []alert.Signal
+}
+
+func (f *fakeAlerts) Raise(_ context.Context, s alert.Signal) (alert.Alert, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.raised = append(f.raised, s)
+	return alert.Alert{}, nil
+}
+
+func (f *fakeAlerts) Clear(context.Context, alert.Signal) (alert.Alert, bool, error) {
+	return alert.Alert{}, true, nil
+}
+
+func (f *fakeAlerts) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.raised)
+}
+
+func signal(i int) float64 {
+	v := 20 + 2*math.Sin(float64(i)/50) + 0.1*math.Sin(float64(i)*1.7)
+	if i == 1500 {
+		v += 15 // a spike
+	}
+	return v
+}
+
+// feed appends samples [from, to) and publishes them as ingest would.
+func feed(t *testing.T, st *store.Store, b *bus.Bus, from, to int) {
+	t.Helper()
+	for i := from; i < to; i += 100 {
+		var batch []telemetry.Sample
+		for j := i; j < min(i+100, to); j++ {
+			batch = append(batch, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
+		}
+		if _, err := st.Append(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+		b.PublishSamples(batch)
+	}
+}
+
+func scores(t *testing.T, st *store.Store, n int) []float64 {
+	t.Helper()
+	var out []float64
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out = out[:0]
+		st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(_ int64, v float64) bool {
+			out = append(out, v)
+			return true
+		})
+		if len(out) >= n || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func open(t *testing.T, dir string, st *store.Store, b *bus.Bus, al Alerter) *Service {
+	t.Helper()
+	s, err := Open(t.Context(), Config{Dir: dir, Bus: b, Store: st, Alerts: al, QueueBatches: 1 << 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	return s
+}
+
+func TestScoresStoredAlertRaisedAndRestartResumes(t *testing.T) {
+	base := t.TempDir()
+	// Uninterrupted reference run.
+	st1, _ := store.Open(store.Config{Dir: filepath.Join(base, "ref")})
+	b1 := bus.New()
+	al := &fakeAlerts{}
+	s1 := open(t, filepath.Join(base, "ref-anomaly"), st1, b1, al)
+	feed(t, st1, b1, 0, 2000)
+	ref := scores(t, st1, 2000)
+	s1.Close()
+	st1.Close()
+	if len(ref) != 2000 {
+		t.Fatalf("got %d scores, want 2000", len(ref))
+	}
+	if al.count() == 0 {
+		t.Fatal("the spike raised no alert")
+	}
+	sig := al.raised[0]
+	if sig.Source != "model:anomaly" || sig.ModelVersion != ModelVersion || sig.Channel != "temp" || sig.Reason == "" {
+		t.Fatalf("alert signal %+v lacks its source, version, channel or reason", sig)
+	}
+	// Interrupted run: stop after 1,000 samples (checkpoint on close), store
+	// 300 more while scoring is down, restart and continue.
+	st2, _ := store.Open(store.Config{Dir: filepath.Join(base, "run")})
+	defer st2.Close()
+	b2 := bus.New()
+	adir := filepath.Join(base, "run-anomaly")
+	s2 := open(t, adir, st2, b2, nil)
+	feed(t, st2, b2, 0, 1000)
+	scores(t, st2, 1000)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	feed(t, st2, b2, 1000, 1300) // nobody scores these now
+	s3 := open(t, adir, st2, b2, nil)
+	defer s3.Close()
+	feed(t, st2, b2, 1300, 2000)
+	got := scores(t, st2, 1700)
+	// Scores of samples 1300.. must equal the uninterrupted run's.
+	if len(got) != 1700 {
+		t.Fatalf("got %d scores, want 1700 (1,000 before, none while down, 700 after)", len(got))
+	}
+	for i := 1000; i < 1700; i++ {
+		if got[i] != ref[i+300] {
+			t.Fatalf("score of sample %d after restart = %g, uninterrupted run %g", i+300, got[i], ref[i+300])
+		}
+	}
+}
+
+func TestPolicyValidation(t *testing.T) {
+	bad := 2.0
+	p := DefaultPolicy()
+	p.Types = map[string]Settings{"slope": {Threshold: &bad}}
+	if err := p.Validate(); err == nil {
+		t.Fatal("threshold 2 accepted")
+	}
+	off := false
+	p = DefaultPolicy()
+	p.Twins = map[string]Settings{"x": {Enabled: &off}}
+	if e := p.resolve("slope", "x"); e.enabled {
+		t.Fatal("twin override ignored")
+	}
+	if e := p.resolve("slope", "y"); !e.enabled || e.threshold != 0.279 {
+		t.Fatalf("defaults not applied: %+v", e)
+	}
+}
