@@ -54,6 +54,11 @@ type Config struct {
 	// MaxHistory bounds the alerts kept per tenant (the oldest cleared are
 	// deleted); default 100,000.
 	MaxHistory int
+	// UpdateEvery bounds how often a model that keeps raising an open
+	// alert with the same severity and version has it written and
+	// published ("updated"); in between, Count, reason, value, evidence
+	// and details change in memory (and are served). Default 10s.
+	UpdateEvery time.Duration
 	// MaxRules bounds the rules per tenant; default 10,000.
 	MaxRules int
 	// Buffer is the bus subscription's buffer in batches; default 4096.
@@ -100,6 +105,10 @@ type tenantState struct {
 	states map[stateKey]*state
 	open   map[string]*Alert // key → open alert
 	byID   map[uint64]*Alert // open alerts by id
+	// written: when an open alert was last written; dirty: open alerts
+	// changed in memory since (coalesced model updates).
+	written map[uint64]time.Time
+	dirty   map[uint64]struct{}
 	seq    uint64
 	stored int
 }
@@ -110,6 +119,9 @@ func newTenantState() *tenantState {
 		states: map[stateKey]*state{},
 		open:   map[string]*Alert{},
 		byID:   map[uint64]*Alert{},
+
+		written: map[uint64]time.Time{},
+		dirty:   map[uint64]struct{}{},
 	}
 }
 
@@ -150,6 +162,9 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.MaxHistory <= 0 {
 		cfg.MaxHistory = 100_000
+	}
+	if cfg.UpdateEvery <= 0 {
+		cfg.UpdateEvery = 10 * time.Second
 	}
 	if cfg.MaxRules <= 0 {
 		cfg.MaxRules = 10_000
@@ -271,6 +286,7 @@ func (e *Engine) Close() error {
 			<-e.done
 		}
 		e.mu.Lock()
+		e.writeDirty()
 		e.closed = true
 		e.mu.Unlock()
 		if err := e.db.Close(); err != nil {
@@ -278,6 +294,27 @@ func (e *Engine) Close() error {
 		}
 	})
 	return e.closeErr
+}
+
+// writeDirty persists open alerts whose coalesced updates are only in
+// memory.
+func (e *Engine) writeDirty() {
+	var ws []write
+	for _, ts := range e.tenants {
+		for id := range ts.dirty {
+			if a := ts.byID[id]; a != nil {
+				c := a.clone()
+				ws = append(ws, write{tenant: a.Tenant, alert: &c})
+			}
+		}
+		clear(ts.dirty)
+	}
+	if len(ws) > 0 {
+		if err := e.commit(ws...); err != nil {
+			e.stats.persistErr.Add(1)
+			e.log.Error("persist alerts at close", "writes", len(ws), "err", err)
+		}
+	}
 }
 
 // Process evaluates the rules on accepted samples, in order. Start calls
@@ -406,7 +443,14 @@ func (e *Engine) clear(ts *tenantState, a *Alert, by string, at time.Time, x *fl
 }
 
 // record queues the alert's write and change; flush commits them.
-func (e *Engine) record(_ *tenantState, a *Alert, action string) {
+func (e *Engine) record(ts *tenantState, a *Alert, action string) {
+	id, _ := parseID(a.ID)
+	delete(ts.dirty, id)
+	if a.State.Open() {
+		ts.written[id] = e.now()
+	} else {
+		delete(ts.written, id)
+	}
 	c := a.clone()
 	e.writes = append(e.writes, write{tenant: a.Tenant, alert: &c})
 	e.changes = append(e.changes, Change{Tenant: a.Tenant, Action: action, Alert: &c})

@@ -492,3 +492,36 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("got %d open alerts (%v), want 40: one per vehicle per source", len(p.Items), err)
 	}
 }
+
+// A model repeating the same signal is written and published at most once
+// per UpdateEvery; a material change (severity) goes out at once.
+func TestModelUpdatesCoalesced(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	h := newHarness(t, Config{Now: clock, UpdateEvery: 10 * time.Second})
+	h.cat.add("p1", "piezometer")
+	ctx := t.Context()
+	sig := Signal{Source: "model:anomaly", ModelVersion: "1", Twin: "p1", Channel: "porePressure", Severity: Warning, Reason: "r"}
+	var actions []string
+	for i := range 30 { // one a second for 30 s
+		if i == 25 {
+			sig.Severity = Critical
+		}
+		if _, err := h.e.Raise(ctx, sig); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range h.take() {
+			actions = append(actions, fmt.Sprintf("%s@%d", c.Action, i))
+		}
+		tick(time.Second)
+	}
+	want := []string{"raised@0", "updated@10", "updated@20", "updated@25"}
+	if diff := cmp.Diff(want, actions); diff != "" {
+		t.Errorf("published changes (-want +got):\n%s", diff)
+	}
+	if a, err := h.e.GetAlert(ctx, "default", "1"); err != nil || a.Count != 30 {
+		t.Errorf("got count %d (%v), want 30 (every raise is counted)", a.Count, err)
+	}
+}

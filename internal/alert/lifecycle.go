@@ -67,6 +67,11 @@ func (e *Engine) Ack(_ context.Context, tenant, id string, act Action) (Alert, e
 		return Alert{}, fmt.Errorf("persist alert %s: %w", id, err)
 	}
 	*a = next.clone() // a is the live alert when open; a throwaway otherwise
+	if ts := e.tenants[tenant]; ts != nil && next.State.Open() {
+		n, _ := parseID(id)
+		delete(ts.dirty, n)
+		ts.written[n] = act.At
+	}
 	e.stats.acked.Add(1)
 	out := next.clone()
 	e.publish(Change{Tenant: tenant, Action: "acknowledged", Alert: &out})
@@ -101,6 +106,8 @@ func (e *Engine) Resolve(_ context.Context, tenant, id string, act Action) (Aler
 	n, _ := parseID(id)
 	delete(ts.open, a.Key)
 	delete(ts.byID, n)
+	delete(ts.dirty, n)
+	delete(ts.written, n)
 	if a.Rule != "" {
 		delete(ts.states, stateKey{a.Rule, a.Twin})
 	}

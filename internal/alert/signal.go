@@ -43,6 +43,7 @@ func (e *Engine) Raise(ctx context.Context, s Signal) (Alert, error) {
 	}
 	e.stats.raisedModel.Add(1)
 	if a := ts.open[s.key()]; a != nil {
+		material := s.Severity != a.Severity || s.ModelVersion != a.ModelVersion
 		if s.Severity.Rank() > a.Severity.Rank() && a.State == Acknowledged {
 			a.State = Raised
 		}
@@ -57,6 +58,13 @@ func (e *Engine) Raise(ctx context.Context, s Signal) (Alert, error) {
 		}
 		a.Count++
 		a.Updated = now
+		id, _ := parseID(a.ID)
+		if !material && now.Sub(ts.written[id]) < e.cfg.UpdateEvery {
+			// A model repeating itself: keep it in memory; it is written
+			// with the next material change, the clear, or Close.
+			ts.dirty[id] = struct{}{}
+			return a.clone(), nil
+		}
 		e.record(ts, a, "updated")
 		return a.clone(), e.flushErr()
 	}
