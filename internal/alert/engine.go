@@ -109,8 +109,8 @@ type tenantState struct {
 	// changed in memory since (coalesced model updates).
 	written map[uint64]time.Time
 	dirty   map[uint64]struct{}
-	seq    uint64
-	stored int
+	seq     uint64
+	stored  int
 }
 
 func newTenantState() *tenantState {
