@@ -347,12 +347,12 @@ func rootsNeeded(a float64, maxTerms int) int {
 
 func (s *engSlope) initUnsat(step float64) {
 	c := s.c
-	u := newUnsat(c, TimeGrid{Step: step, Steps: 1}, s.z)
+	p := &c.p
+	a := p.Soil.Alpha * c.cosD * c.cosD * p.WaterTableDepth
+	s.nroot = rootsNeeded(a, p.maxTerms())
+	u := newUnsat(c, TimeGrid{Step: step, Steps: 1}, s.z, s.nroot)
 	u.q, u.capt = nil, nil
 	s.u = u
-	a := u.al * u.d
-	s.nroot = rootsNeeded(a, len(u.roots))
-	u.roots = u.roots[:s.nroot]
 	s.sa = make([]float64, s.nroot)
 	s.invBot = make([]float64, s.nroot)
 	s.invBotTr = make([]float64, s.nroot)

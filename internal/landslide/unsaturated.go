@@ -102,7 +102,7 @@ func UnsaturatedProfiles(p Params, rain Rainfall, g TimeGrid, outSteps []int, zm
 		}
 		return out, nil
 	}
-	u := newUnsat(c, g, z)
+	u := newUnsat(c, g, z, p.maxTerms())
 	flux := u.basalVolume(g)
 	for k, s := range outSteps {
 		out[k] = u.profile(tcap[s], flux[s])
@@ -110,7 +110,7 @@ func UnsaturatedProfiles(p Params, rain Rainfall, g TimeGrid, outSteps []int, zm
 	return out, nil
 }
 
-func newUnsat(c *column, g TimeGrid, z []float64) *unsatColumn {
+func newUnsat(c *column, g TimeGrid, z []float64, nroots int) *unsatColumn {
 	p := &c.p
 	s := p.Soil
 	u := &unsatColumn{column: c, ks: s.Ksat, ths: s.ThetaSat, thr: s.ThetaRes, z: z}
@@ -149,7 +149,7 @@ func newUnsat(c *column, g TimeGrid, z []float64) *unsatColumn {
 	}
 	u.tf = u.al * s.Ksat / (s.ThetaSat - s.ThetaRes)
 	a := u.al * u.d
-	u.roots = gardnerRoots(a, p.maxTerms())
+	u.roots = gardnerRoots(a, nroots)
 	u.bot = make([]float64, len(u.roots))
 	u.qtops = make([]float64, len(u.roots))
 	for k, r := range u.roots {

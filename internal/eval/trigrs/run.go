@@ -57,7 +57,7 @@ func (r *Report) Write(w io.Writer) {
 	for _, c := range r.Cases {
 		fmt.Fprintf(w, "%-30s %-26s cells=%-4d nodes=%-6d max_fs_err=%.3g max_psi_err=%.3g fs_min_err=%.3g z_min_err=%.3g p_min_err=%.3g\n",
 			c.Name, c.Model, c.Cells, c.Nodes, c.MaxFSErr, c.MaxPsi, c.MaxFSMinErr, c.MaxZMinErr, c.MaxPMinErr)
-		if c.MaxPsi > 1e-5 || c.MaxFSErr > 1e-5 {
+		if c.MaxPsi > 1e-6 || c.MaxFSErr > 1e-6 {
 			fmt.Fprintf(w, "    worst psi at %s; worst fs at %s\n", c.WorstPsi, c.WorstFS)
 		}
 		for _, e := range c.Excluded {
