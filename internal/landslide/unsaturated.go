@@ -306,6 +306,9 @@ func (u *unsatColumn) profile(t, vqt float64) Profile {
 type unsatWork struct {
 	kz, trz, psiU, thz []float64
 	tstar1             float64
+	// buffers of finish and saturatedZone, reused by the Engine
+	vf, vfa, ptr, pz, psi, uwsp []float64
+	nodes                       []Node
 }
 
 // kProfile computes K(z,t) and the transmissivity by superposing the
@@ -403,8 +406,8 @@ func (u *unsatColumn) finish(t, vqt float64, w *unsatWork) Profile {
 	d, ks := u.d, u.ks
 	dth := u.ths - u.thr
 	// fillable porosity above each node and the water-table rise
-	vf := make([]float64, n)
-	vfa := make([]float64, n)
+	w.vf, w.vfa = grow(w.vf, n), grow(w.vfa, n)
+	vf, vfa := w.vf, w.vfa
 	trv := -(p.DepthToBase - d) * ks
 	zz := p.DepthToBase - u.dz
 	for j := n - 2; j >= 0; j-- {
@@ -455,12 +458,13 @@ func (u *unsatColumn) finish(t, vqt float64, w *unsatWork) Profile {
 			dh = p.WaterTableDepth
 		}
 	}
-	return u.saturatedZone(t, dh, w.psiU, w.thz)
+	return u.saturatedZone(t, dh, w)
 }
 
 // saturatedZone adds the diffusion of the water-table rise dh into the
 // saturated zone and computes the factor of safety with suction stress.
-func (u *unsatColumn) saturatedZone(t, dh float64, psiU, thz []float64) Profile {
+func (u *unsatColumn) saturatedZone(t, dh float64, w *unsatWork) Profile {
+	psiU, thz := w.psiU, w.thz
 	p := &u.p
 	z := u.z
 	n := len(z)
@@ -471,11 +475,12 @@ func (u *unsatColumn) saturatedZone(t, dh float64, psiU, thz []float64) Profile 
 	zm := p.DepthToBase
 	d1 := p.Soil.Diffusivity / (u.cosD * u.cosD)
 	nstp := int(float64(float32(1/p.Soil.Alpha)) / u.dz)
-	pr := Profile{Time: t, Nodes: make([]Node, n)}
-	ptr := make([]float64, n)
-	pz := make([]float64, n)
-	psi := make([]float64, n)
-	uwsp := make([]float64, n)
+	if cap(w.nodes) < n {
+		w.nodes = make([]Node, n)
+	}
+	pr := Profile{Time: t, Nodes: w.nodes[:n]}
+	w.ptr, w.pz, w.psi, w.uwsp = grow(w.ptr, n), grow(w.pz, n), grow(w.psi, n), grow(w.uwsp, n)
+	ptr, pz, psi, uwsp := w.ptr, w.pz, w.psi, w.uwsp
 	uwsum := 0.0
 	jmark := 0
 	for j, zj := range z {
