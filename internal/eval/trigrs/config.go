@@ -52,7 +52,6 @@ var ErrConfig = errors.New("trigrs: bad tr_in.txt")
 type lineReader struct {
 	sc   *bufio.Scanner
 	line int
-	toks []string
 }
 
 func (r *lineReader) next() (string, error) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/tsingma/tsingma/internal/landslide"
 )
@@ -23,17 +22,16 @@ type Excluded struct {
 
 // CaseResult is the comparison for one TRIGRS case.
 type CaseResult struct {
-	Name, Model        string
-	Cells, Nodes       int
-	MaxFSErr, MaxPsi   float64 // over every compared profile node
-	WorstFS, WorstPsi  string  // where the largest differences are
-	MaxFSMinErr        float64 // cells.csv fs_min
-	MaxZMinErr         float64 // cells.csv depth of fs_min
-	MaxPMinErr         float64 // cells.csv pressure head at fs_min
-	Unsaturated        bool
-	Excluded           []Excluded
-	CellsCompared      int
-	cellFSMinWorstWhat string
+	Name, Model       string
+	Cells, Nodes      int
+	MaxFSErr, MaxPsi  float64 // over every compared profile node
+	WorstFS, WorstPsi string  // where the largest differences are
+	MaxFSMinErr       float64 // cells.csv fs_min
+	MaxZMinErr        float64 // cells.csv depth of fs_min
+	MaxPMinErr        float64 // cells.csv pressure head at fs_min
+	Unsaturated       bool
+	Excluded          []Excluded
+	CellsCompared     int
 }
 
 // Report is the result of Run.
@@ -448,5 +446,3 @@ func unsatTimeGrid(cfg *Config) landslide.TimeGrid {
 	}
 	return landslide.TimeGrid{Step: tinc, Steps: nts}
 }
-
-var _ = strings.TrimSpace
