@@ -104,6 +104,19 @@ func NewEngine(cfg EngineConfig, slopes []Params) (*Engine, error) {
 	return e, nil
 }
 
+// Reset forgets the rainfall history (keeping the precomputation), so the
+// next period starts a new event from the steady initial state. The model
+// is event-based like TRIGRS: memory grows by 8 bytes per slope per period,
+// so a long-running platform starts a new event after a dry spell.
+func (e *Engine) Reset() {
+	e.capt, e.rates = nil, nil
+	for _, s := range e.slopes {
+		if s.u != nil {
+			s.half, s.f, s.vol, s.simpSum = 0, s.f[:0], []float64{0}, 0
+		}
+	}
+}
+
 // Slopes returns the number of slopes.
 func (e *Engine) Slopes() int { return len(e.slopes) }
 

@@ -88,3 +88,49 @@ func TestEngineMatchesProfiles(t *testing.T) {
 		})
 	}
 }
+
+// After Reset the engine answers like a fresh one.
+func TestEngineReset(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	params := []Params{randomSlope(rng, true, true), randomSlope(rng, false, false)}
+	e, err := NewEngine(EngineConfig{Step: 3600}, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(r float64) {
+		for h := 0; h < 5; h++ {
+			if err := e.AddPeriod(float64(h)*3600, float64(h+1)*3600, []float64{r, r}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add(1e-5)
+	out := make([]Summary, 2)
+	if err := e.Evaluate(t.Context(), 5*3600, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Reset()
+	add(2e-6)
+	if err := e.Evaluate(t.Context(), 5*3600, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := NewEngine(EngineConfig{Step: 3600}, params)
+	e = fresh
+	add(2e-6)
+	want := make([]Summary, 2)
+	if err := e.Evaluate(t.Context(), 5*3600, want, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out[0] != want[0] || out[1] != want[1] {
+		t.Errorf("after Reset %+v, fresh %+v", out, want)
+	}
+	if err := e.Evaluate(t.Context(), 6*3600, want, nil); err == nil {
+		t.Error("time beyond the history accepted")
+	}
+	if err := e.AddPeriod(0, 3600, []float64{1}); err == nil {
+		t.Error("wrong number of rates accepted")
+	}
+	if err := e.AddPeriod(0, 3600*5.5, []float64{1, 1}); err == nil {
+		t.Error("boundary off the step grid accepted")
+	}
+}

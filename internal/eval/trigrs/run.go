@@ -77,7 +77,7 @@ func (r *Report) Write(w io.Writer) {
 func Run(ctx context.Context, dir string) (*Report, error) {
 	prof, cells, err := loadReference(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (is %s the staged trigrs dataset?)", err, dir)
 	}
 	var caseDirs []string
 	for _, sub := range []string{"cases", "upstream_examples"} {
