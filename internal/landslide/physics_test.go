@@ -237,3 +237,17 @@ func TestValidate(t *testing.T) {
 		t.Error("negative rain accepted")
 	}
 }
+
+func TestGardnerRoots(t *testing.T) {
+	for _, a := range []float64{0.05, 1, 4.2, 30} {
+		r := gardnerRoots(a, 60)
+		for k, x := range r {
+			if lo, hi := (float64(k)+0.5)*math.Pi/a, float64(k+1)*math.Pi/a; x <= lo || x >= hi {
+				t.Fatalf("a=%g root %d = %g outside (%g, %g)", a, k+1, x, lo, hi)
+			}
+			if f := math.Sin(a*x) + 2*x*math.Cos(a*x); math.Abs(f) > 1e-12*(1+2*x) {
+				t.Fatalf("a=%g root %d = %g: residual %g", a, k+1, x, f)
+			}
+		}
+	}
+}

@@ -24,27 +24,40 @@ const unsatTol = 1e-6
 // gardnerRoots returns the first n positive roots of
 // sin(a·x) + 2x·cos(a·x) = 0, a = α·d (the eigenvalues of the Srivastava &
 // Yeh (1991) solution for a layer of thickness d), one in each interval
-// ((k−½)π/a, kπ/a), found by bisection to full double precision.
+// ((k−½)π/a, kπ/a), by Newton's method kept inside a shrinking bracket
+// (bisection when a step leaves it), to full double precision.
 func gardnerRoots(a float64, n int) []float64 {
 	r := make([]float64, n)
-	f := func(x float64) float64 { return math.Sin(a*x) + 2*x*math.Cos(a*x) }
+	f := func(x float64) (float64, float64) {
+		s, c := math.Sincos(a * x)
+		return s + 2*x*c, (a+2)*c - 2*a*x*s
+	}
 	for k := 1; k <= n; k++ {
 		lo := (float64(k) - 0.5) * math.Pi / a
 		hi := float64(k) * math.Pi / a
-		flo := f(lo)
+		flo, _ := f(lo)
+		x := 0.5 * (lo + hi)
 		for it := 0; it < 200; it++ {
-			mid := 0.5 * (lo + hi)
-			if mid <= lo || mid >= hi {
+			fx, dfx := f(x)
+			if fx == 0 {
 				break
 			}
-			fm := f(mid)
-			if (fm > 0) == (flo > 0) {
-				lo, flo = mid, fm
+			if (fx > 0) == (flo > 0) {
+				lo, flo = x, fx
 			} else {
-				hi = mid
+				hi = x
 			}
+			nx := x - fx/dfx
+			if !(nx > lo && nx < hi) {
+				nx = 0.5 * (lo + hi)
+			}
+			if math.Abs(nx-x) <= 4e-16*x || hi-lo <= 4e-16*x {
+				x = nx
+				break
+			}
+			x = nx
 		}
-		r[k-1] = 0.5 * (lo + hi)
+		r[k-1] = x
 	}
 	return r
 }
