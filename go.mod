@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/tidwall/rtree v1.10.0
+	github.com/transparency-dev/merkle v0.0.2
 	go.etcd.io/bbolt v1.4.3
 )
 

@@ -1,0 +1,90 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/bus"
+)
+
+// Follower appends state changes published on the bus (twin, rule and
+// alert changes) to the log. Start it, Close it before the log.
+//
+// The bus never blocks its publishers, so a follower that falls more than
+// its buffer behind loses events; Dropped counts them (exported as a
+// metric). Alert "updated" changes (a model re-raising an open alert) are
+// not recorded: raised, acknowledged, resolved and cleared are.
+type Follower struct {
+	log     *Log
+	sub     *bus.Subscription
+	wg      sync.WaitGroup
+	once    sync.Once
+	failed  atomic.Uint64
+	written atomic.Uint64
+}
+
+// Follow subscribes to b. Call Start to begin appending.
+func Follow(b *bus.Bus, l *Log) *Follower {
+	sub := b.Subscribe(bus.SubscribeOptions{Buffer: 1 << 16, Filter: func(ev bus.Event) bool {
+		switch ev.Kind {
+		case "twin", "rule":
+			return true
+		case "alert":
+			c, ok := ev.Data.(alert.Change)
+			return !ok || c.Action != "updated"
+		}
+		return false
+	}})
+	return &Follower{log: l, sub: sub}
+}
+
+// Start starts the goroutine that appends.
+func (f *Follower) Start() {
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for ev := range f.sub.C {
+			data, err := json.Marshal(ev.Data)
+			if err != nil {
+				f.failed.Add(1)
+				continue
+			}
+			e := Event{Tenant: ev.Tenant, Kind: ev.Kind, Data: data}
+			if r, ok := ev.Data.(interface{ TwinRef() (string, string) }); ok {
+				e.Subject, _ = r.TwinRef()
+			}
+			if c, ok := ev.Data.(alert.Change); ok {
+				e.Kind = ev.Kind + "." + c.Action
+				if c.Alert != nil {
+					e.Subject = c.Alert.ID
+					if c.Alert.Ack != nil && c.Action == "acknowledged" {
+						e.Actor = c.Alert.Ack.By
+					}
+				}
+			}
+			if _, err := f.log.Append(context.Background(), e); err != nil {
+				f.failed.Add(1)
+				continue
+			}
+			f.written.Add(1)
+		}
+	}()
+}
+
+// Dropped is the number of events lost to a full buffer or a failed append.
+func (f *Follower) Dropped() uint64 { return f.sub.Dropped() + f.failed.Load() }
+
+// Written is the number of events appended.
+func (f *Follower) Written() uint64 { return f.written.Load() }
+
+// Close unsubscribes and waits for the events already received to be
+// appended. Idempotent.
+func (f *Follower) Close() {
+	f.once.Do(func() {
+		f.sub.Close()
+		f.wg.Wait()
+	})
+}
