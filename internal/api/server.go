@@ -40,12 +40,14 @@ type Twins interface {
 	Get(ctx context.Context, tenant, id string) (twin.Twin, error)
 	BulkUpsert(ctx context.Context, tenant string, tws []twin.Twin) []error
 	Query(ctx context.Context, tenant string, q twin.Query) (twin.Page, error)
+	Refs(ctx context.Context, tenant string, q twin.Query, max int) ([]twin.Ref, error)
 }
 
 // Telemetry is the store as the read side of the API uses it.
 type Telemetry interface {
 	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
 	Latest(k telemetry.Key) (store.Point, bool)
+	LatestOfTwin(tenant, twin string) map[string]store.Point
 	Channels(tenant, twin string) []string
 	Stats() store.Stats
 }

@@ -389,16 +389,27 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 	return b, nil
 }
 
-// flush runs on the committer goroutine: everything in the WAL segments up
-// to the current one is applied to the head, so after rotating, a block of
-// every series' in-memory chunks covers all of them and those segments can go.
-func (s *Store) flush() error {
-	cover := s.seg.seq
+// flushSnap is what a flush writes: the in-memory chunks of each series
+// at the moment the WAL was rotated, and the last segment they cover.
+type flushSnap struct {
+	cover int
+	order []*series
+	mems  map[*series][]*chunkMeta
+}
+
+type cutResult struct {
+	snap flushSnap
+	err  error
+}
+
+// cut runs on the committer goroutine, between commits: every record in the
+// WAL segments up to the current one is applied to the head, so after
+// rotating, the cut chunks of every series cover all of them.
+func (s *Store) cut() (flushSnap, error) {
+	snap := flushSnap{cover: s.seg.seq, mems: map[*series][]*chunkMeta{}}
 	if err := s.rotate(); err != nil {
-		return err
+		return snap, err
 	}
-	var jobs []*blockSeries
-	mems := map[*series][]*chunkMeta{}
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		ser.cutLocked()
@@ -409,19 +420,28 @@ func (s *Store) flush() error {
 			}
 		}
 		ser.mu.Unlock()
-		if len(mem) == 0 {
-			continue
+		if len(mem) > 0 {
+			snap.order = append(snap.order, ser)
+			snap.mems[ser] = mem
 		}
-		// Cut chunks never change: decode them outside the lock.
+	}
+	return snap, nil
+}
+
+// writeFlush writes the snapshot as a block, swaps it in for the in-memory
+// chunks, and deletes the WAL segments it covers.
+func (s *Store) writeFlush(snap flushSnap) error {
+	var jobs []*blockSeries
+	for _, ser := range snap.order {
+		// Cut chunks never change: decode them without the lock.
 		j := &blockSeries{ser: ser}
-		for _, cm := range mem {
+		for _, cm := range snap.mems[ser] {
 			var err error
 			if j.ts, j.vs, err = xorSamples(cm.data, j.ts, j.vs); err != nil {
 				return fmt.Errorf("flush series %d: %w", ser.ref, err)
 			}
 		}
 		jobs = append(jobs, j)
-		mems[ser] = mem
 	}
 	if len(jobs) > 0 {
 		b, err := s.writeBlock(0, nil, jobs)
@@ -429,7 +449,7 @@ func (s *Store) flush() error {
 			return err
 		}
 		for _, j := range jobs {
-			mem := mems[j.ser]
+			mem := snap.mems[j.ser]
 			j.ser.mu.Lock()
 			if i := slices.Index(j.ser.chunks, mem[0]); i >= 0 && i+len(mem) <= len(j.ser.chunks) {
 				j.ser.chunks = slices.Replace(j.ser.chunks, i, i+len(mem), j.chunks...)
@@ -446,7 +466,7 @@ func (s *Store) flush() error {
 		return err
 	}
 	for _, q := range seqs {
-		if q <= cover {
+		if q <= snap.cover {
 			if err := os.Remove(segmentName(s.walDir, q)); err != nil {
 				return fmt.Errorf("remove wal segment %d: %w", q, err)
 			}

@@ -26,8 +26,9 @@ import (
 //	... all of it DEFLATE-compressed after the first byte (the encoding).
 
 const (
-	encXOR byte = 1
-	encD1  byte = 2
+	encXOR   byte = 1
+	encD1    byte = 2 // DEFLATE-compressed payload
+	encD1Raw byte = 3 // the same payload, stored: small chunks, where DEFLATE costs more than it saves
 
 	floatMode   = 255
 	maxD1Chunk  = 1 << 15 // samples per D1 chunk
@@ -96,6 +97,9 @@ func encodeD1(ts []int64, vs []float64) []byte {
 			prev = x
 		}
 	}
+	if len(raw) < 128 {
+		return append([]byte{encD1Raw}, raw...)
+	}
 	var buf bytes.Buffer
 	buf.WriteByte(encD1)
 	w := flatePool.Get().(*flate.Writer)
@@ -108,12 +112,18 @@ func encodeD1(ts []int64, vs []float64) []byte {
 
 // decodeD1 decodes a chunk written by encodeD1 (including its first byte).
 func decodeD1(b []byte) ([]int64, []float64, error) {
-	if len(b) == 0 || b[0] != encD1 {
+	var raw []byte
+	switch {
+	case len(b) > 0 && b[0] == encD1Raw:
+		raw = b[1:]
+	case len(b) > 0 && b[0] == encD1:
+		var err error
+		raw, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[1:])), 64<<20))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: inflate chunk: %v", ErrCorrupt, err)
+		}
+	default:
 		return nil, nil, fmt.Errorf("%w: not a D1 chunk", ErrCorrupt)
-	}
-	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[1:])), 64<<20))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: inflate chunk: %v", ErrCorrupt, err)
 	}
 	d := &decoder{b: raw}
 	n := d.uvarint()

@@ -97,6 +97,7 @@ type head struct {
 	byRef    map[uint64]*series
 	postings map[string]map[string][]uint64 // label name → value → refs, per tenant below
 	tenants  map[uint64]string
+	byTwin   map[telemetry.Key][]*series // Channel "" : the series of one twin
 	nextRef  uint64
 }
 
@@ -106,6 +107,7 @@ func newHead() *head {
 		byRef:    make(map[uint64]*series),
 		postings: make(map[string]map[string][]uint64),
 		tenants:  make(map[uint64]string),
+		byTwin:   make(map[telemetry.Key][]*series),
 		nextRef:  1,
 	}
 }
@@ -135,6 +137,8 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 	h.byKey[key] = s
 	h.byRef[ref] = s
 	h.tenants[ref] = key.Tenant
+	tk := telemetry.Key{Tenant: key.Tenant, Twin: key.Twin}
+	h.byTwin[tk] = append(h.byTwin[tk], s)
 	s.lset.Range(func(l labels.Label) {
 		m := h.postings[l.Name]
 		if m == nil {
@@ -203,4 +207,11 @@ func (h *head) match(tenant string, ms []*labels.Matcher) []*series {
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].lset, out[j].lset) < 0 })
 	return out
+}
+
+// twinSeries returns the series of one twin.
+func (h *head) twinSeries(tenant, twin string) []*series {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byTwin[telemetry.Key{Tenant: tenant, Twin: twin}]
 }

@@ -166,12 +166,25 @@ type SeriesInfo struct {
 
 // Channels returns the channels of a twin that have data, sorted.
 func (s *Store) Channels(tenant, twin string) []string {
-	ms := []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "twin", twin)}
 	var out []string
-	for _, ser := range s.head.match(tenant, ms) {
+	for _, ser := range s.head.twinSeries(tenant, twin) {
 		out = append(out, ser.key.Channel)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// LatestOfTwin returns the newest sample of every channel of a twin.
+func (s *Store) LatestOfTwin(tenant, twin string) map[string]Point {
+	sers := s.head.twinSeries(tenant, twin)
+	out := make(map[string]Point, len(sers))
+	for _, ser := range sers {
+		ser.mu.Lock()
+		if ser.lastTS != noTS {
+			out[ser.key.Channel] = Point{ser.lastTS, ser.lastVal}
+		}
+		ser.mu.Unlock()
+	}
 	return out
 }
 

@@ -137,7 +137,8 @@ type Store struct {
 	pending []*commitReq
 	pendN   atomic.Int64
 	wake    chan struct{}
-	flushRq chan chan error
+	flushRq chan chan cutResult
+	flushMu sync.Mutex // one Flush at a time
 
 	walDir        string
 	seg           *segmentWriter // owned by the committer
@@ -170,7 +171,7 @@ func Open(cfg Config) (*Store, error) {
 		log:     cfg.Logger.With("component", "store"),
 		head:    newHead(),
 		wake:    make(chan struct{}, 1),
-		flushRq: make(chan chan error),
+		flushRq: make(chan chan cutResult),
 		walDir:  filepath.Join(cfg.Dir, "wal"),
 	}
 	for _, d := range []string{cfg.Dir, s.walDir, filepath.Join(cfg.Dir, "blocks")} {
@@ -390,7 +391,8 @@ func (s *Store) committer() {
 		select {
 		case <-s.wake:
 		case ch := <-s.flushRq:
-			ch <- s.flush()
+			snap, err := s.cut()
+			ch <- cutResult{snap, err}
 			continue
 		case <-s.ctx.Done():
 			// Drain what is queued, then stop.
@@ -497,20 +499,28 @@ func (s *Store) maintain() {
 }
 
 // Flush writes the head's chunks to a new block and deletes the WAL
-// segments it covers. It runs on the committer goroutine, between commits.
+// segments it covers. Appends continue meanwhile.
 func (s *Store) Flush(ctx context.Context) error {
-	ch := make(chan error, 1)
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	ch := make(chan cutResult, 1)
 	select {
 	case s.flushRq <- ch:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	// The cut is quick and runs between commits; the block is written
+	// here, while appends go on into the new WAL segment.
+	var res cutResult
 	select {
-	case err := <-ch:
-		return err
+	case res = <-ch:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if res.err != nil {
+		return res.err
+	}
+	return s.writeFlush(res.snap)
 }
 
 // Stats returns the store's counters.

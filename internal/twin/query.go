@@ -665,9 +665,66 @@ func (r *Registry) Query(ctx context.Context, tenantName string, q Query) (Page,
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	t, err := r.view(tenantName)
+	hits, err := r.hits(ctx, tenantName, c)
 	if err != nil {
 		return Page{}, err
+	}
+	return c.page(hits), nil
+}
+
+// Ref names a twin and its type.
+type Ref struct{ ID, Type string }
+
+// Refs returns up to max twins matching q (its Limit is ignored), sorted as
+// q asks, without copying them: for callers that only need the ids, such as
+// reading the latest values of many twins. max is at most 100,000.
+func (r *Registry) Refs(ctx context.Context, tenantName string, q Query, max int) ([]Ref, error) {
+	if max < 1 || max > 100_000 {
+		return nil, invalid("limit", "%d is not in 1-100000", max)
+	}
+	q.Limit = 1
+	c, err := compile(q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	c.q.Limit = max
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	hits, err := r.hits(ctx, tenantName, c)
+	if err != nil {
+		return nil, err
+	}
+	// Compute each sort key once (keyOf is not free), then sort.
+	type keyed struct {
+		k  cursor
+		tw *Twin
+	}
+	ks := make([]keyed, len(hits))
+	for i, tw := range hits {
+		ks[i] = keyed{keyOf(tw, c.sort), tw}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		d := compareKeys(a.k, b.k)
+		if c.desc {
+			return -d
+		}
+		return d
+	})
+	if len(ks) > max {
+		ks = ks[:max]
+	}
+	out := make([]Ref, len(ks))
+	for i, k := range ks {
+		out[i] = Ref{k.tw.ID, k.tw.Type}
+	}
+	return out, nil
+}
+
+// hits returns the twins matching c; the caller holds r.mu.
+func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled) ([]*Twin, error) {
+	t, err := r.view(tenantName)
+	if err != nil {
+		return nil, err
 	}
 	var hits []*Twin
 	consider := func(tw *Twin) {
@@ -679,7 +736,7 @@ func (r *Registry) Query(ctx context.Context, tenantName string, q Query) (Page,
 	case c.q.From != "":
 		ids, err := t.traverse(c.q)
 		if err != nil {
-			return Page{}, fmt.Errorf("query: %w", err)
+			return nil, fmt.Errorf("query: %w", err)
 		}
 		for _, id := range ids {
 			consider(t.twins[id])
@@ -711,9 +768,9 @@ func (r *Registry) Query(ctx context.Context, tenantName string, q Query) (Page,
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return Page{}, err
+		return nil, err
 	}
-	return c.page(hits), nil
+	return hits, nil
 }
 
 // page sorts the hits and cuts one page; only the first limit+1 are

@@ -511,10 +511,27 @@ func (r *runner) queries(ctx context.Context) {
 		}
 		return best, n, nil
 	}
-	if d, n, err := get(fmt.Sprintf("/api/v1/latest?type=bench-node&limit=%d", r.cfg.Twins)); err == nil {
-		r.printf("latest_values twins=%d ms=%.1f bytes=%d (best of 5, over HTTP)", r.cfg.Twins, ms(d), n)
+	// 10,000 twins of their own type, each with a latest value.
+	const many = 10_000
+	if err := r.post(ctx, "/api/v1/types", "application/json", `{"name":"bench-latest","channels":{"v":{"unit":"1"}}}`); err != nil {
+		r.printf("latest_values setup: %v", err)
 	} else {
-		r.printf("latest_values error: %v", err)
+		var tw strings.Builder
+		batch := make([]telemetry.Sample, 0, many)
+		now := time.Now().Add(-time.Minute).UnixMilli()
+		for i := 0; i < many; i++ {
+			fmt.Fprintf(&tw, `{"id":"lv-%d","type":"bench-latest"}`+"\n", i)
+			batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: fmt.Sprintf("lv-%d", i), Channel: "v", Type: "bench-latest", TS: now, Value: float64(i)})
+		}
+		if err := r.post(ctx, "/api/v1/twins/_bulk", "application/x-ndjson", tw.String()); err != nil {
+			r.printf("latest_values setup: %v", err)
+		} else if _, err := r.a.Store.Append(ctx, batch); err != nil {
+			r.printf("latest_values setup: %v", err)
+		} else if d, n, err := get(fmt.Sprintf("/api/v1/latest?type=bench-latest&limit=%d", many)); err == nil {
+			r.printf("latest_values twins=%d ms=%.1f bytes=%d (best of 5, over HTTP)", many, ms(d), n)
+		} else {
+			r.printf("latest_values error: %v", err)
+		}
 	}
 	// One channel with 30 days at 1 Hz.
 	const days = 30
