@@ -50,7 +50,7 @@ const noTS = -1 << 63
 
 func newSeries(ref uint64, key telemetry.Key, typ string) *series {
 	lb := labels.NewScratchBuilder(4)
-	lb.Add(labels.MetricName, key.Channel)
+	lb.Add("__name__", key.Channel)
 	lb.Add("channel", key.Channel)
 	lb.Add("twin", key.Twin)
 	if typ != "" {

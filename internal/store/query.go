@@ -14,14 +14,6 @@ import (
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
-// xorBytes returns the chunk as a Prometheus XOR chunk.
-func (cm *chunkMeta) xorBytes() ([]byte, error) {
-	if cm.data != nil {
-		return cm.data, nil
-	}
-	return cm.blk.readXOR(cm.off, cm.length)
-}
-
 func xorIterator(data []byte) chunkenc.Iterator {
 	var c chunkenc.XORChunk
 	c.Reset(data)
