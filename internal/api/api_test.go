@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
@@ -64,7 +65,12 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	sc.Start()
-	s, err := New(Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now }, Anomaly: sc,
+	al, err := alert.Open(alert.Config{Path: filepath.Join(dir, "alerts.db"), Catalog: reg, Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al.Start()
+	s, err := New(Config{Alerts: al, Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now }, Anomaly: sc,
 		Engine: promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +79,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() {
 		f.srv.Close()
 		sc.Close()
+		al.Close()
 		st.Close()
 		reg.Close()
 	})
