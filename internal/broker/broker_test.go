@@ -5,12 +5,14 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
@@ -171,5 +173,58 @@ func TestTwinOfTopic(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("TwinOfTopic(%q) = %q, %v; want %q", topic, got, ok, want)
 		}
+	}
+}
+
+// busyIngester refuses with ErrBusy until released.
+type busyIngester struct {
+	fakeIngester
+	release chan struct{}
+	tries   atomic.Int64
+}
+
+func (b *busyIngester) Ingest(ctx context.Context, items []telemetry.Item) (telemetry.Result, error) {
+	select {
+	case <-b.release:
+		return b.fakeIngester.Ingest(ctx, items)
+	default:
+		b.tries.Add(1)
+		return telemetry.Result{}, store.ErrBusy
+	}
+}
+
+// TestOverloadWithholdsPuback: while the store is full no PUBACK is sent;
+// once it has room the message is stored and acknowledged.
+func TestOverloadWithholdsPuback(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := &busyIngester{release: make(chan struct{})}
+	b, err := New(Config{Listener: ln, Ingester: bi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := connect3(t, ln.Addr().String(), "pressed")
+	tok := c.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1,"values":{"rain":1}}`)
+	for deadline := time.Now().Add(5 * time.Second); bi.tries.Load() < 3; {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker did not retry the busy store")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if tok.WaitTimeout(50 * time.Millisecond) {
+		t.Fatal("PUBACK arrived while the store was full")
+	}
+	close(bi.release)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("no PUBACK after the store had room: %v", tok.Error())
+	}
+	if bi.count() != 1 {
+		t.Fatalf("stored %d samples, want 1", bi.count())
 	}
 }
