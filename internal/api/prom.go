@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -282,5 +283,31 @@ func (s *Server) promLabelQuery(w http.ResponseWriter, r *http.Request, name str
 		out = append(out, v)
 	}
 	sort.Strings(out)
+	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: out})
+}
+
+// promBuildInfo answers Grafana's version probe; tsingma speaks the
+// Prometheus 2.x query API subset listed in the OpenAPI document.
+func (s *Server) promBuildInfo(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: map[string]string{
+		"version": "2.53.0", "revision": "tsingma", "branch": "tsingma", "goVersion": runtime.Version(),
+	}})
+}
+
+// promMetadata lists metric metadata: channels are gauges.
+func (s *Server) promMetadata(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.cfg.Queryable(tenantOf(r)).Querier(0, s.cfg.Now().Add(24*time.Hour).UnixMilli())
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	names, _, err := q.LabelValues(r.Context(), "__name__", nil)
+	if err != nil {
+		return err
+	}
+	out := map[string][]map[string]string{}
+	for _, n := range names {
+		out[n] = []map[string]string{{"type": "gauge", "help": "tsingma channel " + n, "unit": ""}}
+	}
 	return writeJSON(w, http.StatusOK, promResponse{Status: "success", Data: out})
 }

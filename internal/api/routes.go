@@ -41,5 +41,7 @@ func (s *Server) apiRoutes() []Route {
 		r("GET", "/api/v1/labels", "Label names", s.promLabels),
 		r("POST", "/api/v1/labels", "Label names", s.promLabels),
 		r("GET", "/api/v1/label/{name}/values", "Label values", s.promLabelValues),
+		r("GET", "/api/v1/status/buildinfo", "Prometheus-compatible build information (Grafana's probe)", s.promBuildInfo),
+		r("GET", "/api/v1/metadata", "Metric metadata: every channel is a gauge", s.promMetadata),
 	}
 }
