@@ -32,7 +32,7 @@ func TestEngineMatchesProfiles(t *testing.T) {
 		unsat, finite bool
 		tolPsi, tolFS float64
 	}{
-		{"saturated infinite", false, false, 1e-12, 1e-12},
+		{"saturated infinite", false, false, 1e-10, 1e-10},
 		{"saturated finite", false, true, 1e-12, 1e-12},
 		{"unsaturated infinite", true, false, 1e-8, 1e-8},
 		{"unsaturated finite", true, true, 1e-8, 1e-8},

@@ -251,3 +251,19 @@ func TestGardnerRoots(t *testing.T) {
 		}
 	}
 }
+
+func TestIerfcTable(t *testing.T) {
+	tab := newIerfcTable()
+	worst := 0.0
+	for x := 0.0; x < 7; x += 1e-4 {
+		want := 0.0
+		if x < farField {
+			want = ierfc(x)
+		}
+		worst = math.Max(worst, math.Abs(tab.at(x)-want))
+	}
+	if worst > 1.4e-12 {
+		t.Errorf("table error %g, bound 1.4e-12", worst)
+	}
+	t.Logf("max table error %.3g", worst)
+}
