@@ -57,6 +57,7 @@ type engSlope struct {
 	// unsaturated precomputation
 	sa, invBot, invBotTr []float64 // sin(r·a), 1/bot, 1/((r²+1/4)·bot) per root
 	r2tf                 []float64 // r²·tf per root
+	rhoStep              []float64 // exp(−r²·tf·Step) per root
 	xTab                 []float64 // 1 − X(n·Step/2) of the basal flux, or NaN when early
 	// running basal-flux integral
 	half    int       // half steps evaluated so far
@@ -219,16 +220,15 @@ func (e *Engine) Evaluate(ctx context.Context, t float64, out []Summary, profile
 
 // scratch is per-worker memory reused across slopes.
 type scratch struct {
-	tr       []float64
-	w, v     []float64
-	work     unsatWork
-	s, c     []float64
-	psi      []float64
-	nodes    []Node
-	hs, hc   []float64
-	e, rho   []float64
-	rhoDt    float64
-	rhoSlope *engSlope
+	tr     []float64
+	w, v   []float64
+	work   unsatWork
+	s, c   []float64
+	psi    []float64
+	nodes  []Node
+	hs, hc []float64
+	e, rho []float64
+	q      []float64
 }
 
 func grow(b []float64, n int) []float64 {
@@ -383,11 +383,13 @@ func (s *engSlope) initUnsat(step float64) {
 	s.invBot = make([]float64, s.nroot)
 	s.invBotTr = make([]float64, s.nroot)
 	s.r2tf = make([]float64, s.nroot)
+	s.rhoStep = make([]float64, s.nroot)
 	for k, r := range u.roots {
 		s.sa[k] = math.Sin(r * a)
 		s.invBot[k] = 1 / u.bot[k]
 		s.invBotTr[k] = 1 / ((r*r + 0.25) * u.bot[k])
 		s.r2tf[k] = r * r * u.tf
+		s.rhoStep[k] = math.Exp(-s.r2tf[k] * step)
 	}
 	s.vol = []float64{0}
 	s.f = nil
@@ -417,23 +419,14 @@ func (s *engSlope) basalY(n int, step float64) float64 {
 
 // advanceFlux extends the Simpson integral of the excess basal flux to
 // step index step, using the engine's rain history.
-func (e *Engine) advanceFlux(s *engSlope, i, step int) {
+func (e *Engine) advanceFlux(s *engSlope, qs []float64, step int) {
 	u := s.u
 	p := &u.p
 	h := e.cfg.Step / 2
 	qmax := 0.0
-	q := func(k int) float64 {
-		rik := math.Min(e.rates[k][i], u.ks) / u.ks
-		if e.rates[k][i] > u.ks {
-			rik = 1
-		}
-		if p.BackgroundFlux {
-			return u.ks * (rik + u.rikzero)
-		}
-		return u.ks * rik
-	}
-	for k := range e.rates {
-		qmax = math.Max(qmax, q(k))
+	q := func(k int) float64 { return qs[k] }
+	for _, v := range qs {
+		qmax = math.Max(qmax, v)
 	}
 	tol := u.ks * 5e-7
 	for s.half <= 2*step {
@@ -487,7 +480,21 @@ func (e *Engine) advanceFlux(s *engSlope, i, step int) {
 
 func (e *Engine) evalUnsat(s *engSlope, i int, t float64, step int, sc *scratch) Profile {
 	u := s.u
-	e.advanceFlux(s, i, step)
+	// surface flux of every period on this slope (TRIGRS's q)
+	sc.q = grow(sc.q, len(e.rates))
+	for k := range e.rates {
+		r := e.rates[k][i]
+		rik := math.Min(r, u.ks) / u.ks
+		if r > u.ks {
+			rik = 1
+		}
+		if u.p.BackgroundFlux {
+			sc.q[k] = u.ks * (rik + u.rikzero)
+		} else {
+			sc.q[k] = u.ks * rik
+		}
+	}
+	e.advanceFlux(s, sc.q, step)
 	// step start time accumulated as TRIGRS does
 	ts := 0.0
 	for j := 0; j < step; j++ {
@@ -518,20 +525,8 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 	dth := u.ths - u.thr
 	nr := s.nroot
 	sc.w, sc.v = grow(sc.w, nr), grow(sc.v, nr)
-	// surface flux per period and the current one
-	q := func(k int) float64 {
-		if k >= len(e.rates) {
-			return 0
-		}
-		rik := math.Min(e.rates[k][i], ks) / ks
-		if e.rates[k][i] > ks {
-			rik = 1
-		}
-		if p.BackgroundFlux {
-			return ks * (rik + u.rikzero)
-		}
-		return ks * rik
-	}
+	// surface flux per period (computed by evalUnsat) and the current one
+	q := func(k int) float64 { return sc.q[k] }
 	qts := 0.0
 	for k := range e.rates {
 		if t > e.capt[k] && t <= e.capt[k+1] {
@@ -571,21 +566,16 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 				ex[r] = math.Exp(-s.r2tf[r] * tau)
 			}
 		} else {
-			dt := e.capt[k+1] - e.capt[k]
-			if dt != sc.rhoDt || len(sc.rho) < nr {
+			rho := s.rhoStep
+			if dt := e.capt[k+1] - e.capt[k]; dt != e.cfg.Step {
 				sc.rho = grow(sc.rho, nr)
 				for r := 0; r < nr; r++ {
 					sc.rho[r] = math.Exp(-s.r2tf[r] * dt)
 				}
-				sc.rhoDt, sc.rhoSlope = dt, s
-			} else if sc.rhoSlope != s {
-				for r := 0; r < nr; r++ {
-					sc.rho[r] = math.Exp(-s.r2tf[r] * dt)
-				}
-				sc.rhoSlope = s
+				rho = sc.rho
 			}
 			for r := 0; r < nlive; r++ {
-				ex[r] *= sc.rho[r]
+				ex[r] *= rho[r]
 			}
 		}
 		for nlive > 0 && ex[nlive-1] < 1e-20 {
