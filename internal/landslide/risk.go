@@ -30,6 +30,20 @@ func (l Level) String() string {
 	return "normal"
 }
 
+// MarshalText encodes the level as its name, for JSON.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText decodes a level name.
+func (l *Level) UnmarshalText(b []byte) error {
+	for c := Normal; c <= Critical; c++ {
+		if c.String() == string(b) {
+			*l = c
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown level %q", ErrBadParams, b)
+}
+
 // Quality is a set of data-quality flags on the evidence.
 type Quality uint16
 
@@ -49,6 +63,9 @@ func (q Quality) Rain() bool { return q&(GaugeStuck|GaugeDropped|RainNegative|Ra
 
 // Displacement reports flags that make displacement evidence suspect.
 func (q Quality) Displacement() bool { return q&(DisplacementJump|DisplacementGap) != 0 }
+
+// MarshalText encodes the flags as a comma-separated list, for JSON.
+func (q Quality) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
 
 func (q Quality) String() string {
 	names := []string{"gauge-stuck", "gauge-dropped", "rain-negative", "rain-absurd", "displacement-jump", "displacement-gap", "model-input-suspect"}

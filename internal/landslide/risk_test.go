@@ -119,3 +119,20 @@ func TestGaugeCheck(t *testing.T) {
 		t.Errorf("status after an hour: %v", q)
 	}
 }
+
+func TestLevelText(t *testing.T) {
+	for l := Normal; l <= Critical; l++ {
+		b, _ := l.MarshalText()
+		var got Level
+		if err := got.UnmarshalText(b); err != nil || got != l {
+			t.Errorf("%v: round trip gave %v, %v", l, got, err)
+		}
+	}
+	var l Level
+	if err := l.UnmarshalText([]byte("severe")); err == nil {
+		t.Error("unknown level accepted")
+	}
+	if b, _ := (GaugeStuck | RainAbsurd).MarshalText(); string(b) != "gauge-stuck,rain-absurd" {
+		t.Errorf("quality text %q", b)
+	}
+}
