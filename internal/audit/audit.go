@@ -88,9 +88,9 @@ type Log struct {
 	reqs    chan *appendReq
 	closeMu sync.RWMutex
 	closed  bool
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
 
 	mu      sync.RWMutex
 	tree    tree
