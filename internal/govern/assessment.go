@@ -599,4 +599,3 @@ func cmpStr(a, b string) int {
 	}
 	return 0
 }
-
