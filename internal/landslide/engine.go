@@ -558,7 +558,7 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 	}
 	sc.e = grow(sc.e, nr)
 	ex := sc.e
-	nlive := nr
+	nlive, nUsed := nr, 0
 	for k := kend - 1; k >= 0; k-- {
 		tau := t - e.capt[k]
 		if k == kend-1 {
@@ -606,7 +606,9 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 			sc.w[r] += wt * s.invBot[r]
 			sc.v[r] += wt * s.invBotTr[r]
 		}
+		nUsed = max(nUsed, nlive)
 	}
+	nr = nUsed // roots beyond carry no weight at any boundary
 	// nodes: Σ_r sin(r·al·(d−z))·W_r by a rotation recurrence over roots
 	sc.s, sc.c = grow(sc.s, nr), grow(sc.c, nr)
 	ead2 := math.Exp(al * d / 2)
