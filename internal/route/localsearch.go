@@ -16,6 +16,7 @@ type lsRoute struct {
 	cost  float64
 	pen   bool    // has load excess or time warp
 	slack float64 // penalty part of cost: the most any move can save beyond distance
+	dist  int64   // distance of the route
 	mod   int     // move counter when last modified
 	// polar sector of the clients around the depot, for SWAP*
 	secLo, secHi float64
@@ -127,6 +128,7 @@ func (ls *localSearch) update(r *lsRoute) {
 	r.cost = in.routeCost(r.v, full, m, ls.pen)
 	lo, w := in.excess(r.v, full)
 	r.pen = lo > 0 || w > 0
+	r.dist = full.dist
 	r.slack = r.cost - float64(full.dist)
 	if m > 0 || ls.in.veh[r.v].served {
 		r.slack -= ls.in.fixedCost
@@ -330,7 +332,9 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		}
 		nu := ru.nodes[pu+1]
 		lb := dd(pu0, nu) - dd(pu0, u) - dd(u, nu) + dd(v, u) + dd(u, rv.nodes[pv+1]) - dd(v, rv.nodes[pv+1]) + gain
-		if lb < slack-eps && ls.evalRepl(ru, pu, 1, nil, 0)+ls.evalRepl(rv, pv+1, 0, &su, 1) < base-eps {
+		y1 := rv.nodes[pv+1]
+		distV := float64(rv.dist) + dd(v, u) + dd(u, y1) - dd(v, y1)
+		if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 1, nil, 0), distV, rv, pv+1, 0, &su, 1) {
 			ls.applyInter(ru, pu, 1, nil, rv, pv+1, 0, []int32{u})
 			return true
 		}
@@ -347,7 +351,8 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		if lb := rem + dd(v, u) + dd(x, yy); lb < slack-eps {
 			cu := ls.evalRepl(ru, pu, 2, nil, 0)
 			sux := in.cat(su, in.single[x])
-			if cu+ls.evalRepl(rv, pv+1, 0, &sux, 2) < base-eps {
+			distV := float64(rv.dist) + dd(v, u) + dd(u, x) + dd(x, yy) - dd(v, yy)
+			if ls.better(base, cu, distV, rv, pv+1, 0, &sux, 2) {
 				ls.applyInter(ru, pu, 2, nil, rv, pv+1, 0, []int32{u, x})
 				return true
 			}
@@ -356,7 +361,8 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		if lb := rem + dd(v, x) + dd(u, yy) + dd(x, u) - dd(u, x); lb < slack-eps {
 			cu := ls.evalRepl(ru, pu, 2, nil, 0)
 			sxu := in.cat(in.single[x], su)
-			if cu+ls.evalRepl(rv, pv+1, 0, &sxu, 2) < base-eps {
+			distV := float64(rv.dist) + dd(v, x) + dd(x, u) + dd(u, yy) - dd(v, yy)
+			if ls.better(base, cu, distV, rv, pv+1, 0, &sxu, 2) {
 				ls.applyInter(ru, pu, 2, nil, rv, pv+1, 0, []int32{x, u})
 				return true
 			}
@@ -369,7 +375,8 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		nv := rv.nodes[pv+1]
 		// M4: swap u and v.
 		lb := dd(pu0, v) + dd(v, nu) - dd(pu0, u) - dd(u, nu) + dd(pv0, u) + dd(u, nv) - dd(pv0, v) - dd(v, nv)
-		if lb < slack-eps && ls.evalRepl(ru, pu, 1, &sv, 1)+ls.evalRepl(rv, pv, 1, &su, 1) < base-eps {
+		distV := float64(rv.dist) + dd(pv0, u) + dd(u, nv) - dd(pv0, v) - dd(v, nv)
+		if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 1, &sv, 1), distV, rv, pv, 1, &su, 1) {
 			ls.applyInter(ru, pu, 1, []int32{v}, rv, pv, 1, []int32{u})
 			return true
 		}
@@ -378,7 +385,8 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 			nx := ru.nodes[pu+2]
 			// M5: swap (u,x) and v.
 			lb := dd(pu0, v) + dd(v, nx) - dd(pu0, u) - dd(x, nx) + dd(pv0, u) + dd(x, nv) - dd(pv0, v) - dd(v, nv)
-			if lb < slack-eps && ls.evalRepl(ru, pu, 2, &sv, 1)+ls.evalRepl(rv, pv, 1, &sux, 2) < base-eps {
+			distV := float64(rv.dist) + dd(pv0, u) + dd(u, x) + dd(x, nv) - dd(pv0, v) - dd(v, nv)
+			if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 2, &sv, 1), distV, rv, pv, 1, &sux, 2) {
 				ls.applyInter(ru, pu, 2, []int32{v}, rv, pv, 1, []int32{u, x})
 				return true
 			}
@@ -388,7 +396,8 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 				lb := dd(pu0, v) + dd(y, nx) - dd(pu0, u) - dd(x, nx) + dd(pv0, u) + dd(x, ny) - dd(pv0, v) - dd(y, ny) + dd(v, y) - dd(v, y)
 				if lb < slack-eps {
 					svy := in.cat(sv, in.single[y])
-					if ls.evalRepl(ru, pu, 2, &svy, 2)+ls.evalRepl(rv, pv, 2, &sux, 2) < base-eps {
+					distV := float64(rv.dist) + dd(pv0, u) + dd(u, x) + dd(x, ny) - dd(pv0, v) - dd(v, y) - dd(y, ny)
+					if ls.better(base, ls.evalRepl(ru, pu, 2, &svy, 2), distV, rv, pv, 2, &sux, 2) {
 						ls.applyInter(ru, pu, 2, []int32{v, y}, rv, pv, 2, []int32{u, x})
 						return true
 					}
@@ -432,6 +441,16 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		}
 	}
 	return false
+}
+
+// better reports whether a move improves on base, given the new cost cu of
+// route U: route V (nodes[b:b+lb] replaced by ins) is evaluated only when
+// cu plus V's new distance distV (a lower bound of its cost) leaves room.
+func (ls *localSearch) better(base, cu, distV float64, rv *lsRoute, b, lb int, ins *seg, insN int) bool {
+	if cu+distV >= base-eps {
+		return false
+	}
+	return cu+ls.evalRepl(rv, b, lb, ins, insN) < base-eps
 }
 
 func (ls *localSearch) tailsAllowed(ru *lsRoute, pu int, rv *lsRoute, pv int) bool {

@@ -230,11 +230,25 @@ func (h *hgs) educate(routes [][]int32) {
 		h.managePenalties()
 	}
 	h.insert(x)
-	if !x.feasible() && !h.ls.aborted && h.rng.IntN(2) == 0 {
-		h.ls.run(penalties{cap: 10 * h.pen.cap, tw: 10 * h.pen.tw})
+	if x.feasible() || h.ls.aborted {
+		return
+	}
+	// Until a first feasible solution exists, always repair, and escalate
+	// the booster (x10, then x100): with tight windows the initial
+	// penalties are far too low and adapt only slowly.
+	noneYet := h.best == nil
+	if !noneYet && h.rng.IntN(2) != 0 {
+		return
+	}
+	for _, boost := range []float64{10, 100} {
+		h.ls.run(penalties{cap: boost * h.pen.cap, tw: boost * h.pen.tw})
 		y := newIndiv(h.in, h.ls.export())
 		if y.feasible() {
 			h.insert(y)
+			return
+		}
+		if !noneYet || h.ls.aborted {
+			return
 		}
 	}
 }
