@@ -57,6 +57,10 @@ var problemCatalogue = map[string]struct {
 	"query-failed":          {422, "The query could not be executed"},
 	"timeout":               {503, "The query timed out"},
 	"alert-state":           {409, "The alert's state does not allow this"},
+	"promotion-refused":     {409, "The promotion gate refused: nothing was changed"},
+	"governance-state":      {409, "The assessment or model's state does not allow this"},
+	"forbidden":             {403, "Not allowed for this principal"},
+	"unauthenticated":       {401, "A valid access token is required"},
 }
 
 const problemBase = "urn:tsingma:problem:"
@@ -133,6 +137,8 @@ func problemFor(err error) Problem {
 		code, detail = "alert-state", err.Error()
 	case errors.Is(err, alert.ErrClosed):
 		code, detail = "unavailable", "the alert engine is closed"
+	case isGovernError(err):
+		code, detail, _ = governProblem(err, &p)
 	case errors.Is(err, context.DeadlineExceeded):
 		code, detail = "timeout", "the request took too long"
 	}

@@ -73,6 +73,9 @@ type Config struct {
 	Anomaly Anomaly
 	// Alerts serves /api/v1/rules and /api/v1/alerts; nil leaves them out.
 	Alerts Alerts
+	// Govern serves /api/v1/governance/..., /api/v1/audit/..., tokens and
+	// whoami; nil leaves them out.
+	Govern Govern
 }
 
 // Route is one documented endpoint.
@@ -113,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 	s.routes = s.apiRoutes()
 	s.routes = append(s.routes, s.alertRoutes()...)
 	s.routes = append(s.routes, s.anomalyRoutes()...)
+	s.routes = append(s.routes, s.governRoutes()...)
 	s.routes = append(s.routes, cfg.Extra...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)

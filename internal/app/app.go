@@ -21,8 +21,11 @@ import (
 
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/api"
+	"github.com/tsingma/tsingma/internal/audit"
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/broker"
 	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/govern"
 	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -58,6 +61,13 @@ type App struct {
 	Broker   *broker.Broker
 	Alerts   *alert.Engine
 	Scoring  *scoring.Service
+	// Governance: the audit log, access tokens, the model registry and
+	// its shadow trials.
+	Audit    *audit.Log
+	Tokens   *auth.Store
+	Govern   *govern.Registry
+	Shadows  *govern.Shadows
+	auditBus *audit.Follower
 
 	httpLn net.Listener
 	mqttLn net.Listener
@@ -91,6 +101,9 @@ func New(cfg Config) (*App, error) {
 	}
 	a.Bus = bus.New()
 	var err error
+	if err := a.openGovernance(); err != nil {
+		return nil, err
+	}
 	a.Twins, err = twin.Open(twin.Config{
 		Path:   filepath.Join(cfg.DataDir, "twins.db"),
 		Logger: cfg.Logger,
@@ -117,6 +130,7 @@ func New(cfg Config) (*App, error) {
 		Catalog:  a.Twins,
 		Bus:      a.Bus,
 		Defaults: alert.DefaultRules(),
+		Admit:    a.Govern.Admit,
 		Logger:   cfg.Logger,
 	})
 	if err != nil {
@@ -135,6 +149,13 @@ func New(cfg Config) (*App, error) {
 			return nil, fmt.Errorf("open anomaly scoring: %w", err)
 		}
 		a.Scoring.Start()
+		if err := a.Govern.RegisterBuiltin(context.Background(), telemetry.DefaultTenant, govern.AnomalyBuiltin()); err != nil {
+			return nil, fmt.Errorf("register the anomaly model: %w", err)
+		}
+	}
+	a.Shadows = govern.NewShadows(a.Govern, a.Bus, govern.NewStoreSource(a.Twins, a.Store), cfg.Logger)
+	if err := a.Shadows.Resume(context.Background()); err != nil {
+		return nil, fmt.Errorf("resume shadow trials: %w", err)
 	}
 	a.Ingester, err = telemetry.NewIngester(telemetry.IngesterConfig{MaxFuture: cfg.MaxFuture},
 		catalog{a.Twins}, a.Store, bus.Samples{Bus: a.Bus})
@@ -173,9 +194,10 @@ func New(cfg Config) (*App, error) {
 		Bus:       a.Bus,
 		Logger:    cfg.Logger,
 		MaxBody:   cfg.MaxBody,
-		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics},
+		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics},
 		Alerts:    a.Alerts,
 		Anomaly:   anomalyAPI(a.Scoring),
+		Govern:    &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens},
 	}
 	if cfg.ExtraRoutes != nil {
 		acfg.Extra = cfg.ExtraRoutes(a)
@@ -262,6 +284,11 @@ func (a *App) Close() error {
 
 func (a *App) closeStorage() error {
 	var errs []error
+	if a.Shadows != nil { // shadow trials only read the bus
+		if err := a.Shadows.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close shadow trials: %w", err))
+		}
+	}
 	if a.Scoring != nil { // first: it writes scores to the store and raises alerts
 		if err := a.Scoring.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close anomaly scoring: %w", err))
@@ -282,6 +309,7 @@ func (a *App) closeStorage() error {
 			errs = append(errs, fmt.Errorf("close twins: %w", err))
 		}
 	}
+	errs = append(errs, a.closeGovernance())
 	return errors.Join(errs...)
 }
 
@@ -338,4 +366,58 @@ func (a *App) scoringMetrics(w io.Writer) {
 	if a.Scoring != nil {
 		a.Scoring.WriteMetrics(w)
 	}
+}
+
+// openGovernance opens the audit log (first: everything else logs to it),
+// the token store and the model registry, and starts recording the bus's
+// twin, rule and alert changes.
+func (a *App) openGovernance() error {
+	var err error
+	a.Audit, err = audit.Open(audit.Config{Dir: filepath.Join(a.cfg.DataDir, "audit"), Logger: a.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open audit log: %w", err)
+	}
+	a.Tokens, err = auth.Open(auth.Config{Path: filepath.Join(a.cfg.DataDir, "auth.db"), Audit: a.Audit, Logger: a.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open tokens: %w", err)
+	}
+	a.Govern, err = govern.Open(govern.Config{Path: filepath.Join(a.cfg.DataDir, "govern.db"), Audit: a.Audit, Logger: a.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open model registry: %w", err)
+	}
+	a.auditBus = audit.Follow(a.Bus, a.Audit)
+	a.auditBus.Start()
+	return nil
+}
+
+// closeGovernance runs after every publisher has stopped: the follower
+// drains what the bus delivered, then the log signs its last checkpoint.
+func (a *App) closeGovernance() error {
+	var errs []error
+	if a.auditBus != nil {
+		a.auditBus.Close()
+	}
+	if a.Govern != nil {
+		errs = append(errs, a.Govern.Close())
+	}
+	if a.Tokens != nil {
+		errs = append(errs, a.Tokens.Close())
+	}
+	if a.Audit != nil {
+		if err := a.Audit.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close audit log: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) governMetrics(w io.Writer) {
+	st := a.Audit.Stats()
+	fmt.Fprintf(w, "# HELP tsingma_audit_entries Entries in the audit log.\n# TYPE tsingma_audit_entries gauge\ntsingma_audit_entries %d\n", st.Entries)
+	fmt.Fprintf(w, "# HELP tsingma_audit_signed_entries Entries covered by the latest signed checkpoint.\n# TYPE tsingma_audit_signed_entries gauge\ntsingma_audit_signed_entries %d\n", st.CheckpointSize)
+	fmt.Fprintf(w, "# HELP tsingma_audit_fsyncs_total Group commits of the audit log.\n# TYPE tsingma_audit_fsyncs_total counter\ntsingma_audit_fsyncs_total %d\n", st.Fsyncs)
+	fmt.Fprintf(w, "# HELP tsingma_audit_dropped_total Bus events the audit log lost (slow follower or failed append).\n# TYPE tsingma_audit_dropped_total counter\ntsingma_audit_dropped_total %d\n", a.auditBus.Dropped())
+	ad, rf, un := a.Govern.AdmitStats()
+	fmt.Fprintf(w, "# HELP tsingma_model_signals_total Model alert signals by admission decision.\n# TYPE tsingma_model_signals_total counter\n")
+	fmt.Fprintf(w, "tsingma_model_signals_total{decision=\"champion\"} %d\ntsingma_model_signals_total{decision=\"refused\"} %d\ntsingma_model_signals_total{decision=\"unregistered\"} %d\n", ad, rf, un)
 }

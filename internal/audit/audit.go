@@ -614,3 +614,6 @@ func (l *Log) closeFiles() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Dir is the log's directory (for Verify while it runs).
+func (l *Log) Dir() string { return l.cfg.Dir }

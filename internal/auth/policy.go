@@ -175,3 +175,7 @@ func PermittedMQTT(role Role, action, topic string) bool {
 	}
 	return false
 }
+
+// Covered reports whether a rule of the table decides the route (a route
+// no rule covers is admin-only by default).
+func Covered(method, pattern string) bool { return find(method, pattern) != nil }

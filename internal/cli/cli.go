@@ -41,6 +41,9 @@ func topCommands() []command {
 		{"sim", "drive a running server with the Hong Kong scenario (HTTP and MQTT)", runSim},
 		{"bench", "measure speed against peers (ingest, anomaly, landslide, vrptw)", runBench},
 		{"eval", "measure accuracy on public benchmarks (nab, trigrs, landslip, vrptw, inventory)", runEval},
+		{"audit", "verify the audit log, prove entries, check proofs, export evidence packs", runAudit},
+		{"governance", "model governance checks (check)", runGovernance},
+		{"token", "access tokens: create, list, revoke", runToken},
 		{"version", "print the version", runVersion},
 	}
 }

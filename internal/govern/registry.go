@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,8 +157,11 @@ type AuditLog interface {
 
 // Config configures Open.
 type Config struct {
-	Path      string   // bbolt file; required
-	Audit     AuditLog // required
+	Path  string   // bbolt file; required
+	Audit AuditLog // required unless ReadOnly
+	// ReadOnly opens the database for reading only (tsingma governance
+	// check while the server is stopped); every change fails.
+	ReadOnly  bool
 	Catalogue *Catalogue
 	// StrictAdmit refuses alerts from model versions that are not
 	// registered at all (registered non-champions are always refused).
@@ -191,7 +195,7 @@ var (
 
 // Open opens or creates the registry.
 func Open(cfg Config) (*Registry, error) {
-	if cfg.Path == "" || cfg.Audit == nil {
+	if cfg.Path == "" || (cfg.Audit == nil && !cfg.ReadOnly) {
 		return nil, errors.New("govern: Config needs Path and Audit")
 	}
 	if cfg.Catalogue == nil {
@@ -203,14 +207,23 @@ func Open(cfg Config) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	if cfg.ReadOnly {
+		if _, err := os.Stat(cfg.Path); err != nil {
+			return nil, fmt.Errorf("open governance database: %w", err)
+		}
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: cfg.ReadOnly})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", cfg.Path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open governance database %s: %w", cfg.Path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	init := db.Update
+	if cfg.ReadOnly {
+		init = func(func(*bolt.Tx) error) error { return nil }
+	}
+	err = init(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bSystems, bAssessments, bEvaluations, bDocuments} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -282,6 +295,9 @@ func (r *Registry) update(fn func(tx *bolt.Tx) error) error {
 }
 
 func (r *Registry) record(ctx context.Context, tenant, kind string, p auth.Principal, subject string, data any) (uint64, error) {
+	if r.cfg.Audit == nil {
+		return 0, errors.New("govern: the registry is open read-only")
+	}
 	b, err := json.Marshal(data)
 	if err != nil {
 		return 0, err
