@@ -65,6 +65,7 @@ type Report struct {
 	Spearman       float64
 	TopTestDays    []DayResult
 	IncidentsTotal int
+	Baseline       *Report // the 24-h-only curve under the same protocol (Run only)
 }
 
 // DayResult is one scored day.
@@ -98,7 +99,18 @@ func Run(ctx context.Context, dir string, cfg Config) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return Evaluate(rain, inc, cfg)
+	rep, err := Evaluate(rain, inc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Reference: the same protocol with the 24-h window alone (a Finlay et
+	// al. (1997)-style power law), to show what the other windows add.
+	base := cfg
+	base.Windows = []time.Duration{24 * time.Hour}
+	if rep.Baseline, err = Evaluate(rain, inc, base); err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	return rep, nil
 }
 
 // Evaluate fits on the training days and scores the test days.
@@ -313,16 +325,22 @@ func (r *Report) Write(w io.Writer) {
 	for _, d := range r.TopTestDays {
 		fmt.Fprintf(w, "  %s %4d %8.1f %v\n", d.Date.Format(time.DateOnly), d.Reported, d.Expected, roundAll(d.RainMM))
 	}
-	get := func(ev int) Score {
-		for _, s := range r.Scores {
-			if s.Event == ev {
-				return s
-			}
-		}
-		return Score{POD: math.NaN(), FAR: math.NaN()}
+	s10, s50 := r.score(10), r.score(50)
+	if b := r.Baseline; b != nil {
+		b10, b50 := b.score(10), b.score(50)
+		fmt.Fprintf(w, "reference, 24-h window alone (same protocol): pod10=%.3f far10=%.3f pod50=%.3f far50=%.3f spearman=%.3f\n",
+			b10.POD, b10.FAR, b50.POD, b50.FAR, b.Spearman)
 	}
-	s10, s50 := get(10), get(50)
 	fmt.Fprintf(w, "landslip pod10=%.3f far10=%.3f pod50=%.3f far50=%.3f spearman=%.3f\n", s10.POD, s10.FAR, s50.POD, s50.FAR, r.Spearman)
+}
+
+func (r *Report) score(ev int) Score {
+	for _, s := range r.Scores {
+		if s.Event == ev {
+			return s
+		}
+	}
+	return Score{POD: math.NaN(), FAR: math.NaN()}
 }
 
 func fmtWindow(d time.Duration) string {
