@@ -213,3 +213,34 @@ func Exceedance(criteria []Criterion, windows []time.Duration, sums []float64) (
 	}
 	return ratio, which
 }
+
+// WarningTracker turns the territory-wide warning on when the expected
+// number of landslides crosses the threshold and off only when it falls
+// below Release·Threshold (hysteresis, so the warning does not flicker).
+// Not safe for concurrent use.
+type WarningTracker struct {
+	Warning TerritoryWarning
+	Release float64 // fraction of Threshold that ends the warning; 0 means 0.8
+	on      bool
+	since   time.Time
+}
+
+// Update assesses the rolling sums at time t and reports the expected
+// count, whether the warning is on and whether it changed at this update.
+func (w *WarningTracker) Update(t time.Time, sums []float64) (expected float64, on, changed bool) {
+	expected = w.Warning.Curve.Expected(sums)
+	rel := w.Release
+	if rel <= 0 || rel > 1 {
+		rel = 0.8
+	}
+	switch {
+	case !w.on && expected >= w.Warning.Threshold:
+		w.on, w.since, changed = true, t, true
+	case w.on && expected < rel*w.Warning.Threshold:
+		w.on, w.since, changed = false, t, true
+	}
+	return expected, w.on, changed
+}
+
+// Since returns when the warning last changed state (zero before any).
+func (w *WarningTracker) Since() time.Time { return w.since }

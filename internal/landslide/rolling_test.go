@@ -192,3 +192,21 @@ func TestExceedance(t *testing.T) {
 		t.Error("no criteria must give -1")
 	}
 }
+
+func TestWarningTracker(t *testing.T) {
+	w := WarningTracker{Warning: TerritoryWarning{Curve: Curve{Windows: []time.Duration{24 * time.Hour}, Intercept: 0, Coef: []float64{1}}, Threshold: 100}}
+	steps := []struct {
+		mm          float64 // E = 1 + mm
+		on, changed bool
+	}{{10, false, false}, {99, true, true}, {120, true, false}, {85, true, false}, {70, false, true}, {90, false, false}, {150, true, true}}
+	for i, s := range steps {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		e, on, ch := w.Update(at, []float64{s.mm})
+		if on != s.on || ch != s.changed {
+			t.Errorf("step %d (E=%g): on %v changed %v, want %v %v", i, e, on, ch, s.on, s.changed)
+		}
+		if ch && !w.Since().Equal(at) {
+			t.Errorf("step %d: since %v", i, w.Since())
+		}
+	}
+}
