@@ -123,14 +123,14 @@ func (e *Engine) Reset() {
 // Slopes returns the number of slopes.
 func (e *Engine) Slopes() int { return len(e.slopes) }
 
-// AddPeriod appends a rainfall period from the end of the previous one
-// (or from start, for the first) to end, with rates[i] (m/s) on slope i.
+// AddPeriod appends the rainfall period [start, end] with rates[i] (m/s)
+// on slope i; start must be the end of the previous period.
 func (e *Engine) AddPeriod(start, end float64, rates []float64) error {
 	if len(rates) != len(e.slopes) {
 		return fmt.Errorf("%w: %d rates for %d slopes", ErrBadRainfall, len(rates), len(e.slopes))
 	}
-	if len(e.capt) > 0 {
-		start = e.capt[len(e.capt)-1]
+	if n := len(e.capt); n > 0 && start != e.capt[n-1] {
+		return fmt.Errorf("%w: period starts at %g s, the previous one ends at %g s", ErrBadRainfall, start, e.capt[n-1])
 	}
 	if !(end > start) || !finite(start, end) {
 		return fmt.Errorf("%w: period [%g, %g]", ErrBadRainfall, start, end)

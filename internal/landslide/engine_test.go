@@ -130,7 +130,13 @@ func TestEngineReset(t *testing.T) {
 	if err := e.AddPeriod(0, 3600, []float64{1}); err == nil {
 		t.Error("wrong number of rates accepted")
 	}
-	if err := e.AddPeriod(0, 3600*5.5, []float64{1, 1}); err == nil {
+	if err := e.AddPeriod(5*3600, 3600*5.5, []float64{1, 1}); err == nil {
 		t.Error("boundary off the step grid accepted")
+	}
+	if err := e.AddPeriod(6*3600, 7*3600, []float64{1, 1}); err == nil {
+		t.Error("gap in the history accepted")
+	}
+	if err := e.AddPeriod(5*3600, 6*3600, []float64{-1, 1}); err == nil {
+		t.Error("negative rate accepted")
 	}
 }

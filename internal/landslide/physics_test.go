@@ -267,3 +267,22 @@ func TestIerfcTable(t *testing.T) {
 	}
 	t.Logf("max table error %.3g", worst)
 }
+
+// Output times after the last rainfall period (TRIGRS's extra dry period).
+func TestUnsaturatedAfterRain(t *testing.T) {
+	for _, finite := range []bool{false, true} {
+		p := baseParams()
+		p.FiniteDepth = finite
+		ps, err := UnsaturatedProfiles(p, Rainfall{{0, 6 * 3600, 5e-6}}, TimeGrid{Step: 3600, Steps: 24}, []int{6, 12, 24}, 0, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pr := range ps {
+			for _, n := range pr.Nodes {
+				if math.IsNaN(n.Psi) || math.IsNaN(n.FS) || n.FS <= 0 {
+					t.Fatalf("finite=%v t=%g z=%g: ψ %g FS %g", finite, pr.Time, n.Z, n.Psi, n.FS)
+				}
+			}
+		}
+	}
+}
