@@ -111,3 +111,27 @@ func TestForecastRejects(t *testing.T) {
 		t.Error("alpha ≤ 1 accepted")
 	}
 }
+
+// Voight's generalisation: with α = 1.5, (1/v)^(α−1) = sqrt(1/v) is linear
+// in time; the forecaster configured with that α finds the failure time.
+func TestForecastVoightAlpha(t *testing.T) {
+	const tf = 50.0                    // h
+	const a = 0.4                      // dv/dt = A·v^1.5 (mm, h)
+	disp := func(th float64) float64 { // d = (0.5A)^−2·(1/(tf−t) − 1/tf)
+		return (1 / ((0.5 * a) * (0.5 * a))) * (1/(tf-th) - 1/tf)
+	}
+	f, err := NewForecaster(ForecastConfig{Alpha: 1.5, VelocityPoints: 5, FitPoints: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Forecast
+	for th := 0.0; th <= 46; th += 0.25 {
+		if last, err = f.Add(t0.Add(time.Duration(th*float64(time.Hour))), disp(th)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := last.FailureTime.Sub(t0).Hours()
+	if !last.Accelerating || math.Abs(got-tf) > 0.5 {
+		t.Errorf("α=1.5: failure at %.2f h, want %.0f h (accelerating %v)", got, tf, last.Accelerating)
+	}
+}
