@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,4 +162,49 @@ func FuzzAuthorize(f *testing.F) {
 			t.Fatalf("%q authorized as %+v", tok, p)
 		}
 	})
+}
+
+func TestRequest(t *testing.T) {
+	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "auth.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, viewer, _ := s.Create(t.Context(), "root", NewToken{Name: "v", Role: Viewer, Tenant: "hk"})
+	_, engineer, _ := s.Create(t.Context(), "root", NewToken{Name: "e", Role: Engineer, Tenant: "hk"})
+	for _, tc := range []struct {
+		name, header, pattern string
+		want                  error
+	}{
+		{"public without token", "", "GET /healthz", nil},
+		{"no token", "", "GET /api/v1/twins", ErrUnauthenticated},
+		{"not bearer", "Basic " + viewer, "GET /api/v1/twins", ErrUnauthenticated},
+		{"wrong token", "Bearer tsm_00_nope", "GET /api/v1/twins", ErrUnauthenticated},
+		{"viewer reads", "Bearer " + viewer, "GET /api/v1/twins", nil},
+		{"viewer writes", "Bearer " + viewer, "PUT /api/v1/twins/{id}", ErrForbidden},
+		{"engineer writes", "Bearer " + engineer, "PUT /api/v1/twins/{id}", nil},
+		{"engineer tokens", "Bearer " + engineer, "GET /api/v1/tokens", ErrForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", "/x", nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			out, err := s.Request(req, tc.pattern)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if err == nil && tc.header != "" {
+				if p, ok := FromContext(out.Context()); !ok || p.Tenant != "hk" {
+					t.Fatalf("principal %+v %v", p, ok)
+				}
+			}
+		})
+	}
+	if p, err := s.MQTT("anything", []byte(engineer)); err != nil || p.Role != Engineer {
+		t.Fatalf("mqtt: %+v %v", p, err)
+	}
+	if _, err := s.MQTT("e", []byte("wrong")); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("mqtt wrong password: %v", err)
+	}
 }
