@@ -374,7 +374,11 @@ func rootsNeeded(a float64, maxTerms int) int {
 func (s *engSlope) initUnsat(step float64) {
 	c := s.c
 	p := &c.p
-	a := p.Soil.Alpha * c.cosD * c.cosD * p.WaterTableDepth
+	d := p.WaterTableDepth
+	if p.PsiZeroAirEntry {
+		d -= 1 / p.Soil.Alpha
+	}
+	a := p.Soil.Alpha * c.cosD * c.cosD * d
 	s.nroot = rootsNeeded(a, p.maxTerms())
 	u := newUnsat(c, TimeGrid{Step: step, Steps: 1}, s.z, s.nroot)
 	u.q, u.capt = nil, nil
@@ -662,7 +666,7 @@ func (e *Engine) kFast(s *engSlope, i int, t float64, sc *scratch) {
 		w.kz[j], w.trz[j] = kz, tr
 		var ps float64
 		if kz > 0 {
-			ps = u.cosD * math.Log(kz/ks) / al
+			ps = u.cosD * (math.Log(kz/ks) - u.lps0) / al
 		} else {
 			ps = -u.cosD / al
 		}

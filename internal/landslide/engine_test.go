@@ -3,6 +3,7 @@ package landslide
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -36,11 +37,13 @@ func TestEngineMatchesProfiles(t *testing.T) {
 		{"saturated finite", false, true, 1e-12, 1e-12},
 		{"unsaturated infinite", true, false, 1e-8, 1e-8},
 		{"unsaturated finite", true, true, 1e-8, 1e-8},
+		{"unsaturated finite psi0=-1/alpha", true, true, 1e-8, 1e-8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			params := make([]Params, nSlopes)
 			for i := range params {
 				params[i] = randomSlope(rng, tc.unsat, tc.finite)
+				params[i].PsiZeroAirEntry = strings.Contains(tc.name, "psi0")
 			}
 			e, err := NewEngine(EngineConfig{Nodes: 20, Step: step, Workers: 2}, params)
 			if err != nil {

@@ -64,6 +64,10 @@ type Params struct {
 	// AnalyticFillable uses the analytic transmissivity for the fillable
 	// porosity above the water table (TRIGRS lany). Unsaturated model only.
 	AnalyticFillable bool
+	// PsiZeroAirEntry sets the initial pressure head at the top of the
+	// capillary fringe to −1/α instead of 0 (TRIGRS lps0): the unsaturated
+	// zone then ends at d − 1/α. Unsaturated model only.
+	PsiZeroAirEntry bool
 	// MaxTerms bounds the series of the finite-depth and unsaturated
 	// solutions (TRIGRS mmax / nmax); 0 means 100.
 	MaxTerms int

@@ -73,6 +73,7 @@ type unsatColumn struct {
 	qmax, qzmax, tf     float64
 	roots, bot, qtops   []float64
 	gs                  float64
+	lps0                float64 // 1 when ψ0 = −1/α (PsiZeroAirEntry), else 0
 	dz                  float64
 	z                   []float64
 }
@@ -129,6 +130,9 @@ func newUnsat(c *column, g TimeGrid, z []float64, nroots int) *unsatColumn {
 	u := &unsatColumn{column: c, ks: s.Ksat, ths: s.ThetaSat, thr: s.ThetaRes, z: z}
 	u.al = s.Alpha * c.cosD * c.cosD
 	u.d = p.WaterTableDepth
+	if p.PsiZeroAirEntry {
+		u.d = p.WaterTableDepth - 1/s.Alpha // top of the tension-saturated zone
+	}
 	u.rizero = p.SteadyFlux
 	u.qa = p.SteadyFlux        // initial flux in the basal-flux solution
 	u.qaU = s.Ksat * c.rikzero // initial flux in the K(z,t) solution
@@ -161,6 +165,9 @@ func newUnsat(c *column, g TimeGrid, z []float64, nroots int) *unsatColumn {
 		u.qzmax = (1-c.beta)*cd*s.Ksat - cd*p.SteadyFlux
 	}
 	u.tf = u.al * s.Ksat / (s.ThetaSat - s.ThetaRes)
+	if p.PsiZeroAirEntry {
+		u.lps0 = 1
+	}
 	a := u.al * u.d
 	u.roots = gardnerRoots(a, nroots)
 	u.bot = make([]float64, len(u.roots))
@@ -394,7 +401,7 @@ func (u *unsatColumn) kProfile(t float64, w *unsatWork) {
 		}
 		var ps float64
 		if kz[j] > 0 {
-			ps = u.cosD * math.Log(kz[j]/ks) / al
+			ps = u.cosD * (math.Log(kz[j]/ks) - u.lps0) / al
 		} else {
 			ps = -u.cosD / al
 		}
@@ -483,7 +490,10 @@ func (u *unsatColumn) saturatedZone(t, dh float64, w *unsatWork) Profile {
 	n := len(z)
 	depth := p.WaterTableDepth
 	beta := u.beta
-	d0 := depth // top of the saturated zone (ψ0 = 0 at the water table)
+	d0 := depth // top of the saturated zone: the water table (ψ0 = 0) …
+	if p.PsiZeroAirEntry {
+		d0 = depth - 1/p.Soil.Alpha // … or the top of the capillary fringe (ψ0 = −1/α)
+	}
 	dlz := p.DepthToBase - d0
 	zm := p.DepthToBase
 	d1 := p.Soil.Diffusivity / (u.cosD * u.cosD)
@@ -503,6 +513,21 @@ func (u *unsatColumn) saturatedZone(t, dh float64, w *unsatWork) Profile {
 		pz[j] = beta * (zj - depth)
 		var rf float64
 		switch {
+		case zj <= depth && p.PsiZeroAirEntry:
+			pz[j] = 0
+			ia := 1 / p.Soil.Alpha
+			switch {
+			case p.WaterTableRise && zj > d0-dh && zj < depth-dh:
+				rf = -ia + (zj - d0 + dh)
+			case p.WaterTableRise && zj >= depth-dh:
+				rf = beta * (zj - depth + dh)
+			case !p.WaterTableRise && zj > d0 && zj < depth:
+				rf = -ia + (zj - d0)
+			case !p.WaterTableRise && zj >= depth:
+				rf = beta * (zj - depth)
+			default:
+				rf = psiU[j]
+			}
 		case zj <= depth:
 			pz[j] = 0
 			if zj >= d0-dh && p.WaterTableRise {

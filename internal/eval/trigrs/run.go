@@ -282,6 +282,7 @@ func loadCase(caseDir string) (*Config, []cellInput, error) {
 			WaterTableRise:         cfg.LLus,
 			BackgroundFlux:         cfg.BkgrOf,
 			AnalyticFillable:       cfg.LAny,
+			PsiZeroAirEntry:        cfg.LPs0,
 			MaxTerms:               cfg.MMax,
 		}
 		if cfg.MMax <= 0 {
