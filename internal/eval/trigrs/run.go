@@ -233,6 +233,12 @@ func loadCase(caseDir string) (*Config, []cellInput, error) {
 	case "hydro":
 		flow = landslide.FlowHydrostatic
 	}
+	unsatRun := false
+	for _, z := range cfg.Zones {
+		if (landslide.Soil{Alpha: z.Alpha, ThetaSat: z.ThetaSat, ThetaRes: z.ThetaRes}).Unsaturated() {
+			unsatRun = true
+		}
+	}
 	// data cells
 	var idx []int
 	for i, v := range slope.Values {
@@ -287,6 +293,11 @@ func loadCase(caseDir string) (*Config, []cellInput, error) {
 		}
 		if cfg.MMax <= 0 {
 			c.params.MaxTerms = 0
+		}
+		if unsatRun && cfg.NMax > 0 {
+			// Unsaturated runs: TRIGRS sums nmax eigenvalues; our
+			// finite-depth series need far fewer terms than either bound.
+			c.params.MaxTerms = cfg.NMax
 		}
 		c.rizero = c.params.SteadyFlux
 		c.zmaxS, c.zminS = float32(c.params.DepthToBase), float32(zmin)
