@@ -326,8 +326,8 @@ func RunCase(caseDir string, prof []ProfileRow, cells []CellRow) (*CaseResult, e
 	if err != nil {
 		return nil, err
 	}
-	if len(prof) == 0 {
-		return nil, fmt.Errorf("no reference rows in profiles.csv")
+	if len(prof) == 0 && len(cells) == 0 {
+		return nil, fmt.Errorf("no reference rows in profiles.csv or cells.csv")
 	}
 	res := &CaseResult{Name: filepath.Base(caseDir), Cells: len(in)}
 	unsat := false
@@ -355,6 +355,9 @@ func RunCase(caseDir string, prof []ProfileRow, cells []CellRow) (*CaseResult, e
 	refC := map[key]CellRow{}
 	for _, c := range cells {
 		refC[key{c.Cell, c.OutIndex}] = c
+		if _, ok := times[c.OutIndex]; !ok {
+			times[c.OutIndex] = c.Time
+		}
 	}
 	outs := make([]int, 0, len(times))
 	for k := range times {
@@ -396,10 +399,7 @@ func RunCase(caseDir string, prof []ProfileRow, cells []CellRow) (*CaseResult, e
 		}
 		for _, o := range outs {
 			rows := refP[key{cell, o}]
-			if len(rows) == 0 {
-				continue
-			}
-			if len(rows) != len(z) {
+			if len(rows) != 0 && len(rows) != len(z) {
 				return nil, fmt.Errorf("cell %d output %d: %d reference nodes, model has %d", cell, o, len(rows), len(z))
 			}
 			pr := profiles[o]
