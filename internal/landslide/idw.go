@@ -62,6 +62,7 @@ const (
 	FallbackNearest
 )
 
+// String names the fallback ("none", "nearest-beyond-radius").
 func (f Fallback) String() string {
 	if f == FallbackNearest {
 		return "nearest-beyond-radius"

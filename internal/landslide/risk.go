@@ -18,6 +18,7 @@ const (
 	Critical
 )
 
+// String names the level ("normal", "watch", "warning", "critical").
 func (l Level) String() string {
 	switch l {
 	case Watch:
@@ -67,6 +68,7 @@ func (q Quality) Displacement() bool { return q&(DisplacementJump|DisplacementGa
 // MarshalText encodes the flags as a comma-separated list, for JSON.
 func (q Quality) MarshalText() ([]byte, error) { return []byte(q.String()), nil }
 
+// String lists the flags, comma-separated ("" when none).
 func (q Quality) String() string {
 	names := []string{"gauge-stuck", "gauge-dropped", "rain-negative", "rain-absurd", "displacement-jump", "displacement-gap", "model-input-suspect"}
 	var s []string
