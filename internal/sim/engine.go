@@ -685,7 +685,6 @@ type rack struct {
 type coolingUnit struct {
 	id     string
 	health float64 // 1 working, 0 failed
-	load   float64
 }
 
 type cluster struct {

@@ -110,10 +110,13 @@ var roadNodes = []roadNode{
 	{"Yuen Long", LonLat{114.0250, 22.4450}}, {"Tin Shui Wai", LonLat{114.0030, 22.4600}}, {"Kam Tin", LonLat{114.0600, 22.4450}},
 	{"Ting Kau", LonLat{114.0800, 22.3700}}, {"Causeway Bay", LonLat{114.1830, 22.2800}}, {"Wan Chai", LonLat{114.1720, 22.2780}},
 	{"Central", LonLat{114.1580, 22.2820}}, {"Sheung Wan", LonLat{114.1500, 22.2860}}, {"Kennedy Town", LonLat{114.1280, 22.2820}},
-	{"Pok Fu Lam", LonLat{114.1370, 22.2630}}, {"Aberdeen", LonLat{114.1550, 22.2480}}, {"Wong Chuk Hang", LonLat{114.1680, 22.2480}},
+	{"Pok Fu Lam", LonLat{114.1370, 22.2630}}, {"Aberdeen", LonLat{114.1550, 22.2480}}, {"Wong Chuk Hang", LonLat{114.1680, 22.2478}},
 	{"Happy Valley", LonLat{114.1830, 22.2700}}, {"North Point", LonLat{114.2000, 22.2910}}, {"Quarry Bay", LonLat{114.2120, 22.2870}},
 	{"Shau Kei Wan", LonLat{114.2280, 22.2790}}, {"Chai Wan", LonLat{114.2370, 22.2650}}, {"Stanley", LonLat{114.2120, 22.2190}},
-	{"Repulse Bay", LonLat{114.1960, 22.2360}}, {"West Kowloon", LonLat{114.1600, 22.3050}}, {"Sai Ying Pun", LonLat{114.1420, 22.2870}},
+	{"Repulse Bay", LonLat{114.1965, 22.2367}}, {"West Kowloon", LonLat{114.1600, 22.3050}}, {"Sai Ying Pun", LonLat{114.1420, 22.2870}},
+	{"Wu Kai Sha", LonLat{114.2178, 22.4048}}, {"Hiram's Highway", LonLat{114.2504, 22.3556}}, {"Kai Tak", LonLat{114.1966, 22.3214}},
+	{"Tai Kok Tsui", LonLat{114.1603, 22.3156}}, {"Yam O", LonLat{114.0241, 22.3270}}, {"Tai Ho", LonLat{113.9772, 22.3015}},
+	{"Deep Water Bay", LonLat{114.1861, 22.2458}}, {"Chung Hom Kok Road", LonLat{114.2042, 22.2278}},
 }
 
 var roadEdges = []struct {
@@ -121,21 +124,21 @@ var roadEdges = []struct {
 }{
 	{"Kwu Tung", "Lok Ma Chau", "road"}, {"Lok Ma Chau", "San Tin", "road"}, {"Kwu Tung", "Sheung Shui", "road"}, {"Sheung Shui", "Fanling", "road"},
 	{"Fanling", "Tai Po", "highway"}, {"Tai Po", "Tai Po Kau", "highway"}, {"Tai Po Kau", "Ma Liu Shui", "highway"}, {"Ma Liu Shui", "Sha Tin", "highway"},
-	{"Sha Tin", "Tai Wai", "road"}, {"Tai Wai", "Kowloon Tong", "tunnel"}, {"Ma Liu Shui", "Ma On Shan", "road"}, {"Sha Tin", "Ma On Shan", "road"},
-	{"Ma On Shan", "Sai Kung", "road"}, {"Sai Kung", "Tseung Kwan O", "road"}, {"Tseung Kwan O", "Lam Tin", "tunnel"}, {"Lam Tin", "Kwun Tong", "road"},
-	{"Kwun Tong", "Kowloon Bay", "road"}, {"Kowloon Bay", "To Kwa Wan", "road"}, {"Kowloon Bay", "Kowloon Tong", "road"}, {"To Kwa Wan", "Hung Hom", "road"},
+	{"Sha Tin", "Tai Wai", "road"}, {"Tai Wai", "Kowloon Tong", "tunnel"}, {"Sha Tin", "Wu Kai Sha", "road"}, {"Wu Kai Sha", "Ma On Shan", "road"},
+	{"Ma On Shan", "Sai Kung", "road"}, {"Sai Kung", "Hiram's Highway", "road"}, {"Hiram's Highway", "Tseung Kwan O", "road"}, {"Tseung Kwan O", "Lam Tin", "tunnel"}, {"Lam Tin", "Kwun Tong", "road"},
+	{"Kwun Tong", "Kowloon Bay", "road"}, {"Kowloon Bay", "Kai Tak", "road"}, {"Kai Tak", "To Kwa Wan", "road"}, {"Kowloon Bay", "Kowloon Tong", "road"}, {"To Kwa Wan", "Hung Hom", "road"},
 	{"To Kwa Wan", "Mong Kok", "road"}, {"Mong Kok", "Kowloon Tong", "road"}, {"Mong Kok", "Tsim Sha Tsui", "road"}, {"Tsim Sha Tsui", "Hung Hom", "road"},
 	{"Mong Kok", "Sham Shui Po", "road"}, {"Sham Shui Po", "Lai Chi Kok", "road"}, {"Lai Chi Kok", "Kwai Chung", "highway"}, {"Kwai Chung", "Tsuen Wan", "highway"},
-	{"Kwai Chung", "Tsing Yi", "bridge"}, {"Tsing Yi", "Ma Wan", "bridge"}, {"Ma Wan", "Sunny Bay", "bridge"}, {"Sunny Bay", "Siu Ho Wan", "highway"},
-	{"Siu Ho Wan", "Tung Chung", "highway"}, {"Tung Chung", "Mui Wo", "road"}, {"Tsuen Wan", "Ting Kau", "highway"}, {"Ting Kau", "Sham Tseng", "highway"},
+	{"Kwai Chung", "Tsing Yi", "bridge"}, {"Tsing Yi", "Ma Wan", "bridge"}, {"Ma Wan", "Sunny Bay", "bridge"}, {"Sunny Bay", "Yam O", "highway"}, {"Yam O", "Siu Ho Wan", "highway"},
+	{"Siu Ho Wan", "Tai Ho", "highway"}, {"Tai Ho", "Tung Chung", "highway"}, {"Tung Chung", "Mui Wo", "road"}, {"Tsuen Wan", "Ting Kau", "highway"}, {"Ting Kau", "Sham Tseng", "highway"},
 	{"Sham Tseng", "Tuen Mun", "highway"}, {"Tuen Mun", "Yuen Long", "highway"}, {"Yuen Long", "Tin Shui Wai", "road"}, {"Yuen Long", "Kam Tin", "road"},
 	{"Kam Tin", "San Tin", "highway"}, {"Kam Tin", "Ting Kau", "tunnel"}, {"Tsuen Wan", "Tai Wai", "tunnel"}, {"West Kowloon", "Mong Kok", "road"},
-	{"West Kowloon", "Tsim Sha Tsui", "road"}, {"West Kowloon", "Lai Chi Kok", "highway"}, {"West Kowloon", "Sai Ying Pun", "tunnel"}, {"Hung Hom", "Causeway Bay", "tunnel"},
+	{"West Kowloon", "Tsim Sha Tsui", "road"}, {"West Kowloon", "Tai Kok Tsui", "highway"}, {"Tai Kok Tsui", "Lai Chi Kok", "highway"}, {"West Kowloon", "Sai Ying Pun", "tunnel"}, {"Hung Hom", "Causeway Bay", "tunnel"},
 	{"Lam Tin", "Quarry Bay", "tunnel"}, {"Causeway Bay", "Wan Chai", "road"}, {"Wan Chai", "Central", "road"}, {"Central", "Sheung Wan", "road"},
 	{"Sheung Wan", "Sai Ying Pun", "road"}, {"Sai Ying Pun", "Kennedy Town", "road"}, {"Kennedy Town", "Pok Fu Lam", "road"}, {"Pok Fu Lam", "Aberdeen", "road"},
 	{"Aberdeen", "Wong Chuk Hang", "road"}, {"Wong Chuk Hang", "Happy Valley", "tunnel"}, {"Happy Valley", "Causeway Bay", "road"}, {"Causeway Bay", "North Point", "road"},
-	{"North Point", "Quarry Bay", "road"}, {"Quarry Bay", "Shau Kei Wan", "road"}, {"Shau Kei Wan", "Chai Wan", "road"}, {"Wong Chuk Hang", "Repulse Bay", "road"},
-	{"Repulse Bay", "Stanley", "road"}, {"Stanley", "Chai Wan", "road"}, {"Fanling", "Sha Tin", "highway"},
+	{"North Point", "Quarry Bay", "road"}, {"Quarry Bay", "Shau Kei Wan", "road"}, {"Shau Kei Wan", "Chai Wan", "road"}, {"Wong Chuk Hang", "Deep Water Bay", "road"}, {"Deep Water Bay", "Repulse Bay", "road"},
+	{"Repulse Bay", "Chung Hom Kok Road", "road"}, {"Chung Hom Kok Road", "Stanley", "road"}, {"Stanley", "Chai Wan", "road"}, {"Fanling", "Sha Tin", "highway"},
 }
 
 func newRoadGraph() *roadGraph {

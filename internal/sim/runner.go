@@ -403,7 +403,7 @@ func (r *Runner) send(ctx context.Context, mc []mqtt.Client, samples []Sample) e
 			m[s.Channel] = s.Value
 			continue
 		}
-		viaHTTP = append(viaHTTP, wireSample{s.Twin, s.Channel, s.TS, s.Value})
+		viaHTTP = append(viaHTTP, wireSample(s))
 	}
 	var errs []error
 	var toks []mqtt.Token

@@ -256,10 +256,9 @@ async function boot() {
   document.body.dataset.ready = 'true';
 }
 
-setInterval(() => {
-  tickClock();
-  if (st.dirtyPositions) { st.dirtyPositions = false; tmap.refreshVehicles(); }
-}, 250);
+setInterval(tickClock, 250);
+// Vehicles move once a second: one repaint for all of them.
+setInterval(() => { if (st.dirtyPositions) { st.dirtyPositions = false; tmap.refreshVehicles(); } }, 1000);
 setInterval(async () => {
   const dt = (performance.now() - windowStart) / 1000;
   samplesRate = windowCount / dt;

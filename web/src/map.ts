@@ -64,6 +64,8 @@ export class TwinMap {
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.map.on('load', () => { this.ready = true; this.installHandlers(); this.refresh(); });
     this.map.on('idle', () => this.updateClusterLabels());
+    this.map.on('moveend', () => this.scheduleLabels());
+    this.map.on('sourcedata', (e) => { if (e.sourceId === 'points' && e.isSourceLoaded) this.scheduleLabels(); });
   }
 
   private style(): maplibregl.StyleSpecification {
@@ -263,6 +265,12 @@ export class TwinMap {
 
   fitAll() {
     this.map.fitBounds([[113.83, 22.19], [114.40, 22.56]], { padding: 20, duration: 600 });
+  }
+
+  private labelTimer = 0;
+  private scheduleLabels() {
+    if (this.labelTimer) return;
+    this.labelTimer = window.setTimeout(() => { this.labelTimer = 0; this.updateClusterLabels(); }, 200);
   }
 
   private updateClusterLabels() {

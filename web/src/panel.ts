@@ -7,6 +7,16 @@ import { State, esc, fmtNum, fmtTime } from './state';
 const ranges: Array<[string, number]> = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 24 * 3600e3], ['7d', 7 * 86400e3]];
 const aggs = ['auto', 'raw', 'mean', 'min', 'max', 'p95'];
 
+/** A time tick in Hong Kong time: HH:MM, with the date when the day changes. */
+function hkTick(ms: number, prev: number | null): string {
+  const d = new Date(ms + 8 * 3600e3);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const t = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+  const day = Math.floor((ms + 8 * 3600e3) / 86400e3);
+  if (prev === null || Math.floor((prev + 8 * 3600e3) / 86400e3) !== day) return `${t}\n${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}`;
+  return t;
+}
+
 interface ChartRec { twin: string; channel: string; plot: uPlot; xs: number[]; ys: number[]; valueEl: HTMLElement; pending: boolean }
 
 export class TwinPanel {
@@ -143,7 +153,10 @@ export class TwinPanel {
       cursor: { drag: { x: true, y: false } },
       legend: { show: false },
       scales: { x: { time: true } },
-      axes: [{ ...axis }, { ...axis, size: 52, values: (_u, vals) => vals.map((v) => (v == null ? '' : fmtNum(v, Math.abs(v) < 10 ? 2 : 0))) }],
+      axes: [
+        { ...axis, values: (_u, vals) => vals.map((v, i) => (v == null ? '' : hkTick(v, i === 0 ? null : vals[i - 1]))) },
+        { ...axis, size: 56, values: (_u, vals) => { const step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 1; const d = step > 0 ? Math.max(0, Math.min(4, -Math.floor(Math.log10(step)))) : 0; return vals.map((v) => (v == null ? '' : v.toFixed(d))); } },
+      ],
       series: [{}, { label: unit, stroke: accent, width: 1.5, fill: accent + '22', points: { show: false }, spanGaps: false }],
     };
   }

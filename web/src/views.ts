@@ -36,6 +36,12 @@ export class DataCentreView {
 
   render() {
     if (this.el.hidden) return;
+    const focusId = (document.activeElement as HTMLElement | null)?.closest?.('[data-id]') && this.el.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
+    this.draw();
+    if (focusId) this.el.querySelector<HTMLElement>(`[data-id="${CSS.escape(focusId)}"]`)?.focus();
+  }
+
+  private draw() {
     const racks = [...this.st.twins.values()].filter((r) => r.twin.type === 'rack');
     const cus = [...this.st.twins.values()].filter((r) => r.twin.type === 'cooling-unit').sort((a, b) => a.twin.id.localeCompare(b.twin.id));
     const pods = [...this.st.twins.values()].filter((r) => r.twin.type === 'compute-cluster').sort((a, b) => a.twin.id.localeCompare(b.twin.id));
@@ -104,8 +110,18 @@ export class FleetTable {
     });
   }
 
+  private last = '';
   render() {
     if (this.el.hidden) return;
+    const focusId = this.el.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
+    const html = this.html();
+    if (html === this.last) return;
+    this.last = html;
+    this.el.innerHTML = html;
+    if (focusId) this.el.querySelector<HTMLElement>(`button[data-id="${CSS.escape(focusId)}"]`)?.focus();
+  }
+
+  private html(): string {
     const vs = [...this.st.twins.values()].filter((r) => r.twin.type === 'vehicle').sort((a, b) => a.twin.id.localeCompare(b.twin.id));
     const stops = [...this.st.twins.values()].filter((r) => r.twin.type === 'delivery-stop').length;
     let moving = 0;
@@ -121,7 +137,7 @@ export class FleetTable {
         <td><span class="dot ${r.status}" aria-hidden="true"></span> ${esc(state)}</td>
         <td class="r">${fmtNum(sp, 0)}</td><td class="r">${fmtNum(lvl, 0)}%${electric ? ' ⚡' : ''}</td><td class="r">${fmtNum(eng, 0)}</td></tr>`;
     }).join('');
-    this.el.innerHTML = `<p class="muted" style="margin-top:0">${vs.length} vans from the Kwu Tung North depot serving ${stops} stops; ${moving} moving. Trails show each van's recent path.</p>
+    return `<p class="muted" style="margin-top:0">${vs.length} vans from the Kwu Tung North depot serving ${stops} stops; ${moving} moving. Trails show each van's recent path.</p>
       <table class="grid"><thead><tr><th scope="col">Vehicle</th><th scope="col">State</th><th scope="col" class="r">km/h</th><th scope="col" class="r">Fuel/batt.</th><th scope="col" class="r">Engine °C</th></tr></thead><tbody>${rows}</tbody></table>`;
   }
 }
@@ -133,6 +149,7 @@ export class ScenarioControl {
   available: boolean | null = null;
   onFocus: (ids: string[]) => void = () => {};
   private busy = '';
+  private last = '';
   constructor(private el: HTMLElement) {
     el.addEventListener('click', async (e) => {
       const b = (e.target as HTMLElement).closest<HTMLButtonElement>('[data-event]');
@@ -184,9 +201,18 @@ export class ScenarioControl {
         <span class="d">${esc(ev.description)}${ev.active && ev.startedAt ? ` Started ${fmtTime(ev.startedAt)}.` : ''}
         ${ev.twins && ev.twins.length ? ` <button type="button" class="link" data-focus="${esc(ev.twins.join(','))}">Show affected</button>` : ''}</span>
       </div>`).join('');
-    if (focused) return; // do not replace the select under the keyboard
-    this.el.innerHTML = `<div class="events">${events}</div>
+    const html = `<div class="events">${events}</div>
       <div class="speed"><label for="speed">Speed</label><select id="speed">${opts.map((s) => `<option value="${s}" ${s === sc.speed ? 'selected' : ''}>${s}×</option>`).join('')}</select>
-      <span class="muted num" style="font-size:12px">${sc.caughtUp ? 'live (caught up with now)' : `running at ${fmtNum(sc.effectiveSpeed, 0)}×`}</span></div>`;
+      <span class="muted num" id="speed-state" style="font-size:12px"></span></div>`;
+    // Replace the markup only when it changes, so that buttons under the
+    // pointer or the keyboard stay put.
+    if (html !== this.last && !focused) {
+      const had = (document.activeElement as HTMLElement | null)?.dataset?.event;
+      this.el.innerHTML = html;
+      this.last = html;
+      if (had) this.el.querySelector<HTMLElement>(`[data-event="${had}"]`)?.focus();
+    }
+    const stEl = this.el.querySelector('#speed-state');
+    if (stEl) stEl.textContent = sc.caughtUp ? 'live (caught up with now)' : `running at ${fmtNum(sc.effectiveSpeed, 0)}×`;
   }
 }
