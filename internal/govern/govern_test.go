@@ -378,6 +378,18 @@ func TestPromotionGate(t *testing.T) {
 	if err := CheckPack(&edited, f.log.PublicKey()); err == nil {
 		t.Fatal("an edited sign-off passed the pack check")
 	}
+	json.Unmarshal(b, &edited)
+	ans := edited.Assessment.Answers["safety.trial"]
+	ans.Text = "we tried it properly, honest"
+	edited.Assessment.Answers["safety.trial"] = ans
+	if err := CheckPack(&edited, f.log.PublicKey()); err == nil {
+		t.Fatal("an edited answer passed the pack check")
+	}
+	json.Unmarshal(b, &edited)
+	edited.Assessment.Questionnaire.SafetyCritical = false
+	if err := CheckPack(&edited, f.log.PublicKey()); err == nil {
+		t.Fatal("an edited questionnaire passed the pack check")
+	}
 	// And the whole log verifies.
 	f.log.Close()
 }

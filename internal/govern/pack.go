@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/tsingma/tsingma/internal/audit"
 )
@@ -43,6 +44,48 @@ func CheckPack(pk *Pack, trusted ed25519.PublicKey) error {
 		var logged SignOff
 		if err := json.Unmarshal(p.Entry.Data, &logged); err != nil || logged.By != so.By || logged.Step != so.Step || !logged.At.Equal(so.At) {
 			return fmt.Errorf("sign-off %s of %s differs from the logged one", so.Step, a.ID)
+		}
+	}
+	// The creation entry: system, version, questionnaire and preparer.
+	var created *audit.Proof
+	latest := map[string]*audit.Proof{} // criterion → its last answer entry
+	for _, s := range a.AuditSeqs {
+		p := proven[s]
+		switch p.Entry.Kind {
+		case "assessment.created":
+			if p.Entry.Subject == a.ID {
+				created = p
+			}
+		case "assessment.answered":
+			if c, ok := strings.CutPrefix(p.Entry.Subject, a.ID+"/"); ok {
+				if q := latest[c]; q == nil || q.Index < p.Index {
+					latest[c] = p
+				}
+			}
+		}
+	}
+	if created == nil {
+		return fmt.Errorf("assessment %s: its creation is not proven", a.ID)
+	}
+	var logged Assessment
+	if err := json.Unmarshal(created.Entry.Data, &logged); err != nil || logged.System != a.System || logged.Version != a.Version ||
+		logged.Preparer != a.Preparer || logged.Questionnaire != a.Questionnaire || logged.Gate.Tier != a.Gate.Tier {
+		return fmt.Errorf("assessment %s differs from the logged creation", a.ID)
+	}
+	if len(latest) != len(a.Answers) {
+		return fmt.Errorf("assessment %s has %d answers, the log %d", a.ID, len(a.Answers), len(latest))
+	}
+	for c, ans := range a.Answers {
+		p := latest[c]
+		if p == nil {
+			return fmt.Errorf("answer to %s is not proven", c)
+		}
+		want, err1 := json.Marshal(ans)
+		var got Answer
+		err2 := json.Unmarshal(p.Entry.Data, &got)
+		have, err3 := json.Marshal(got)
+		if err1 != nil || err2 != nil || err3 != nil || !bytes.Equal(want, have) {
+			return fmt.Errorf("answer to %s differs from the logged one", c)
 		}
 	}
 	for _, ev := range pk.Evaluations {

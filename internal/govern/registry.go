@@ -182,6 +182,11 @@ type Registry struct {
 	mu  sync.Mutex // serialises read-modify-write of documents
 
 	families map[string]Factory
+	// admitCache: tenant\x00system → *admitEntry, cleared after every
+	// write. Fills and clears hold cacheMu, so a fill that read the old
+	// state is always cleared by the write that changed it.
+	admitCache sync.Map
+	cacheMu    sync.Mutex
 
 	admitted, refused, unregistered atomic.Uint64
 }
@@ -291,7 +296,19 @@ func list[T any](tx *bolt.Tx, bucket []byte, tenant string) ([]T, error) {
 func (r *Registry) update(fn func(tx *bolt.Tx) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() {
+		r.cacheMu.Lock()
+		r.admitCache.Clear()
+		r.cacheMu.Unlock()
+	}()
 	return r.db.Update(fn)
+}
+
+// admitEntry is what Admit needs of a system, cached between writes.
+type admitEntry struct {
+	found    bool
+	champion string
+	versions map[string]bool
 }
 
 func (r *Registry) record(ctx context.Context, tenant, kind string, p auth.Principal, subject string, data any) (uint64, error) {
@@ -642,24 +659,39 @@ func (r *Registry) Admit(_ context.Context, s alert.Signal) error {
 	if tenant == "" {
 		tenant = telemetry.DefaultTenant
 	}
-	sys, err := r.GetSystem(tenant, name)
-	if err != nil {
+	ck := tenant + "\x00" + name
+	var ae *admitEntry
+	if v, ok := r.admitCache.Load(ck); ok {
+		ae = v.(*admitEntry)
+	} else {
+		r.cacheMu.Lock()
+		ae = &admitEntry{}
+		if sys, err := r.GetSystem(tenant, name); err == nil {
+			ae.found, ae.champion, ae.versions = true, sys.Aliases[Champion], map[string]bool{}
+			for _, v := range sys.Versions {
+				ae.versions[v.Version] = true
+			}
+		}
+		r.admitCache.Store(ck, ae)
+		r.cacheMu.Unlock()
+	}
+	if !ae.found {
 		r.unregistered.Add(1)
 		if r.cfg.StrictAdmit {
 			return fmt.Errorf("model %s is not registered", name)
 		}
 		return nil
 	}
-	if sys.Aliases[Champion] == s.ModelVersion {
+	if ae.champion == s.ModelVersion {
 		r.admitted.Add(1)
 		return nil
 	}
-	if _, ok := sys.Version(s.ModelVersion); !ok && !r.cfg.StrictAdmit {
+	if !ae.versions[s.ModelVersion] && !r.cfg.StrictAdmit {
 		r.unregistered.Add(1)
 		return nil
 	}
 	r.refused.Add(1)
-	return fmt.Errorf("model %s version %s is not the champion (%s)", name, s.ModelVersion, sys.Aliases[Champion])
+	return fmt.Errorf("model %s version %s is not the champion (%s)", name, s.ModelVersion, ae.champion)
 }
 
 // AdmitStats counts Admit's decisions.
