@@ -222,7 +222,10 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 				}
 			}
 		}()
-		time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+		mu.Lock()
+		pause := time.Duration(100+rng.IntN(400)) * time.Millisecond
+		mu.Unlock()
+		time.Sleep(pause)
 		srv.kill(t)
 		close(stop)
 		wg.Wait()
