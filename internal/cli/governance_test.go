@@ -114,12 +114,43 @@ func TestGovernanceEndToEnd(t *testing.T) {
 			t.Errorf("route %s %s is not in the auth policy table", r.Method, r.Pattern)
 		}
 	}
+	// Twin changes reach the audit log through the bus.
+	eng := auth.Principal{Name: "erin", Role: auth.Engineer, Tenant: "default"}
+	if code, v = c.do(eng, "PUT", "/api/v1/types/probe", `{"name":"probe","channels":{"tilt":{"unit":"deg"}}}`); code >= 300 {
+		t.Fatalf("put type: %d %v", code, v)
+	}
+	if code, v = c.do(eng, "POST", "/api/v1/twins", `{"id":"p1","type":"probe"}`); code != 201 {
+		t.Fatalf("create twin: %d %v", code, v)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, v = c.do(approver, "GET", "/api/v1/audit/entries?limit=1000", "")
+		found := false
+		for _, it := range v["items"].([]any) {
+			e := it.(map[string]any)
+			found = found || (e["kind"] == "twin" && e["subject"] == "p1")
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("twin p1's creation is not in the audit log: %v", v)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// governance check against the running server.
+	srv := httptest.NewServer(a.API)
+	code, out, _ := runCLI(t, "governance", "check", "--url", srv.URL)
+	srv.Close()
+	if code != 1 || !strings.Contains(out, scoring.ModelVersion) {
+		t.Fatalf("governance check --url: exit %d, %q", code, out)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	// governance check: the built-in model is live without an assessment.
-	code, out, _ := runCLI(t, "governance", "check", "--data", data)
+	code, out, _ = runCLI(t, "governance", "check", "--data", data)
 	if code != 1 || !strings.Contains(out, scoring.ModelVersion) {
 		t.Fatalf("governance check: exit %d, %q", code, out)
 	}
