@@ -39,6 +39,19 @@ test('the console loads without errors and the map shows twins', opts, async () 
   await waitFor(() => page.evaluate(() => [...window.tsingma.st.twins.values()].filter((r) => r.status === 'ok').length > 300), 'live status colours');
   await page.waitForTimeout(1500);
   await page.screenshot({ path: join(shots, 'map.png') });
+  // The light theme, keyboard first: the theme button is reachable by Tab.
+  await page.locator('#theme').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(shots, 'map-light.png') });
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  // Search by id opens the twin (keyboard only).
+  await page.keyboard.press('/');
+  await page.keyboard.type('tm-brg-tsingyi-n');
+  await page.keyboard.press('Enter');
+  await waitFor(() => page.evaluate(() => window.tsingma.panel.id === 'tm-brg-tsingyi-n'), 'search opens the bearing sensor');
   assert.deepEqual(consoleErrors, []);
 });
 

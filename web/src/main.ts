@@ -1,7 +1,7 @@
 // tsingma console: boots the state, the map, the panels and the live stream.
 import { allTwins, getJSON, type Alert, type StreamSample, type Twin, type TwinType } from './api';
 import { State, esc, fmtNum, fmtTime } from './state';
-import { TwinMap, groups, groupOf } from './map';
+import { TwinMap, groups, groupOf, rainBucket } from './map';
 import { TwinPanel } from './panel';
 import { AlertsPanel } from './alerts';
 import { DataCentreView, FleetTable, ScenarioControl } from './views';
@@ -115,12 +115,19 @@ function renderKpis() {
 
 // --- status recomputation, throttled ---
 let lastRecompute = 0;
+const rainSeen = new Map<string, number>();
 function recomputeStatus(force = false) {
   const now = performance.now();
   if (!force && now - lastRecompute < 1000) return;
   lastRecompute = now;
   const changed = st.recompute(st.simNow || Date.now());
-  if (changed.size || st.dirty.size) { tmap.refresh(); st.dirty.clear(); }
+  let rainChanged = false;
+  for (const r of st.twins.values()) {
+    if (r.twin.type !== 'rain-gauge') continue;
+    const b = rainBucket(r.latest.get('rainfall')?.value);
+    if (rainSeen.get(r.twin.id) !== b) { rainSeen.set(r.twin.id, b); rainChanged = true; }
+  }
+  if (changed.size || st.dirty.size || rainChanged) { tmap.refresh(); st.dirty.clear(); }
   if (changed.has(panel.id)) panel.updateStatus();
 }
 
@@ -189,6 +196,23 @@ function tickClock() {
 
 // --- live stream ---
 let es: EventSource | null = null;
+let needResync = false;
+let resyncing = false;
+async function resync() {
+  if (resyncing) return;
+  resyncing = true;
+  try {
+    const list = await allTwins();
+    const ids = new Set(list.map((t) => t.id));
+    for (const id of [...st.twins.keys()]) if (!ids.has(id)) st.twins.delete(id);
+    st.setTwins(list);
+    renderLayers();
+    await alerts.load();
+    recomputeStatus(true);
+  } finally {
+    resyncing = false;
+  }
+}
 let samplesRate = 0;
 let windowCount = 0;
 let windowStart = performance.now();
@@ -196,8 +220,12 @@ function connect() {
   es?.close();
   es = new EventSource('/api/v1/stream?kinds=samples,twin,alert');
   const dot = $('conn-dot'), txt = $('conn-text');
-  es.onopen = () => { dot.className = 'dot ok'; txt.textContent = 'live'; };
-  es.onerror = () => { dot.className = 'dot warn'; txt.textContent = 'reconnecting'; };
+  es.onopen = () => {
+    dot.className = 'dot ok'; txt.textContent = 'live';
+    // After a reconnect, events may have been missed: fetch the twins again.
+    if (needResync) { needResync = false; resync().catch((e) => console.warn('resync', e)); }
+  };
+  es.onerror = () => { dot.className = 'dot warn'; txt.textContent = 'reconnecting'; needResync = true; };
   es.addEventListener('samples', (ev) => {
     const batch = JSON.parse((ev as MessageEvent).data) as StreamSample[];
     windowCount += batch.length;
@@ -224,7 +252,7 @@ function connect() {
     const d = JSON.parse((ev as MessageEvent).data);
     alerts.update((d && d.alert) ? d.alert as Alert : d as Alert);
   });
-  es.addEventListener('overflow', () => { dot.className = 'dot warn'; txt.textContent = 'catching up'; setTimeout(connect, 500); });
+  es.addEventListener('overflow', () => { dot.className = 'dot warn'; txt.textContent = 'catching up'; needResync = true; setTimeout(connect, 500); });
 }
 
 // --- boot ---

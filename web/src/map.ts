@@ -39,6 +39,12 @@ function centroid(g: any): [number, number] | null {
   return [x / ring.length, y / ring.length];
 }
 
+/** 5-minute rainfall (mm) to a size step: 0 dry, 1 light, 2 heavy (≥ 30 mm/h), 3 black (≥ 70 mm/h). */
+export function rainBucket(mm5: number | undefined): number {
+  const mmh = (mm5 || 0) * 12;
+  return mmh >= 70 ? 3 : mmh >= 30 ? 2 : mmh >= 2 ? 1 : 0;
+}
+
 export class TwinMap {
   map: MLMap;
   private ready = false;
@@ -196,7 +202,9 @@ export class TwinMap {
       const t = r.twin;
       if (!t.geometry || !this.visible(t.type) || t.type === 'vehicle') continue;
       const g = groupOf(t.type)!;
-      const props = { id: t.id, color: this.color(r.status), ring: g.ring, sev: sev[r.status], size: t.type === 'delivery-stop' ? 4 : t.type === 'slope' ? 5 : 6 };
+      let size = t.type === 'delivery-stop' ? 4 : t.type === 'slope' ? 5 : 6;
+      if (t.type === 'rain-gauge') size += rainBucket(r.latest.get('rainfall')?.value) * 2.5; // bigger in heavier rain
+      const props = { id: t.id, color: this.color(r.status), ring: g.ring, sev: sev[r.status], size };
       if (t.geometry.type === 'Point') {
         pts.push({ type: 'Feature', geometry: t.geometry, properties: props });
       } else if (t.geometry.type === 'LineString') {
