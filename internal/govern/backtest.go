@@ -75,7 +75,7 @@ func (r *Registry) Backtest(ctx context.Context, p auth.Principal, tenant string
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
-	res := replay(rec, m, q.MatchWindow)
+	res := replay(rec, m, time.Duration(q.MatchWindow))
 	blocks := seriesDays(rec)
 	score(rec, &res, &q, blocks)
 	rep := &BacktestReport{System: q.System, Model: ref, From: q.From.UTC(), To: q.To.UTC(), Seed: q.Seed, Series: len(rec.keys),
@@ -236,7 +236,7 @@ func (r *Registry) Compare(ctx context.Context, p auth.Principal, tenant string,
 	if err != nil {
 		return Evaluation{}, nil, err
 	}
-	runs := [2]run{replay(rec, m0, q.MatchWindow), replay(rec, m1, q.MatchWindow)}
+	runs := [2]run{replay(rec, m0, time.Duration(q.MatchWindow)), replay(rec, m1, time.Duration(q.MatchWindow))}
 	blocks := seriesDays(rec)
 	per := [2]map[blockKey]*blockStats{score(rec, &runs[0], &q, blocks), score(rec, &runs[1], &q, blocks)}
 	rep := &ComparisonReport{System: q.System, Champion: ref0, Challenger: ref1, From: q.From.UTC(), To: q.To.UTC(), Seed: q.Seed,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,7 +44,7 @@ type ReplayRequest struct {
 	// two models, of each other) counts as matching; default 1h. Alerts
 	// of one series closer than this to the previous one are the same
 	// alert (as the alerts engine de-duplicates).
-	MatchWindow time.Duration `json:"match_window,omitempty"`
+	MatchWindow Duration `json:"match_window,omitempty"`
 	// Acceptance for a backtest with labels; defaults 0.5 and 0.5.
 	MinPrecision float64 `json:"min_precision,omitempty"`
 	MinRecall    float64 `json:"min_recall,omitempty"`
@@ -58,7 +59,7 @@ func (q *ReplayRequest) defaults() error {
 		return invalid("from must be before to")
 	}
 	if q.MatchWindow == 0 {
-		q.MatchWindow = time.Hour
+		q.MatchWindow = Duration(time.Hour)
 	}
 	if q.MatchWindow < 0 {
 		return invalid("match_window must be positive")
@@ -380,4 +381,36 @@ func reportID(prefix string, b []byte) (string, string) {
 	h := sha256.Sum256(b)
 	s := hex.EncodeToString(h[:])
 	return prefix + s[:16], s
+}
+
+// Duration is a time.Duration that reads and writes JSON as "90m" (a
+// number is taken as nanoseconds).
+type Duration time.Duration
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Milliseconds returns d in milliseconds.
+func (d Duration) Milliseconds() int64 { return time.Duration(d).Milliseconds() }
+
+// MarshalJSON writes "1h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads "90m" or nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		x, err := time.ParseDuration(s)
+		if err != nil {
+			return invalid("duration %q: want e.g. 90m", s)
+		}
+		*d = Duration(x)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return invalid("duration: want a string like 90m")
+	}
+	*d = Duration(n)
+	return nil
 }
