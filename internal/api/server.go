@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -67,6 +68,11 @@ type Config struct {
 	// Extra lets other components (console, alerts) add routes; they are
 	// documented by their own owners.
 	Extra []Route
+	// Auth authenticates and authorizes every request; nil means
+	// development mode (--no-auth): every request acts as DevPrincipal.
+	Auth Authenticator
+	// DevPrincipal is used when Auth is nil.
+	DevPrincipal auth.Principal
 	// Metrics lets other components append to /metrics.
 	Metrics []func(io.Writer)
 	// Anomaly serves /api/v1/anomaly/...; nil leaves them out.
@@ -76,6 +82,8 @@ type Config struct {
 	// Govern serves /api/v1/governance/..., /api/v1/audit/..., tokens and
 	// whoami; nil leaves them out.
 	Govern Govern
+	// Landslide serves /api/v1/landslide/...; nil answers them with 503.
+	Landslide Landslide
 }
 
 // Route is one documented endpoint.
@@ -117,6 +125,7 @@ func New(cfg Config) (*Server, error) {
 	s.routes = append(s.routes, s.alertRoutes()...)
 	s.routes = append(s.routes, s.anomalyRoutes()...)
 	s.routes = append(s.routes, s.governRoutes()...)
+	s.routes = append(s.routes, s.landslideRoutes()...)
 	s.routes = append(s.routes, cfg.Extra...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
@@ -169,6 +178,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(code, "%s %s is not an API route", r.Method, r.URL.Path))
 		return
 	}
+	if s.cfg.Auth != nil {
+		// EventSource cannot send headers: the live stream also takes the
+		// token as ?access_token= (never logged).
+		if pattern == "GET /api/v1/stream" && r.Header.Get("Authorization") == "" {
+			if tok := r.URL.Query().Get("access_token"); tok != "" {
+				r.Header.Set("Authorization", "Bearer "+tok)
+			}
+		}
+		ar, err := s.cfg.Auth.Request(r, pattern)
+		if err != nil {
+			s.writeError(w, r, err)
+			s.metrics.observe(pattern, problemFor(err).Status, time.Since(start))
+			return
+		}
+		r = ar
+	} else {
+		r = r.WithContext(auth.WithPrincipal(r.Context(), s.cfg.DevPrincipal))
+	}
 	sw := &statusWriter{ResponseWriter: w, status: 200}
 	s.mux.ServeHTTP(sw, r)
 	s.metrics.observe(pattern, sw.status, time.Since(start))
@@ -203,9 +230,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return enc.Encode(v)
 }
 
-// tenantOf returns the request's tenant. Until access control lands every
-// request belongs to the default tenant.
-func tenantOf(*http.Request) string { return telemetry.DefaultTenant }
+// tenantOf returns the tenant of the request's principal (set by the auth
+// middleware); requests without one act in the default tenant.
+func tenantOf(r *http.Request) string {
+	if p, ok := auth.FromContext(r.Context()); ok && p.Tenant != "" {
+		return p.Tenant
+	}
+	return telemetry.DefaultTenant
+}
+
+// Authenticator checks a request's token against the route's policy
+// (auth.Store implements it).
+type Authenticator interface {
+	Request(r *http.Request, muxPattern string) (*http.Request, error)
+}
 
 // parseTimeParam reads a time as RFC 3339, or integer milliseconds since
 // the epoch. Empty gives def.

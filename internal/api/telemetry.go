@@ -61,6 +61,10 @@ func (s *Server) postTelemetry(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tenant := tenantOf(r)
+	for i := range sc.items {
+		sc.items[i].Sample.Tenant = tenant
+	}
 	res, err := s.cfg.Ingester.Ingest(r.Context(), sc.items)
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/govern"
 	"github.com/tsingma/tsingma/internal/scoring"
+	"github.com/tsingma/tsingma/internal/slopewatch"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -34,13 +35,17 @@ import (
 
 // Config is everything tsingma serve needs.
 type Config struct {
-	DataDir       string        // where twins and telemetry live
-	HTTPAddr      string        // host:port; port 0 picks a free one
-	MQTTAddr      string        // host:port; empty disables MQTT
-	MaxFuture     time.Duration // how far in the future a sample may be
-	Retention     time.Duration // telemetry retention; 0 keeps everything
-	Downsample    []store.DownsampleRule
-	NoAnomaly     bool          // do not score samples for anomalies
+	DataDir    string        // where twins and telemetry live
+	HTTPAddr   string        // host:port; port 0 picks a free one
+	MQTTAddr   string        // host:port; empty disables MQTT
+	MaxFuture  time.Duration // how far in the future a sample may be
+	Retention  time.Duration // telemetry retention; 0 keeps everything
+	Downsample []store.DownsampleRule
+	NoAnomaly  bool // do not score samples for anomalies
+	// NoAuth serves without tokens: every request acts as an admin of the
+	// default tenant. Only allowed when every listener is on loopback.
+	NoAuth        bool
+	NoLandslide   bool          // do not run the live landslide model
 	FlushInterval time.Duration // head → block interval
 	MaxPending    int           // samples queued for commit before 429
 	MaxBody       int64         // HTTP body limit
@@ -61,13 +66,18 @@ type App struct {
 	Broker   *broker.Broker
 	Alerts   *alert.Engine
 	Scoring  *scoring.Service
+	// Landslide is the live landslide early-warning model (nil when off).
+	Landslide *slopewatch.Service
 	// Governance: the audit log, access tokens, the model registry and
 	// its shadow trials.
-	Audit    *audit.Log
-	Tokens   *auth.Store
-	Govern   *govern.Registry
-	Shadows  *govern.Shadows
-	auditBus *audit.Follower
+	Audit  *audit.Log
+	Tokens *auth.Store
+	// BootstrapToken is the secret of the admin token created on first
+	// start (empty when tokens already existed).
+	BootstrapToken string
+	Govern         *govern.Registry
+	Shadows        *govern.Shadows
+	auditBus       *audit.Follower
 
 	httpLn net.Listener
 	mqttLn net.Listener
@@ -88,6 +98,12 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NoAuth {
+		if err := CheckLoopback(cfg.HTTPAddr, cfg.MQTTAddr); err != nil {
+			return nil, err
+		}
+		cfg.Logger.Warn("AUTHENTICATION IS OFF (--no-auth): every request acts as an admin; development only, loopback only")
 	}
 	a := &App{cfg: cfg, log: cfg.Logger}
 	ok := false
@@ -153,6 +169,13 @@ func New(cfg Config) (*App, error) {
 			return nil, fmt.Errorf("register the anomaly model: %w", err)
 		}
 	}
+	if !cfg.NoLandslide {
+		a.Landslide, err = slopewatch.New(slopewatch.Config{Twins: a.Twins, Bus: a.Bus, Store: a.Store, Alerts: a.Alerts, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("open landslide model: %w", err)
+		}
+		a.Landslide.Start()
+	}
 	a.Shadows = govern.NewShadows(a.Govern, a.Bus, govern.NewStoreSource(a.Twins, a.Store), cfg.Logger)
 	if err := a.Shadows.Resume(context.Background()); err != nil {
 		return nil, fmt.Errorf("resume shadow trials: %w", err)
@@ -180,24 +203,36 @@ func New(cfg Config) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen mqtt %s: %w", cfg.MQTTAddr, err)
 		}
-		a.Broker, err = broker.New(broker.Config{Listener: a.mqttLn, Ingester: a.Ingester, Logger: cfg.Logger})
+		bcfg := broker.Config{Listener: a.mqttLn, Ingester: a.Ingester, Logger: cfg.Logger}
+		if !cfg.NoAuth {
+			bcfg.Auth = a.Tokens
+		}
+		a.Broker, err = broker.New(bcfg)
 		if err != nil {
 			return nil, err
 		}
 	}
 	acfg := api.Config{
-		Twins:     a.Twins,
-		Ingester:  a.Ingester,
-		Store:     a.Store,
-		Queryable: a.Store.Queryable,
-		Engine:    engine,
-		Bus:       a.Bus,
-		Logger:    cfg.Logger,
-		MaxBody:   cfg.MaxBody,
-		Metrics:   []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics},
-		Alerts:    a.Alerts,
-		Anomaly:   anomalyAPI(a.Scoring),
-		Govern:    &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens},
+		Twins:        a.Twins,
+		Ingester:     a.Ingester,
+		Store:        a.Store,
+		Queryable:    a.Store.Queryable,
+		Engine:       engine,
+		Bus:          a.Bus,
+		Logger:       cfg.Logger,
+		MaxBody:      cfg.MaxBody,
+		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics},
+		Alerts:       a.Alerts,
+		Anomaly:      anomalyAPI(a.Scoring),
+		Landslide:    landslideAPI(a.Landslide),
+		Govern:       &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens},
+		DevPrincipal: auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant},
+	}
+	if !cfg.NoAuth {
+		acfg.Auth = a.Tokens
+		if err := a.bootstrapToken(); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.ExtraRoutes != nil {
 		acfg.Extra = cfg.ExtraRoutes(a)
@@ -289,6 +324,11 @@ func (a *App) closeStorage() error {
 			errs = append(errs, fmt.Errorf("close shadow trials: %w", err))
 		}
 	}
+	if a.Landslide != nil { // it writes series to the store and raises alerts
+		if err := a.Landslide.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close landslide model: %w", err))
+		}
+	}
 	if a.Scoring != nil { // first: it writes scores to the store and raises alerts
 		if err := a.Scoring.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close anomaly scoring: %w", err))
@@ -362,6 +402,20 @@ func anomalyAPI(s *scoring.Service) api.Anomaly {
 	return s
 }
 
+// landslideAPI returns nil (a nil interface, not a typed nil) when off.
+func landslideAPI(s *slopewatch.Service) api.Landslide {
+	if s == nil {
+		return nil
+	}
+	return s
+}
+
+func (a *App) landslideMetrics(w io.Writer) {
+	if a.Landslide != nil {
+		a.Landslide.WriteMetrics(w)
+	}
+}
+
 func (a *App) scoringMetrics(w io.Writer) {
 	if a.Scoring != nil {
 		a.Scoring.WriteMetrics(w)
@@ -420,4 +474,41 @@ func (a *App) governMetrics(w io.Writer) {
 	ad, rf, un := a.Govern.AdmitStats()
 	fmt.Fprintf(w, "# HELP tsingma_model_signals_total Model alert signals by admission decision.\n# TYPE tsingma_model_signals_total counter\n")
 	fmt.Fprintf(w, "tsingma_model_signals_total{decision=\"champion\"} %d\ntsingma_model_signals_total{decision=\"refused\"} %d\ntsingma_model_signals_total{decision=\"unregistered\"} %d\n", ad, rf, un)
+}
+
+// bootstrapToken creates an admin token for the default tenant when the
+// token store has none, so that a fresh server can be used at all; the
+// secret is in BootstrapToken, for the command line to print once.
+func (a *App) bootstrapToken() error {
+	if len(a.Tokens.List(telemetry.DefaultTenant)) > 0 {
+		return nil
+	}
+	_, secret, err := a.Tokens.Create(context.Background(), "tsingma", auth.NewToken{Name: "bootstrap-admin", Role: auth.Admin, Tenant: telemetry.DefaultTenant})
+	if err != nil {
+		return fmt.Errorf("create bootstrap admin token: %w", err)
+	}
+	a.BootstrapToken = secret
+	return nil
+}
+
+// CheckLoopback returns an error unless every address is a loopback one
+// (as --no-auth requires).
+func CheckLoopback(addrs ...string) error {
+	for _, a := range addrs {
+		if a == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			return fmt.Errorf("address %q: %w", a, err)
+		}
+		if host == "localhost" {
+			continue
+		}
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("--no-auth serves without tokens, so it only binds to loopback; %q is not (use 127.0.0.1:PORT)", a)
+		}
+	}
+	return nil
 }

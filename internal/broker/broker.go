@@ -23,6 +23,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
@@ -32,12 +33,21 @@ type Ingester interface {
 	Ingest(ctx context.Context, items []telemetry.Item) (telemetry.Result, error)
 }
 
+// Authenticator turns an MQTT CONNECT's credentials into a principal
+// (auth.Store implements it).
+type Authenticator interface {
+	MQTT(username string, password []byte) (auth.Principal, error)
+}
+
 // Config configures a Broker.
 type Config struct {
 	Listener net.Listener // required; the broker owns and closes it
 	Ingester Ingester     // required
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Auth checks the CONNECT password (a token). nil: development mode,
+	// every client acts as an admin of the default tenant.
+	Auth   Authenticator
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Broker is the embedded MQTT broker. Start serves; Close stops it.
@@ -120,12 +130,31 @@ func (b *Broker) Stats() Stats {
 	}
 }
 
-// TwinOfTopic returns the twin id of a telemetry topic.
+// Topics: the default tenant's twins live under tsingma/v1/twins/{id}/...,
+// another tenant's under tsingma/v1/tenants/{tenant}/twins/{id}/..., so
+// that tenants never share a topic.
+
+// Namespace returns the topic prefix of a tenant's twins.
+func Namespace(tenant string) string {
+	if tenant == "" || tenant == telemetry.DefaultTenant {
+		return topicPrefix
+	}
+	return "tsingma/v1/tenants/" + tenant + "/twins/"
+}
+
+// TwinOfTopic returns the twin id of a telemetry topic of the default tenant.
 func TwinOfTopic(topic string) (string, bool) {
-	if !strings.HasPrefix(topic, topicPrefix) || !strings.HasSuffix(topic, topicSuffix) {
+	return TwinOfTenantTopic(telemetry.DefaultTenant, topic)
+}
+
+// TwinOfTenantTopic returns the twin id of a telemetry topic in tenant's
+// namespace.
+func TwinOfTenantTopic(tenant, topic string) (string, bool) {
+	ns := Namespace(tenant)
+	if !strings.HasPrefix(topic, ns) || !strings.HasSuffix(topic, topicSuffix) || len(topic) < len(ns)+len(topicSuffix) {
 		return "", false
 	}
-	id := topic[len(topicPrefix) : len(topic)-len(topicSuffix)]
+	id := topic[len(ns) : len(topic)-len(topicSuffix)]
 	if !telemetry.ValidID(id) {
 		return "", false
 	}
@@ -141,10 +170,11 @@ type hook struct {
 	rejected atomic.Int64
 	waits    atomic.Int64
 
-	mu      sync.Mutex
-	queues  map[*mqtt.Client]*clientQueue
-	wg      sync.WaitGroup
-	stopped bool
+	mu         sync.Mutex
+	queues     map[*mqtt.Client]*clientQueue
+	principals map[*mqtt.Client]auth.Principal
+	wg         sync.WaitGroup
+	stopped    bool
 }
 
 // clientQueue orders one client's telemetry publishes: its worker stores
@@ -157,11 +187,12 @@ type clientQueue struct {
 }
 
 type inbound struct {
-	cl    *mqtt.Client
-	pk    packets.Packet
-	twin  string
-	items []telemetry.Item
-	err   error // decode error
+	cl     *mqtt.Client
+	tenant string
+	pk     packets.Packet
+	twin   string
+	items  []telemetry.Item
+	err    error // decode error
 }
 
 // maxQueued bounds a client's queued messages; past it the client's read
@@ -174,16 +205,69 @@ func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
-// Authentication and ACLs arrive with access control; until then every
-// client may connect and publish, as with --no-auth.
-func (h *hook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (h *hook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+// devPrincipal is every client's identity without Auth (--no-auth).
+var devPrincipal = auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant}
+
+// OnConnectAuthenticate checks the token given as the CONNECT password.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	p := devPrincipal
+	if h.b.cfg.Auth != nil {
+		var err error
+		p, err = h.b.cfg.Auth.MQTT(string(pk.Connect.Username), pk.Connect.Password)
+		if err != nil {
+			h.b.log.Info("mqtt connect refused", "client", cl.ID, "remote", cl.Net.Remote)
+			return false
+		}
+	}
+	h.mu.Lock()
+	if h.principals == nil {
+		h.principals = map[*mqtt.Client]auth.Principal{}
+	}
+	h.principals[cl] = p
+	h.mu.Unlock()
+	return true
+}
+
+func (h *hook) principal(cl *mqtt.Client) (auth.Principal, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.principals[cl]
+	return p, ok
+}
+
+// OnACLCheck keeps each client inside its tenant's namespace and applies
+// the role policy: telemetry may be published by operators and engineers,
+// every role may subscribe within its namespace, other topics are the
+// admin's.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	p, ok := h.principal(cl)
+	if !ok {
+		return false
+	}
+	ns := Namespace(p.Tenant)
+	if !strings.HasPrefix(topic, "tsingma/") && !strings.HasPrefix(topic, "$") && !strings.HasPrefix(topic, "+") && !strings.HasPrefix(topic, "#") {
+		return p.Role == auth.Admin // ordinary pub/sub outside tsingma's tree
+	}
+	if !strings.HasPrefix(topic, ns) {
+		return false // another tenant's namespace, or a wildcard over all of them
+	}
+	action := auth.Subscribe
+	if write {
+		action = auth.Publish
+	}
+	// PermittedMQTT knows the default namespace's shape; map ours onto it.
+	return auth.PermittedMQTT(p.Role, action, topicPrefix+strings.TrimPrefix(topic, ns))
+}
 
 // OnDisconnect stops the client's worker once its queue is drained.
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	h.mu.Lock()
 	q := h.queues[cl]
 	delete(h.queues, cl)
+	delete(h.principals, cl)
 	h.mu.Unlock()
 	if q != nil {
 		close(q.done)
@@ -206,23 +290,30 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline {
 		return pk, nil
 	}
-	twin, ok := TwinOfTopic(pk.TopicName)
+	p, ok := h.principal(cl)
+	if !ok {
+		return pk, packets.ErrRejectPacket
+	}
+	twin, ok := TwinOfTenantTopic(p.Tenant, pk.TopicName)
 	if !ok {
 		return pk, nil // ordinary pub/sub
 	}
 	if pk.FixedHeader.Qos > 1 {
-		return h.publishSync(cl, pk, twin)
+		return h.publishSync(p.Tenant, pk, twin)
 	}
 	h.messages.Add(1)
 	dec := h.dec.Get().(*telemetry.Decoder)
 	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
 	h.dec.Put(dec)
+	for i := range items {
+		items[i].Sample.Tenant = p.Tenant
+	}
 	q := h.queue(cl)
 	if q == nil {
 		return pk, packets.ErrRejectPacket // shutting down
 	}
 	select {
-	case q.ch <- inbound{cl: cl, pk: pk, twin: twin, items: items, err: err}:
+	case q.ch <- inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err}:
 	case <-h.b.ctx.Done():
 	}
 	return pk, packets.ErrRejectPacket
@@ -342,11 +433,11 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		switch {
 		case m.err != nil:
 			h.rejected.Add(1)
-			h.report(m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Error: m.err.Error()})
+			h.report(m.tenant, m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Error: m.err.Error()})
 			code = packets.ErrPayloadFormatInvalid
 		case len(rej[i]) > 0:
 			h.rejected.Add(int64(len(rej[i])))
-			h.report(m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
+			h.report(m.tenant, m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
 			if len(rej[i]) == n {
 				code = packets.ErrPayloadFormatInvalid
 			}
@@ -371,14 +462,17 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 }
 
 // publishSync stores a QoS 2 publish before mochi sends its PUBREC.
-func (h *hook) publishSync(_ *mqtt.Client, pk packets.Packet, twin string) (packets.Packet, error) {
+func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packets.Packet, error) {
 	h.messages.Add(1)
 	dec := h.dec.Get().(*telemetry.Decoder)
 	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
 	h.dec.Put(dec)
+	for i := range items {
+		items[i].Sample.Tenant = tenant
+	}
 	if err != nil {
 		h.rejected.Add(1)
-		h.report(twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Error: err.Error()})
+		h.report(tenant, twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Error: err.Error()})
 		return pk, packets.ErrPayloadFormatInvalid
 	}
 	var res telemetry.Result
@@ -400,7 +494,7 @@ func (h *hook) publishSync(_ *mqtt.Client, pk packets.Packet, twin string) (pack
 	h.samples.Add(int64(res.Accepted))
 	if res.Rejected > 0 {
 		h.rejected.Add(int64(res.Rejected))
-		h.report(twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Accepted: res.Accepted, Rejected: res.Rejected, Errors: res.Errors})
+		h.report(tenant, twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Accepted: res.Accepted, Rejected: res.Rejected, Errors: res.Errors})
 		if res.Accepted == 0 {
 			return pk, packets.ErrPayloadFormatInvalid
 		}
@@ -408,12 +502,12 @@ func (h *hook) publishSync(_ *mqtt.Client, pk packets.Packet, twin string) (pack
 	return pk, nil
 }
 
-func (h *hook) report(twin string, r errorReport) {
+func (h *hook) report(tenant, twin string, r errorReport) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
 	}
-	if err := h.b.srv.Publish(topicPrefix+twin+"/errors", b, false, 0); err != nil {
+	if err := h.b.srv.Publish(Namespace(tenant)+twin+"/errors", b, false, 0); err != nil {
 		h.b.log.Debug("publish error report", "err", err)
 	}
 }

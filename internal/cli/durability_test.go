@@ -30,7 +30,7 @@ type server struct {
 
 func startServer(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"serve", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--no-auth", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--log-level", "warn"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TSINGMA_TEST_MAIN=1")
 	out, err := cmd.StdoutPipe()

@@ -34,6 +34,7 @@ type serveFlags struct {
 	maxPending int
 	maxBody    int64
 	anomaly    bool
+	noAuth     bool
 	logLevel   string
 	logFormat  string
 }
@@ -51,6 +52,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
+	fs.BoolVar(&f.noAuth, "no-auth", name == "demo", "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -143,6 +145,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		Retention:     f.retention,
 		Downsample:    f.downsample,
 		NoAnomaly:     !f.anomaly,
+		NoAuth:        f.noAuth,
 		FlushInterval: f.flushEvery,
 		MaxPending:    f.maxPending,
 		MaxBody:       f.maxBody,
@@ -164,6 +167,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, "tsingma serve", err)
 	}
 	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
+	if a.BootstrapToken != "" {
+		fmt.Fprintf(e.stdout, "first start: an admin token was created; it is shown only now:\n  %s\nuse it as \"Authorization: Bearer <token>\" (HTTP) or as the MQTT password; create others with POST /api/v1/tokens\n", a.BootstrapToken)
+	}
+	if f.noAuth {
+		fmt.Fprintln(e.stderr, "WARNING: --no-auth: authentication is OFF; every request acts as an admin (loopback only, development only)")
+	}
 	return runApp(ctx, e, a)
 }
 

@@ -1,0 +1,217 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/tsingma/tsingma/internal/auth"
+	"github.com/tsingma/tsingma/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.MainWithLeakCheck(m) }
+
+type running struct {
+	a    *App
+	base string
+	toks map[string]string // name → secret
+}
+
+func start(t *testing.T) *running {
+	t.Helper()
+	a, err := New(Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	r := &running{a: a, base: "http://" + a.HTTPAddr(), toks: map[string]string{}}
+	if a.BootstrapToken == "" {
+		t.Fatal("no bootstrap token on first start")
+	}
+	for _, tk := range []struct {
+		name   string
+		role   auth.Role
+		tenant string
+	}{
+		{"a-viewer", auth.Viewer, "default"}, {"a-operator", auth.Operator, "default"}, {"a-engineer", auth.Engineer, "default"},
+		{"b-engineer", auth.Engineer, "tenant-b"}, {"b-operator", auth.Operator, "tenant-b"}, {"b-admin", auth.Admin, "tenant-b"},
+	} {
+		_, secret, err := a.Tokens.Create(t.Context(), "test", auth.NewToken{Name: tk.name, Role: tk.role, Tenant: tk.tenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.toks[tk.name] = secret
+	}
+	r.toks["admin"] = a.BootstrapToken
+	return r
+}
+
+func (r *running) do(t *testing.T, tok, method, path, body string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(method, r.base+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b), resp.Header
+}
+
+var param = regexp.MustCompile(`\{[a-z]+(\.\.\.)?\}`)
+
+// TestEveryRouteRefusesWithoutAValidToken tries every route with no token
+// and with a wrong one: 401 problem+json that says nothing else.
+func TestEveryRouteRefusesWithoutAValidToken(t *testing.T) {
+	r := start(t)
+	for _, rt := range r.a.API.Routes() {
+		path := param.ReplaceAllString(rt.Pattern, "x1")
+		if path == "/healthz" || path == "/readyz" || !strings.HasPrefix(path, "/api/") {
+			continue
+		}
+		for _, tok := range []string{"", "not-a-token", r.toks["a-viewer"] + "x"} {
+			code, body, hdr := r.do(t, tok, rt.Method, path, "{}")
+			if code != 401 || hdr.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%s %s with token %q: got %d %s, want 401 problem+json", rt.Method, path, tok, code, body)
+			}
+			if strings.Contains(body, "x1") && !strings.Contains(body, `"instance"`) {
+				t.Fatalf("%s %s: the refusal says more than it should: %s", rt.Method, path, body)
+			}
+		}
+	}
+	if code, _, _ := r.do(t, "", "GET", "/healthz", ""); code != 200 {
+		t.Fatalf("/healthz without a token: %d", code)
+	}
+}
+
+// TestRolesAndTenants: a viewer cannot write, an operator cannot change
+// twins, and nothing crosses tenants: not a twin, a list, a query or a
+// live sample.
+func TestRolesAndTenants(t *testing.T) {
+	r := start(t)
+	gauge := `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`
+	for _, c := range []struct {
+		tok, method, path, body string
+		want                    int
+	}{
+		{"a-viewer", "PUT", "/api/v1/twins/g1", gauge, 403},
+		{"a-operator", "PUT", "/api/v1/twins/g1", gauge, 403},
+		{"a-engineer", "PUT", "/api/v1/twins/g1", gauge, 201},
+		{"b-engineer", "PUT", "/api/v1/twins/g1", gauge, 201}, // the same id, another tenant: another twin
+		{"a-viewer", "POST", "/api/v1/telemetry", `{"twin":"g1","values":{"rainfall":1}}`, 403},
+		{"a-operator", "POST", "/api/v1/telemetry", `{"twin":"g1","values":{"rainfall":1}}`, 200},
+		{"a-viewer", "GET", "/api/v1/twins/g1", "", 200},
+		{"a-viewer", "POST", "/api/v1/tokens", `{"name":"x","role":"admin","tenant":"default"}`, 403},
+		{"b-admin", "GET", "/api/v1/twins/g1/latest", "", 200},
+	} {
+		code, body, _ := r.do(t, r.toks[c.tok], c.method, c.path, c.body)
+		if code != c.want {
+			t.Fatalf("%s %s %s: got %d %s, want %d", c.tok, c.method, c.path, code, body, c.want)
+		}
+	}
+	// Tenant B sees its own g1 with no telemetry, and no trace of A's.
+	_, body, _ := r.do(t, r.toks["b-admin"], "GET", "/api/v1/twins/g1/latest", "")
+	if strings.Contains(body, "rainfall") {
+		t.Fatalf("tenant B sees tenant A's telemetry: %s", body)
+	}
+	_, body, _ = r.do(t, r.toks["b-admin"], "GET", "/api/v1/query?query=count(rainfall%7Btype%3D%22rain-gauge%22%7D)", "")
+	var pr struct {
+		Data struct {
+			Result []any `json:"result"`
+		} `json:"data"`
+	}
+	json.Unmarshal([]byte(body), &pr)
+	if len(pr.Data.Result) != 0 {
+		t.Fatalf("tenant B's PromQL counts tenant A's series: %s", body)
+	}
+	_, body, _ = r.do(t, r.toks["a-viewer"], "GET", "/api/v1/query?query=count(rainfall%7Btype%3D%22rain-gauge%22%7D)", "")
+	if !strings.Contains(body, `"1"]`) {
+		t.Fatalf("tenant A's own PromQL: %s", body)
+	}
+	code, _, _ := r.do(t, r.toks["b-admin"], "DELETE", "/api/v1/twins/g1", "")
+	if code != 204 {
+		t.Fatalf("tenant B deleting its own g1: %d", code)
+	}
+	if code, _, _ := r.do(t, r.toks["a-viewer"], "GET", "/api/v1/twins/g1", ""); code != 200 {
+		t.Fatalf("tenant A's g1 is gone after tenant B deleted its own: %d", code)
+	}
+}
+
+func mqttConnect(addr, id, password string) (paho.Client, error) {
+	opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(5 * time.Second)
+	if password != "" {
+		opts.SetUsername(id).SetPassword(password)
+	}
+	c := paho.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(5 * time.Second) {
+		return nil, fmt.Errorf("connect timeout")
+	}
+	return c, tok.Error()
+}
+
+func TestMQTTTokensRolesAndTenants(t *testing.T) {
+	r := start(t)
+	addr := r.a.MQTTAddr()
+	gauge := `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`
+	r.do(t, r.toks["a-engineer"], "PUT", "/api/v1/twins/g1", gauge)
+	r.do(t, r.toks["b-engineer"], "PUT", "/api/v1/twins/g1", gauge)
+	for _, pw := range []string{"", "garbage"} {
+		if c, err := mqttConnect(addr, "anon", pw); err == nil {
+			c.Disconnect(0)
+			t.Fatalf("connected with password %q", pw)
+		}
+	}
+	// A viewer may connect but not publish telemetry (the broker drops it).
+	v, err := mqttConnect(addr, "viewer", r.toks["a-viewer"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1000,"values":{"rainfall":5}}`).WaitTimeout(2 * time.Second)
+	v.Disconnect(0)
+	// Tenant B's operator: its own namespace works; the default tenant's does not.
+	b, err := mqttConnect(addr, "b-op", r.toks["b-operator"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Disconnect(0)
+	if tok := b.Subscribe("#", 0, nil); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		if st := tok.(*paho.SubscribeToken).Result()["#"]; st != 0x80 {
+			t.Fatalf("tenant B subscribed to # (granted %d)", st)
+		}
+	}
+	tok := b.Publish("tsingma/v1/tenants/tenant-b/twins/g1/telemetry", 1, false, `{"ts":2000,"values":{"rainfall":7}}`)
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("tenant B publishing in its namespace: %v", tok.Error())
+	}
+	_, body, _ := r.do(t, r.toks["b-admin"], "GET", "/api/v1/twins/g1/latest", "")
+	if !strings.Contains(body, `"rainfall":{"ts":2000,"value":7}`) {
+		t.Fatalf("tenant B's sample not stored under tenant B: %s", body)
+	}
+	_, body, _ = r.do(t, r.toks["a-viewer"], "GET", "/api/v1/twins/g1/latest", "")
+	if strings.Contains(body, "rainfall") {
+		t.Fatalf("tenant A got a sample from the viewer or from tenant B: %s", body)
+	}
+}
