@@ -79,7 +79,7 @@ func TestBlackRainstormThroughBus(t *testing.T) {
 		t.Errorf("no territory-wide landslip warning: %+v", terr)
 	}
 	sn := s.Snapshot(telemetry.DefaultTenant)
-	if !sn.Territory.On || sn.Counts["normal"] != 1 {
+	if g, _ := sn.Slope("slope-gentle"); g.Level > landslide.Watch || !sn.Territory.On {
 		t.Errorf("territory %+v counts %v", sn.Territory, sn.Counts)
 	}
 	// Rolling sums on the gauge against a brute-force sum.
@@ -233,7 +233,9 @@ func TestMonotoneLowerFS(t *testing.T) {
 // flagged, kept out of the sums, and never produce a critical alert, even
 // when the slope's physics alone would be critical.
 func TestBadGauge(t *testing.T) {
-	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, steepWeak()}},
+	weaker := steepWeak()
+	weaker["cohesion"] = 9.0 // critical by the physics in this storm
+	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, weaker}},
 		[]gaugeSpec{{"good", 114.151, 22.350}, {"stuck", 114.149, 22.350}, {"wild", 114.150, 22.352}}, nil)
 	st, al := &fakeStore{}, &fakeAlerts{}
 	s := newSync(t, reg, st, al, nil)
@@ -287,7 +289,7 @@ func TestDryReset(t *testing.T) {
 	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, steepWeak()}}, []gaugeSpec{{"g1", 114.151, 22.350}}, nil)
 	s := newSync(t, reg, &fakeStore{}, &fakeAlerts{}, nil)
 	steady := *s.Snapshot(telemetry.DefaultTenant).Levels[0].FSMin
-	_, fs := runStorm(t, s, 12*30, func(i int) map[string]float64 { return map[string]float64{"g1": blackRainstorm(i)} })
+	_, fs := runStorm(t, s, 12*31, func(i int) map[string]float64 { return map[string]float64{"g1": blackRainstorm(i)} })
 	if min := fs[80][0]; !(min < steady-0.1) {
 		t.Fatalf("FS during the storm %g, steady %g", min, steady)
 	}
@@ -367,7 +369,11 @@ func TestWhatIf(t *testing.T) {
 	if len(a.Ranked) != 2 || a.Ranked[0].ID != "slope-steep" || !(a.Ranked[0].MinFS < a.Ranked[1].MinFS) {
 		t.Fatalf("ranking %+v", a.Ranked)
 	}
-	if !(a.ExpectedFailures > 0.5 && a.ExpectedFailures < 2) || a.TotalMM != 350 || a.MaxRollingMM["1h"] != 90 {
+	sum := 0.0
+	for _, x := range a.Ranked {
+		sum += x.PFail
+	}
+	if !(a.ExpectedFailures > 0.2) || math.Abs(a.ExpectedFailures-sum) > 1e-3 || a.TotalMM != 350 || a.MaxRollingMM["1h"] != 90 {
 		t.Errorf("expected failures %g, total %g, max rolling %v", a.ExpectedFailures, a.TotalMM, a.MaxRollingMM)
 	}
 	after, _ := json.Marshal(s.Snapshot(telemetry.DefaultTenant))

@@ -2,6 +2,7 @@ package slopewatch
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tsingma/tsingma/internal/alert"
@@ -195,10 +196,6 @@ func (ts *tenantState) handle(smp []telemetry.Sample) {
 				ts.s.rejected.Add(1)
 				continue
 			}
-			if err := g.roll.Add(at.Add(-time.Millisecond), x.Value); err != nil {
-				ts.s.late.Add(1)
-				continue
-			}
 			g.pending[idx] += x.Value
 		case (x.Type == TypeExtensometer || x.Type == TypeInclinometer) && x.Channel == "displacement",
 			x.Type == TypePiezometer && x.Channel == "porePressure":
@@ -270,18 +267,28 @@ func (ts *tenantState) close(k0, k1 int64) {
 	var out []telemetry.Sample
 	for id, g := range ts.gauges {
 		mm, ok := 0.0, false
-		for k := k0; k < k1; k++ {
-			if v, has := g.pending[k]; has {
-				mm += v
-				ok = true
+		var ks []int64
+		for k := range g.pending {
+			if k < k1 {
+				ks = append(ks, k)
 			}
+		}
+		slices.Sort(ks)
+		for _, k := range ks {
+			v := g.pending[k]
 			delete(g.pending, k)
 			delete(g.flags, k)
-		}
-		for k := range g.pending { // stragglers older than the window
-			if k < k0 {
-				delete(g.pending, k)
+			if k < k0 { // cannot happen: intervals are closed in order
+				continue
 			}
+			// The rolling sums see an interval only when it closes, so
+			// that the stored sums end exactly at the interval's end.
+			if err := g.roll.Add(time.UnixMilli(k*res), v); err != nil {
+				ts.s.late.Add(1)
+				continue
+			}
+			mm += v
+			ok = true
 		}
 		g.roll.AdvanceTo(time.UnixMilli(end - 1))
 		if ok {
