@@ -86,13 +86,14 @@ func errorf(code, format string, args ...any) error {
 }
 
 // problemFor maps any error to a Problem; the one place that does.
-func problemFor(err error) Problem {
+// The result is named so that an apiError's extra (deferred, to run after
+// the fields below are set) still reaches the returned value.
+func problemFor(err error) (p Problem) {
 	var ae *apiError
 	var mbe *http.MaxBytesError
 	var ve *twin.ValidationError
 	var re *twin.ReferencedError
 	var ie *twin.IncompatibleTypeError
-	p := Problem{}
 	code, detail := "internal", "an internal error occurred; it has been logged"
 	switch {
 	case errors.As(err, &ae):
