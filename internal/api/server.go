@@ -193,7 +193,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = ar
-	} else {
+	} else if _, ok := auth.FromContext(r.Context()); !ok {
+		// Development mode; in-process callers may bring their own principal.
 		r = r.WithContext(auth.WithPrincipal(r.Context(), s.cfg.DevPrincipal))
 	}
 	sw := &statusWriter{ResponseWriter: w, status: 200}

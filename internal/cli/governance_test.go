@@ -46,7 +46,7 @@ func (c apiCall) do(p auth.Principal, method, path, body string) (int, map[strin
 // offline commands on its data directory.
 func TestGovernanceEndToEnd(t *testing.T) {
 	data := t.TempDir()
-	a, err := app.New(app.Config{DataDir: data, HTTPAddr: "127.0.0.1:0"})
+	a, err := app.New(app.Config{DataDir: data, HTTPAddr: "127.0.0.1:0", NoAuth: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // process: twins over HTTP, telemetry over HTTP and MQTT, vehicle
 // positions, and an event through the control API.
 func TestRunnerFeedsPlatform(t *testing.T) {
-	a, err := app.New(app.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	a, err := app.New(app.Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", NoAuth: true})
 	if err != nil {
 		t.Fatal(err)
 	}
