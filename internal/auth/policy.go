@@ -51,6 +51,10 @@ var policy = []Rule{
 	{Method: "POST", Pattern: "/api/v1/alerts/{id}/resolve", Roles: operators},
 	{Method: "PUT", Pattern: "/api/v1/anomaly/policy", Roles: engineers},
 	{Method: "POST", Pattern: "/api/v1/scenario*", Roles: operators},
+	// Model runs that change no state: what-if storms, route planning.
+	{Method: "POST", Pattern: "/api/v1/landslide/whatif", Roles: []Role{Operator, Engineer, ModelOwner, Reviewer, Approver}},
+	{Method: "POST", Pattern: "/api/v1/routing/*", Roles: operators},
+	{Method: "DELETE", Pattern: "/api/v1/routing/*", Roles: operators},
 	// PromQL over POST is a read.
 	{Method: "POST", Pattern: "/api/v1/query", Roles: everyone},
 	{Method: "POST", Pattern: "/api/v1/query_range", Roles: everyone},
