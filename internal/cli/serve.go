@@ -44,8 +44,12 @@ func newServeFlags(name string) *serveFlags {
 	fs := f.fs
 	fs.StringVar(&f.config, "config", "", "JSON config file with any of the flags below as keys (e.g. {\"http\": \":8080\"})")
 	fs.StringVar(&f.data, "data", "./data", "data directory (twins, telemetry); created if missing")
-	fs.StringVar(&f.http, "http", ":8080", "HTTP listen address host:port (port 0 picks a free port)")
-	fs.StringVar(&f.mqtt, "mqtt", ":1883", "MQTT listen address host:port; empty disables MQTT")
+	httpDef, mqttDef := ":8080", ":1883"
+	if name == "demo" { // a laptop demo listens on loopback only
+		httpDef, mqttDef = "127.0.0.1:8080", "127.0.0.1:1883"
+	}
+	fs.StringVar(&f.http, "http", httpDef, "HTTP listen address host:port (port 0 picks a free port)")
+	fs.StringVar(&f.mqtt, "mqtt", mqttDef, "MQTT listen address host:port; empty disables MQTT")
 	fs.DurationVar(&f.maxFuture, "max-future", 10*time.Minute, "reject samples timestamped further than this in the future")
 	fs.DurationVar(&f.retention, "retention", 0, "delete telemetry older than this (e.g. 8760h); 0 keeps everything")
 	fs.Var(&f.downsample, "downsample", "keep the last sample per INTERVAL of telemetry older than AGE, as AGE:INTERVAL[,AGE:INTERVAL] (e.g. 720h:5m,8760h:1h)")
