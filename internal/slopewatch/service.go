@@ -108,8 +108,8 @@ type Config struct {
 	// AlertFrom is the lowest level that raises an alert (Warning); lower
 	// levels are series and status only.
 	AlertFrom landslide.Level
-	Gauge    landslide.GaugeCheckConfig
-	Forecast landslide.ForecastConfig // default VelocityPoints 7, FitPoints 20, JumpSize 10 mm, MaxGap 6h
+	Gauge     landslide.GaugeCheckConfig
+	Forecast  landslide.ForecastConfig // default VelocityPoints 7, FitPoints 20, JumpSize 10 mm, MaxGap 6h
 	// Nodes per column (depth intervals) and Engine workers.
 	Nodes, Workers int
 	// KeepProfiles: the FS-over-depth profile of every slope is kept for

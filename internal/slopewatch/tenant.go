@@ -46,6 +46,10 @@ type slopeState struct {
 	which    int
 	quality  landslide.Quality
 	alerting bool
+	// baseline is the level at rest (steady state, no rain, no forecast):
+	// alerts are raised only above it, so a slope whose parameters make it
+	// marginal or unstable without rain is reported, not re-alerted.
+	baseline landslide.Level
 }
 
 type tenantState struct {
@@ -121,13 +125,14 @@ func (ts *tenantState) rebuild() error {
 		if !ts.inEvent {
 			ts.slopes[i].sum = ts.steady[i]
 		}
+		ts.slopes[i].baseline = landslide.Assess(*ts.cfg().Risk, landslide.Evidence{RainRatio: math.NaN(), MinFS: ts.steady[i].MinFS}, time.Time{}).Level
 	}
 	if ts.inEvent { // replay the event so far
 		ts.engEnd = ts.t0
 		hist := ts.history
 		ts.history = nil
 		for _, iv := range hist {
-			ts.addInterval(iv, true)
+			ts.addInterval(iv, true, false)
 		}
 		if ts.engEnd > ts.t0 {
 			ts.evaluate(ts.engEnd, false)
@@ -322,13 +327,14 @@ func (ts *tenantState) close(k0, k1 int64) {
 	if wet {
 		ts.lastWet = end
 	}
+	ts.interpolate(iv)
 	evaluate := false
 	if ts.inEvent {
 		if wet {
-			ts.addInterval(iv, true)
+			ts.addInterval(iv, true, true)
 			evaluate = true
 		} else if end-ts.lastEv >= ts.cfg().DryEvery.Milliseconds() {
-			ts.addInterval(interval{k0: floorDiv(ts.engEnd, res), k1: k1}, true)
+			ts.addInterval(interval{k0: floorDiv(ts.engEnd, res), k1: k1}, true, true)
 			evaluate = true
 		}
 		if end-ts.lastWet >= ts.cfg().DryReset.Milliseconds() {
@@ -340,7 +346,6 @@ func (ts *tenantState) close(k0, k1 int64) {
 			evaluate = false
 		}
 	}
-	ts.interpolate(iv)
 	if evaluate {
 		ts.evaluate(end, true)
 	}
@@ -351,7 +356,10 @@ func (ts *tenantState) close(k0, k1 int64) {
 
 // addInterval appends the interval's rain to the Engine (a dry stretch
 // since the last period first). record keeps it for a replay.
-func (ts *tenantState) addInterval(iv interval, record bool) {
+//
+// live: the slopes' rain of this interval was just interpolated (close);
+// otherwise (a replay) it is interpolated from the recorded readings.
+func (ts *tenantState) addInterval(iv interval, record, live bool) {
 	res := ts.resMs()
 	start, end := iv.k0*res, iv.k1*res
 	n := len(ts.topo.slopes)
@@ -369,10 +377,16 @@ func (ts *tenantState) addInterval(iv interval, record bool) {
 	if len(iv.mm) > 0 {
 		dur := float64(end-ts.engEnd) / 1000
 		for i, sl := range ts.topo.slopes {
-			est, err := ts.topo.idw.At(sl.x, sl.y, func(id string) (float64, bool) { v, ok := iv.mm[id]; return v, ok })
-			if err == nil {
-				rates[i] = est.Value / 1000 / dur // mm over the interval → m/s
+			mm := 0.0
+			if live {
+				mm = ts.slopes[i].rainMM // interpolated just before, with the gauges' quality
+			} else {
+				est, err := ts.topo.idw.At(sl.x, sl.y, func(id string) (float64, bool) { v, ok := iv.mm[id]; return v, ok })
+				if err == nil {
+					mm = est.Value
+				}
 			}
+			rates[i] = mm / 1000 / dur // mm over the interval → m/s
 		}
 	}
 	if err := ts.eng.AddPeriod(sec(ts.engEnd-ts.t0), sec(end-ts.t0), rates); err != nil {
@@ -583,7 +597,7 @@ func (ts *tenantState) assess(end int64, live bool) {
 		} else if a.Level != prev {
 			out = append(out, telemetry.Sample{Tenant: ts.name, Twin: sl.id, Type: TypeSlope, Channel: ChannelLevel, TS: end, Value: float64(a.Level)})
 		}
-		if want := a.Level >= ts.cfg().AlertFrom; want && (a.Level != prev || !st.alerting) || !want && st.alerting {
+		if want := a.Level >= ts.cfg().AlertFrom && a.Level > st.baseline; want && (a.Level != prev || !st.alerting) || !want && st.alerting {
 			ts.alert(sl, st, a, now, wins)
 		}
 	}
@@ -599,7 +613,7 @@ func (ts *tenantState) alert(sl slopeInfo, st *slopeState, a landslide.Assessmen
 	}
 	sig := alert.Signal{Tenant: ts.name, Source: "model:" + ModelName, ModelVersion: ModelVersion,
 		Twin: sl.id, Type: TypeSlope, Channel: ChannelLevel, Key: "risk", At: now}
-	if a.Level < ts.cfg().AlertFrom {
+	if a.Level < ts.cfg().AlertFrom || a.Level <= st.baseline {
 		if !st.alerting {
 			return
 		}

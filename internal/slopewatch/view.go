@@ -28,7 +28,11 @@ type Snapshot struct {
 	Slopes    int               `json:"slopes"`
 	Gauges    int               `json:"gauges"`
 	Invalid   map[string]string `json:"invalid_slopes,omitempty"`
-	Flagged   []GaugeStatus     `json:"flagged_gauges,omitempty"`
+	// UnstableAtRest lists the slopes whose steady-state (no rain) FS is
+	// below 1: their parameters contradict a standing slope; they are
+	// shown at their level but never alerted (no change to report).
+	UnstableAtRest []string      `json:"unstable_at_rest,omitempty"`
+	Flagged        []GaugeStatus `json:"flagged_gauges,omitempty"`
 	// Levels lists every slope's level and FS for a map layer.
 	Levels []SlopeLevel `json:"levels"`
 
@@ -76,6 +80,8 @@ type SlopeView struct {
 	Params     ParamsView         `json:"parameters"`
 	Defaults   []string           `json:"defaults,omitempty"`
 	Criteria   map[string]float64 `json:"criteria_mm"`
+	SteadyFS   *float64           `json:"steady_fs_min"`
+	Baseline   landslide.Level    `json:"baseline_level"`
 }
 
 // ReasonView is one piece of evidence behind the level.
@@ -258,9 +264,14 @@ func (ts *tenantState) publish() {
 			v.Rain.Gauges = append(v.Rain.Gauges, GaugeUse{ID: u.ID, Distance: round(u.Distance, 1), Weight: round(u.Weight, 4)})
 		}
 		if st.profile != nil {
+			v.Profile = make([]NodeView, 0, len(st.profile.Nodes))
 			for _, nd := range st.profile.Nodes {
 				v.Profile = append(v.Profile, NodeView{Z: round(nd.Z, 4), Psi: round(nd.Psi, 4), FS: ptr(round(nd.FS, 4))})
 			}
+		}
+		v.SteadyFS, v.Baseline = ptr(round(ts.steady[i].MinFS, 4)), st.baseline
+		if ts.steady[i].MinFS < 1 {
+			sn.UnstableAtRest = append(sn.UnstableAtRest, sl.id)
 		}
 		sn.views[sl.id] = v
 	}
