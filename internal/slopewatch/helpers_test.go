@@ -18,6 +18,17 @@ import (
 
 func TestMain(m *testing.M) { testenv.MainWithLeakCheck(m) }
 
+// emptyCatalog has no tenants and no twins.
+type emptyCatalog struct{}
+
+func (emptyCatalog) Tenants() []string { return nil }
+func (emptyCatalog) Query(context.Context, string, twin.Query) (twin.Page, error) {
+	return twin.Page{}, nil
+}
+func (emptyCatalog) GetType(context.Context, string, string) (twin.Type, error) {
+	return twin.Type{}, twin.ErrNotFound
+}
+
 type fakeStore struct {
 	mu      sync.Mutex
 	samples []telemetry.Sample

@@ -112,7 +112,7 @@ func (s *Service) Design(st Storm) ([]Block, string, error) {
 			if !(b.MMPerH >= 0) || b.MMPerH > MaxIntensity {
 				return nil, "", invalid(fmt.Sprintf("hyetograph[%d].mm_per_h", i), "%g must be in [0, %d]", b.MMPerH, MaxIntensity)
 			}
-			if r := b.Hours * 12; math.Abs(r-math.Round(r)) > 1e-9 {
+			if r := b.Hours * 12; math.Abs(r-math.Round(r)) > 1e-9 || math.Round(r) < 1 {
 				return nil, "", invalid(fmt.Sprintf("hyetograph[%d].hours", i), "%g is not a multiple of 5 minutes", b.Hours)
 			}
 			total += b.Hours
