@@ -47,6 +47,14 @@ test('the console loads without errors and the map shows twins', opts, async () 
   await page.screenshot({ path: join(shots, 'map-light.png') });
   await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  // The About box names the real data and its sources.
+  await page.locator('#about-btn').click();
+  const about = await page.locator('#about').textContent();
+  assert.match(about, /synthetic/);
+  assert.match(about, /DATA\.GOV\.HK/);
+  assert.match(about, /OpenStreetMap contributors/);
+  await page.screenshot({ path: join(shots, 'about.png') });
+  await page.keyboard.press('Escape');
   // Search by id opens the twin (keyboard only).
   await page.keyboard.press('/');
   await page.keyboard.type('tm-brg-tsingyi-n');
@@ -120,6 +128,15 @@ test('the black rainstorm raises an alert in the feed, and acknowledging it work
   assert.ok(summary.length > 0);
   await page.waitForTimeout(20000); // let the band cross more gauges for the picture
   await page.screenshot({ path: join(shots, 'alerts.png') });
+  // The westernmost susceptible slope's panel (the storm comes from the west).
+  const sc = await (await fetch(demo.url + '/api/v1/scenario')).json();
+  await page.evaluate((ids) => {
+    const lon = (id) => window.tsingma.st.twins.get(id).twin.geometry.coordinates[0][0][0];
+    window.tsingma.select(ids.slice().sort((a, b) => lon(a) - lon(b))[0]);
+  }, sc.focus.susceptible);
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: join(shots, 'slope-in-storm.png') });
+  await page.locator('#tab-alerts').click();
   // Acknowledge the first unacknowledged alert with a comment.
   const item = page.locator('#pane-alerts li.alert.raised').first();
   const id = await item.getAttribute('data-alert');
