@@ -66,8 +66,8 @@ type Engine struct {
 
 	cells []rainCell
 	// Weather state.
-	windMean, windDir, tempAnom float64
-	traffic                     float64
+	windMean, windDir, tempAnom, cool float64
+	traffic                           float64
 	// Events: start time in ms, 0 when not active.
 	storm, bearing, coolFail, breakdown int64
 	stormNew                            bool
@@ -385,10 +385,13 @@ func newBridgeSensor(rng *rand.Rand, t Twin) *bridgeSensor {
 }
 
 func (e *Engine) bridgeStep(b *Batch, hour float64) {
-	air := 23 + 3.5*math.Sin(2*math.Pi*(hour-9)/24) + e.tempAnom
+	// Rain cools the air gradually (time constant one hour), not in a step.
+	coolTarget := 0.0
 	if e.storm != 0 {
-		air -= 3
+		coolTarget = 3
 	}
+	e.cool += (coolTarget - e.cool) * Tick.Seconds() / 3600
+	air := 23 + 3.5*math.Sin(2*math.Pi*(hour-9)/24) + e.tempAnom - e.cool
 	sun := math.Max(0, math.Sin(math.Pi*(hour-6.5)/13))
 	deck := air + 7*sun*sun
 	truck := 0.0
