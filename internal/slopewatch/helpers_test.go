@@ -41,6 +41,17 @@ func (f *fakeStore) Append(_ context.Context, s []telemetry.Sample) ([]telemetry
 	return nil, nil
 }
 
+func (f *fakeStore) Range(_ context.Context, k telemetry.Key, mint, maxt int64, fn func(int64, float64) bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.samples {
+		if s.Key() == k && s.TS >= mint && s.TS <= maxt && !fn(s.TS, s.Value) {
+			return nil
+		}
+	}
+	return nil
+}
+
 func (f *fakeStore) series(twinID, ch string) []telemetry.Sample {
 	f.mu.Lock()
 	defer f.mu.Unlock()

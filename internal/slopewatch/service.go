@@ -61,9 +61,11 @@ const (
 	ChannelRainRatio = "landslide.rain_ratio" // largest rolling/criterion ratio
 )
 
-// Store is what the service needs of the telemetry store.
+// Store is what the service needs of the telemetry store: Append for the
+// derived series, Range to catch up after a start.
 type Store interface {
 	Append(ctx context.Context, samples []telemetry.Sample) ([]telemetry.Status, error)
+	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
 }
 
 // Alerter raises and clears model alerts (the alerts engine).
@@ -116,6 +118,12 @@ type Config struct {
 	// the API when the tenant has at most this many slopes; 20000.
 	KeepProfiles int
 	QueueBatches int // 256
+	// Replay: on Start, the gauges' and instruments' samples of this long
+	// before Now are read back from the store and replayed (no alerts, no
+	// series), so rolling sums, the current event and the forecasts
+	// survive a restart; 72h. Negative disables it.
+	Replay time.Duration
+	Now    func() time.Time // wall clock for the replay window; time.Now
 }
 
 func (c *Config) defaults() error {
@@ -177,6 +185,12 @@ func (c *Config) defaults() error {
 	}
 	if c.QueueBatches <= 0 {
 		c.QueueBatches = 256
+	}
+	if c.Replay == 0 {
+		c.Replay = 72 * time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -280,6 +294,13 @@ func (s *Service) work() {
 		s.newTenant(t)
 	}
 	s.rebuildDirty()
+	if s.cfg.Replay > 0 {
+		for _, ts := range s.tenants {
+			if err := ts.catchUp(); err != nil && s.ctx.Err() == nil {
+				s.log.Warn("landslide catch-up", "tenant", ts.name, "err", err)
+			}
+		}
+	}
 	for ev := range s.in {
 		s.handle(ev)
 		if len(s.in) == 0 { // idle: apply twin changes now (debounced by the queue)

@@ -49,7 +49,7 @@ func TestBlackRainstormThroughBus(t *testing.T) {
 	for i := range steps {
 		b.PublishSamples(rainBatch(i, map[string]float64{"g1": blackRainstorm(i), "g2": 0.9 * blackRainstorm(i)}))
 	}
-	last := t0.Add(time.Duration(steps-2) * 5 * time.Minute)
+	last := t0.Add(time.Duration(steps-1) * 5 * time.Minute)
 	waitFor(t, "the storm to be processed", func() bool {
 		sn := s.Snapshot(telemetry.DefaultTenant)
 		return sn != nil && !sn.At.Before(last)
@@ -429,5 +429,41 @@ func TestSlopeParams(t *testing.T) {
 	}
 	if _, _, err := slopeParams(twin.Twin{Properties: map[string]any{"cohesion": "soft"}}, typ, true); err == nil {
 		t.Error("a string cohesion was accepted")
+	}
+}
+
+// TestRestartCatchUp: a service started after a storm replays the stored
+// samples and reaches the same state as the one that saw them live, then
+// raises the alerts of the elevated slopes.
+func TestRestartCatchUp(t *testing.T) {
+	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, steepWeak()}, {"slope-gentle", 114.152, 22.351, gentleStrong()}},
+		[]gaugeSpec{{"g1", 114.151, 22.352}}, map[string]string{"ex-a": "slope-gentle"})
+	st := &fakeStore{}
+	live := newSync(t, reg, st, &fakeAlerts{}, nil)
+	const steps = 80
+	for i := range steps {
+		smp := rainBatch(i, map[string]float64{"g1": blackRainstorm(i)})
+		smp = append(smp, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: "ex-a", Type: TypeExtensometer, Channel: "displacement", TS: smp[0].TS, Value: float64(i) * 0.01})
+		st.Append(t.Context(), smp) // durable before the bus
+		live.handle(bus.Event{Kind: "samples", Tenant: telemetry.DefaultTenant, Samples: smp})
+	}
+	al := &fakeAlerts{}
+	restarted := newSync(t, reg, st, al, func(c *Config) { c.Now = func() time.Time { return t0.Add(steps * 5 * time.Minute) } })
+	if err := restarted.tenants[telemetry.DefaultTenant].catchUp(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := live.Snapshot(telemetry.DefaultTenant), restarted.Snapshot(telemetry.DefaultTenant)
+	ja, _ := json.Marshal(a.Levels)
+	jb, _ := json.Marshal(b.Levels)
+	if string(ja) != string(jb) || !a.At.Equal(b.At) || a.InEvent != b.InEvent {
+		t.Fatalf("after catch-up\n%s at %s\nlive\n%s at %s", jb, b.At, ja, a.At)
+	}
+	va, _ := a.Slope("slope-steep")
+	vb, _ := b.Slope("slope-steep")
+	if !approx(va.Rain.RollingMM["3h"], vb.Rain.RollingMM["3h"]) || len(vb.Reasons) != len(va.Reasons) {
+		t.Errorf("slope evidence differs: %+v vs %+v", vb.Rain, va.Rain)
+	}
+	if len(al.forTwin("slope-steep")) != 1 {
+		t.Errorf("alerts after catch-up: %+v", al.raised)
 	}
 }

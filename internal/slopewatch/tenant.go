@@ -1,8 +1,10 @@
 package slopewatch
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/tsingma/tsingma/internal/alert"
@@ -78,8 +80,14 @@ type tenantState struct {
 	warn    landslide.WarningTracker
 	warnExp float64
 	warnOn  bool
-	netSums []float64
-	evalAt  int64
+	closedEnd int64 // ms, end of the last closed interval
+	// warnGauges is the number of gauges behind netSums.
+	warnGauges int
+	// replaying: catching up from the store after a start; no series
+	// are stored, no alerts raised, the model is evaluated once at the end.
+	replaying bool
+	netSums   []float64
+	evalAt    int64
 }
 
 func (ts *tenantState) cfg() *Config { return &ts.s.cfg }
@@ -305,7 +313,7 @@ func (ts *tenantState) close(k0, k1 int64) {
 			}
 		}
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && !ts.replaying {
 		ts.store(out)
 	}
 	wet := false
@@ -346,10 +354,17 @@ func (ts *tenantState) close(k0, k1 int64) {
 			evaluate = false
 		}
 	}
+	ts.closedEnd = end
+	if evaluate {
+		ts.lastEv = end // also when replaying: the same cadence as live
+	}
+	ts.territory(end)
+	if ts.replaying {
+		return
+	}
 	if evaluate {
 		ts.evaluate(end, true)
 	}
-	ts.territory(end)
 	ts.assess(end, true)
 	ts.publish()
 }
@@ -512,10 +527,18 @@ func (ts *tenantState) territory(end int64) {
 	}
 	ts.netSums = mean
 	exp, on, changed := ts.warn.Update(time.UnixMilli(end), mean)
-	ts.warnExp, ts.warnOn = exp, on
-	if !changed || ts.s.cfg.Alerts == nil {
+	ts.warnExp, ts.warnOn, ts.warnGauges = exp, on, n
+	if changed && !ts.replaying {
+		ts.territoryAlert(end)
+	}
+}
+
+// territoryAlert raises or clears the tenant-wide landslip warning.
+func (ts *tenantState) territoryAlert(end int64) {
+	if ts.s.cfg.Alerts == nil {
 		return
 	}
+	exp, on, mean, wins, n := ts.warnExp, ts.warnOn, ts.netSums, ts.s.warn.Curve.Windows, ts.warnGauges
 	v := exp
 	sig := alert.Signal{Tenant: ts.name, Source: "model:" + ModelName, ModelVersion: ModelVersion, Key: "territory",
 		Severity: alert.Warning, Value: &v, At: time.UnixMilli(end),
@@ -692,4 +715,61 @@ func fmtSums(wins []time.Duration, v []float64) string {
 		s += windowName(w) + " " + fmtF(round(v[i], 1)) + " mm"
 	}
 	return s
+}
+
+// maxReplay bounds the samples read back by catchUp (about 72 h of 5-min
+// readings from 3,000 gauges).
+const maxReplay = 3_000_000
+
+// catchUp replays the stored samples of the last Config.Replay through the
+// model without storing series or raising alerts, evaluates the model once
+// at the end, then raises the alerts of the levels it finds (the alerts
+// engine keeps one open alert per slope, so an alert still open from
+// before the restart is updated, not duplicated).
+func (ts *tenantState) catchUp() error {
+	if ts.dirty {
+		if err := ts.rebuild(); err != nil {
+			return err
+		}
+	}
+	from := ts.s.cfg.Now().Add(-ts.s.cfg.Replay).UnixMilli()
+	var all []telemetry.Sample
+	read := func(id, typ, ch string) error {
+		return ts.s.cfg.Store.Range(ts.s.ctx, telemetry.Key{Tenant: ts.name, Twin: id, Channel: ch}, from, math.MaxInt64, func(t int64, v float64) bool {
+			all = append(all, telemetry.Sample{Tenant: ts.name, Twin: id, Type: typ, Channel: ch, TS: t, Value: v})
+			return len(all) < maxReplay
+		})
+	}
+	for _, g := range ts.topo.gauges {
+		if err := read(g.ID, TypeRainGauge, "rainfall"); err != nil {
+			return fmt.Errorf("read %s: %w", g.ID, err)
+		}
+	}
+	for id, typ := range ts.topo.kind {
+		ch := "displacement"
+		if typ == TypePiezometer {
+			ch = "porePressure"
+		}
+		if err := read(id, typ, ch); err != nil {
+			return fmt.Errorf("read %s: %w", id, err)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].TS < all[j].TS })
+	ts.replaying = true
+	ts.handle(all)
+	ts.replaying = false
+	end := ts.closedEnd
+	if ts.inEvent && ts.engEnd > ts.t0 {
+		ts.evaluate(ts.engEnd, false)
+	}
+	ts.assess(end, true)
+	if ts.warnOn {
+		ts.territoryAlert(end)
+	}
+	ts.publish()
+	ts.s.log.Info("landslide model caught up", "tenant", ts.name, "samples", len(all), "in_event", ts.inEvent)
+	return nil
 }

@@ -192,8 +192,8 @@ func (ts *tenantState) publish() {
 	sn := &Snapshot{Model: ModelName, Version: ModelVersion, Engine: cfg.Model, InEvent: ts.inEvent,
 		Counts: map[string]int{}, Slopes: len(tp.slopes), Gauges: len(tp.gauges), Invalid: tp.invalid,
 		views: make(map[string]*SlopeView, len(tp.slopes)), Levels: make([]SlopeLevel, 0, len(tp.slopes))}
-	if ts.started {
-		sn.At = time.UnixMilli(ts.openIdx * ts.resMs()).UTC()
+	if ts.closedEnd != 0 {
+		sn.At = time.UnixMilli(ts.closedEnd).UTC()
 	}
 	if ts.evalAt != 0 {
 		sn.Evaluated = time.UnixMilli(ts.evalAt).UTC()
