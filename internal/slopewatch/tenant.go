@@ -76,10 +76,10 @@ type tenantState struct {
 	history []interval
 	steady  []landslide.Summary
 
-	slopes  []slopeState
-	warn    landslide.WarningTracker
-	warnExp float64
-	warnOn  bool
+	slopes    []slopeState
+	warn      landslide.WarningTracker
+	warnExp   float64
+	warnOn    bool
 	closedEnd int64 // ms, end of the last closed interval
 	// warnGauges is the number of gauges behind netSums.
 	warnGauges int
