@@ -110,8 +110,11 @@ type Config struct {
 	// AlertFrom is the lowest level that raises an alert (Warning); lower
 	// levels are series and status only.
 	AlertFrom landslide.Level
-	Gauge     landslide.GaugeCheckConfig
-	Forecast  landslide.ForecastConfig // default VelocityPoints 7, FitPoints 20, JumpSize 10 mm, MaxGap 6h
+	// Gauge: plausibility limits; StuckAfter defaults to 12 (one hour of
+	// identical non-zero 5-minute readings: at a 0.1-mm resolution six
+	// equal light-rain readings happen in real drizzle).
+	Gauge    landslide.GaugeCheckConfig
+	Forecast landslide.ForecastConfig // default VelocityPoints 7, FitPoints 20, JumpSize 10 mm, MaxGap 6h
 	// Nodes per column (depth intervals) and Engine workers.
 	Nodes, Workers int
 	// KeepProfiles: the FS-over-depth profile of every slope is kept for
@@ -167,6 +170,9 @@ func (c *Config) defaults() error {
 	}
 	if c.AlertFrom == landslide.Normal {
 		c.AlertFrom = landslide.Warning
+	}
+	if c.Gauge.StuckAfter == 0 {
+		c.Gauge.StuckAfter = 12
 	}
 	if c.Forecast.JumpSize == 0 {
 		c.Forecast.JumpSize = 10
