@@ -110,9 +110,12 @@ type Config struct {
 	// AlertFrom is the lowest level that raises an alert (Warning); lower
 	// levels are series and status only.
 	AlertFrom landslide.Level
-	// Gauge: plausibility limits; StuckAfter defaults to 12 (one hour of
-	// identical non-zero 5-minute readings: at a 0.1-mm resolution six
-	// equal light-rain readings happen in real drizzle).
+	// Gauge: plausibility limits (landslide.NewGaugeCheck's defaults:
+	// 150 mm per reading, stuck after 6 identical non-zero readings,
+	// dropped after 30 min). Six is short enough that a gauge stuck at a
+	// black-rainstorm value is caught before the FS of a weak slope reaches
+	// critical (TestBadGauge; with 12 it is not); the price is that six
+	// equal drizzle readings (0.1 mm resolution) are flagged too.
 	Gauge    landslide.GaugeCheckConfig
 	Forecast landslide.ForecastConfig // default VelocityPoints 7, FitPoints 20, JumpSize 10 mm, MaxGap 6h
 	// Nodes per column (depth intervals) and Engine workers.
@@ -170,9 +173,6 @@ func (c *Config) defaults() error {
 	}
 	if c.AlertFrom == landslide.Normal {
 		c.AlertFrom = landslide.Warning
-	}
-	if c.Gauge.StuckAfter == 0 {
-		c.Gauge.StuckAfter = 12
 	}
 	if c.Forecast.JumpSize == 0 {
 		c.Forecast.JumpSize = 10
