@@ -19,12 +19,16 @@ func runSim(ctx context.Context, e *env, args []string) int {
 	url := fs.String("url", "", "base URL of the running platform, e.g. http://127.0.0.1:8080 (required)")
 	mqttAddr := fs.String("mqtt", "", "host:port of its MQTT broker; empty sends all telemetry over HTTP")
 	duration := fs.Duration("duration", 0, "wall-clock time to run; 0 runs until interrupted")
+	token := fs.String("token", "", "API token (HTTP bearer and MQTT password) for servers with authentication; default $TSINGMA_TOKEN")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: tsingma sim --url URL [flags]\n\nCreates the Hong Kong scenario's twins on a running server and streams their\n(synthetic) telemetry through its public API: HTTP and, with --mqtt, MQTT.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
+	}
+	if *token == "" {
+		*token = e.getenv("TSINGMA_TOKEN")
 	}
 	if *url == "" {
 		fmt.Fprintf(e.stderr, "%s: --url is required\n", prog)
@@ -43,7 +47,7 @@ func runSim(ctx context.Context, e *env, args []string) int {
 		return fail(e, prog, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rn, err := sim.NewRunner(sim.RunnerConfig{URL: *url, MQTTAddr: *mqttAddr, Speed: sf.speed, Event: sf.scenario, Duration: *duration, Logger: log}, w)
+	rn, err := sim.NewRunner(sim.RunnerConfig{URL: *url, MQTTAddr: *mqttAddr, Speed: sf.speed, Event: sf.scenario, Duration: *duration, Token: *token, Logger: log}, w)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
 		return 2

@@ -26,6 +26,7 @@ type RunnerConfig struct {
 	Speed    float64       // simulated seconds per wall second; default 60
 	Event    string        // event to trigger once the twins exist; empty none
 	Duration time.Duration // wall time to run; 0 until ctx is done
+	Token    string        // API token: HTTP "Authorization: Bearer", MQTT CONNECT password; empty for --no-auth servers
 	Client   *http.Client  // nil: a client with a 30 s timeout
 	Logger   *slog.Logger  // nil: discard
 	Now      func() time.Time
@@ -125,6 +126,9 @@ func (r *Runner) do(ctx context.Context, method, path, ctype string, body []byte
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if r.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.cfg.Token)
 	}
 	resp, err := r.cfg.Client.Do(req)
 	if err != nil {
@@ -283,6 +287,9 @@ func (r *Runner) Run(ctx context.Context) error {
 			opts := mqtt.NewClientOptions().AddBroker("tcp://" + r.cfg.MQTTAddr).
 				SetClientID(fmt.Sprintf("tsingma-sim-%d-gw%d-%d", r.w.cfg.Seed, i, r.cfg.Now().UnixNano()%1e6)).
 				SetCleanSession(true).SetAutoReconnect(true).SetConnectTimeout(10 * time.Second).SetOrderMatters(false)
+			if r.cfg.Token != "" {
+				opts.SetUsername("tsingma-sim").SetPassword(r.cfg.Token)
+			}
 			c := mqtt.NewClient(opts)
 			tok := c.Connect()
 			if !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
