@@ -45,10 +45,15 @@ type localSearch struct {
 	buf2    []int32
 	evals   int64
 	sw      swapStarData
+	// eps is the least improvement a move must bring: 1e-6, raised with the
+	// magnitude of costs (a large fixed cost per vehicle) so that float64
+	// rounding can never make moves cycle.
+	eps float64
 }
 
 func newLocalSearch(in *instance, rng *rand.Rand, stop func() bool) *localSearch {
 	ls := &localSearch{in: in, rng: rng, stop: stop, useSwap: in.x != nil}
+	ls.eps = eps + 1e-12*in.fixedCost*float64(in.n+len(in.veh))
 	ls.routes = make([]lsRoute, len(in.veh))
 	for v := range ls.routes {
 		ls.routes[v].v = v
@@ -178,7 +183,7 @@ func (ls *localSearch) evalSeq(r *lsRoute, seq []int32) float64 {
 	for k := f; k <= l+1; k++ {
 		dd += in.d(seq[k-1], seq[k]) - in.d(r.nodes[k-1], r.nodes[k])
 	}
-	if float64(dd) >= r.slack-eps {
+	if float64(dd) >= r.slack-ls.eps {
 		return r.cost
 	}
 	acc := r.pre[f-1]
@@ -334,7 +339,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		lb := dd(pu0, nu) - dd(pu0, u) - dd(u, nu) + dd(v, u) + dd(u, rv.nodes[pv+1]) - dd(v, rv.nodes[pv+1]) + gain
 		y1 := rv.nodes[pv+1]
 		distV := float64(rv.dist) + dd(v, u) + dd(u, y1) - dd(v, y1)
-		if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 1, nil, 0), distV, rv, pv+1, 0, &su, 1) {
+		if lb < slack-ls.eps && ls.better(base, ls.evalRepl(ru, pu, 1, nil, 0), distV, rv, pv+1, 0, &su, 1) {
 			ls.applyInter(ru, pu, 1, nil, rv, pv+1, 0, []int32{u})
 			return true
 		}
@@ -348,7 +353,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		yy := rv.nodes[pv+1]
 		rem := dd(pu0, nx) - dd(pu0, u) - dd(x, nx) - dd(v, yy) + gain
 		// M2: relocate (u,x) after v.
-		if lb := rem + dd(v, u) + dd(x, yy); lb < slack-eps {
+		if lb := rem + dd(v, u) + dd(x, yy); lb < slack-ls.eps {
 			cu := ls.evalRepl(ru, pu, 2, nil, 0)
 			sux := in.cat(su, in.single[x])
 			distV := float64(rv.dist) + dd(v, u) + dd(u, x) + dd(x, yy) - dd(v, yy)
@@ -358,7 +363,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 			}
 		}
 		// M3: relocate (x,u) after v.
-		if lb := rem + dd(v, x) + dd(u, yy) + dd(x, u) - dd(u, x); lb < slack-eps {
+		if lb := rem + dd(v, x) + dd(u, yy) + dd(x, u) - dd(u, x); lb < slack-ls.eps {
 			cu := ls.evalRepl(ru, pu, 2, nil, 0)
 			sxu := in.cat(in.single[x], su)
 			distV := float64(rv.dist) + dd(v, x) + dd(x, u) + dd(u, yy) - dd(v, yy)
@@ -376,7 +381,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		// M4: swap u and v.
 		lb := dd(pu0, v) + dd(v, nu) - dd(pu0, u) - dd(u, nu) + dd(pv0, u) + dd(u, nv) - dd(pv0, v) - dd(v, nv)
 		distV := float64(rv.dist) + dd(pv0, u) + dd(u, nv) - dd(pv0, v) - dd(v, nv)
-		if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 1, &sv, 1), distV, rv, pv, 1, &su, 1) {
+		if lb < slack-ls.eps && ls.better(base, ls.evalRepl(ru, pu, 1, &sv, 1), distV, rv, pv, 1, &su, 1) {
 			ls.applyInter(ru, pu, 1, []int32{v}, rv, pv, 1, []int32{u})
 			return true
 		}
@@ -386,7 +391,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 			// M5: swap (u,x) and v.
 			lb := dd(pu0, v) + dd(v, nx) - dd(pu0, u) - dd(x, nx) + dd(pv0, u) + dd(x, nv) - dd(pv0, v) - dd(v, nv)
 			distV := float64(rv.dist) + dd(pv0, u) + dd(u, x) + dd(x, nv) - dd(pv0, v) - dd(v, nv)
-			if lb < slack-eps && ls.better(base, ls.evalRepl(ru, pu, 2, &sv, 1), distV, rv, pv, 1, &sux, 2) {
+			if lb < slack-ls.eps && ls.better(base, ls.evalRepl(ru, pu, 2, &sv, 1), distV, rv, pv, 1, &sux, 2) {
 				ls.applyInter(ru, pu, 2, []int32{v}, rv, pv, 1, []int32{u, x})
 				return true
 			}
@@ -394,7 +399,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 			if yc && yOK {
 				ny := rv.nodes[pv+2]
 				lb := dd(pu0, v) + dd(y, nx) - dd(pu0, u) - dd(x, nx) + dd(pv0, u) + dd(x, ny) - dd(pv0, v) - dd(y, ny) + dd(v, y) - dd(v, y)
-				if lb < slack-eps {
+				if lb < slack-ls.eps {
 					svy := in.cat(sv, in.single[y])
 					distV := float64(rv.dist) + dd(pv0, u) + dd(u, x) + dd(x, ny) - dd(pv0, v) - dd(v, y) - dd(y, ny)
 					if ls.better(base, ls.evalRepl(ru, pu, 2, &svy, 2), distV, rv, pv, 2, &sux, 2) {
@@ -417,7 +422,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		}
 	}
 	lb := dd(u, nv) + dd(v, nu) - dd(u, nu) - dd(v, nv) + gain
-	if lb < slack-eps && (!ls.hasFix || ls.tailsAllowed(ru, pu, rv, pv)) {
+	if lb < slack-ls.eps && (!ls.hasFix || ls.tailsAllowed(ru, pu, rv, pv)) {
 		acc1 := ru.pre[pu]
 		if yc {
 			acc1 = in.cat(acc1, rv.suf[pv+1])
@@ -431,7 +436,7 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 		ls.evals += 2
 		n1 := pu + (mv - pv)
 		n2 := pv + (mu - pu)
-		if in.routeCost(ru.v, acc1, n1, ls.pen)+in.routeCost(rv.v, acc2, n2, ls.pen) < base-eps {
+		if in.routeCost(ru.v, acc1, n1, ls.pen)+in.routeCost(rv.v, acc2, n2, ls.pen) < base-ls.eps {
 			t1 := append([]int32(nil), ru.nodes[pu+1:mu+1]...)
 			t2 := append([]int32(nil), rv.nodes[pv+1:mv+1]...)
 			ls.moves++
@@ -447,10 +452,10 @@ func (ls *localSearch) tryMoves(u int32, rv *lsRoute, pv int) bool {
 // route U: route V (nodes[b:b+lb] replaced by ins) is evaluated only when
 // cu plus V's new distance distV (a lower bound of its cost) leaves room.
 func (ls *localSearch) better(base, cu, distV float64, rv *lsRoute, b, lb int, ins *seg, insN int) bool {
-	if cu+distV >= base-eps {
+	if cu+distV >= base-ls.eps {
 		return false
 	}
-	return cu+ls.evalRepl(rv, b, lb, ins, insN) < base-eps
+	return cu+ls.evalRepl(rv, b, lb, ins, insN) < base-ls.eps
 }
 
 func (ls *localSearch) tailsAllowed(ru *lsRoute, pu int, rv *lsRoute, pv int) bool {
@@ -482,7 +487,7 @@ func (ls *localSearch) tryIntra(r *lsRoute, pu, pv int) bool {
 	}
 	nodes := r.nodes
 	try := func(seq []int32) bool {
-		if ls.evalSeq(r, seq) < r.cost-eps {
+		if ls.evalSeq(r, seq) < r.cost-ls.eps {
 			ls.moves++
 			ls.setNodes(r, seq)
 			return true
@@ -495,7 +500,7 @@ func (ls *localSearch) tryIntra(r *lsRoute, pu, pv int) bool {
 	v, nv := nodes[pv], nodes[pv+1]
 	// Distance bounds (O(1)) skip most moves before a sequence is built:
 	// a move can save at most its distance change plus the route penalty.
-	pass := func(delta int64) bool { return float64(delta) < r.slack-eps }
+	pass := func(delta int64) bool { return float64(delta) < r.slack-ls.eps }
 	// M1: relocate u after v.
 	if pv != pu-1 && pass(dd(pu0, nu)-dd(pu0, u)-dd(u, nu)+dd(v, u)+dd(u, nv)-dd(v, nv)) {
 		if try(ls.moveBlock(nodes, pu, 1, pv, false)) {

@@ -130,7 +130,7 @@ func (ls *localSearch) swapStar(a, b *lsRoute) bool {
 			if c, ok := bestNotAdjacent(&ls.sw.top[v], k); ok && ls.sw.rem[u]+c.cost < dA {
 				dA, pv = ls.sw.rem[u]+c.cost, c.after
 			}
-			if d := dA + dB; d < best-eps {
+			if d := dA + dB; d < best-ls.eps {
 				best, bu, bv, bpu, bpv = d, u, v, pu, pv
 			}
 		}
@@ -144,7 +144,7 @@ func (ls *localSearch) swapStar(a, b *lsRoute) bool {
 	ls.sw.seqA, ls.sw.seqB = seqA, seqB
 	ca := ls.fullCost(a.v, seqA)
 	cb := ls.fullCost(b.v, seqB)
-	if ca+cb < a.cost+b.cost-eps {
+	if ca+cb < a.cost+b.cost-ls.eps {
 		ls.moves++
 		ls.setNodes(a, seqA)
 		ls.setNodes(b, seqB)
