@@ -61,6 +61,8 @@ var problemCatalogue = map[string]struct {
 	"governance-state":      {409, "The assessment or model's state does not allow this"},
 	"forbidden":             {403, "Not allowed for this principal"},
 	"unauthenticated":       {401, "A valid access token is required"},
+	"infeasible-definition": {422, "The routing problem cannot be solved as defined (the stop or vehicle is named)"},
+	"job-state":             {409, "The routing job's state does not allow this"},
 }
 
 const problemBase = "urn:tsingma:problem:"

@@ -84,6 +84,9 @@ type Config struct {
 	Govern Govern
 	// Landslide serves /api/v1/landslide/...; nil answers them with 503.
 	Landslide Landslide
+	// Dispatch serves /api/v1/routing/... and /api/v1/inventory/...; nil
+	// answers them with 503.
+	Dispatch Dispatch
 }
 
 // Route is one documented endpoint.
@@ -126,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 	s.routes = append(s.routes, s.anomalyRoutes()...)
 	s.routes = append(s.routes, s.governRoutes()...)
 	s.routes = append(s.routes, s.landslideRoutes()...)
+	s.routes = append(s.routes, s.routingRoutes()...)
 	s.routes = append(s.routes, cfg.Extra...)
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)

@@ -25,6 +25,7 @@ import (
 	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/broker"
 	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/dispatch"
 	"github.com/tsingma/tsingma/internal/govern"
 	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/slopewatch"
@@ -68,6 +69,9 @@ type App struct {
 	Scoring  *scoring.Service
 	// Landslide is the live landslide early-warning model (nil when off).
 	Landslide *slopewatch.Service
+	// Routing runs routing jobs; Inventory watches stock items.
+	Routing   *dispatch.Service
+	Inventory *dispatch.Monitor
 	// Governance: the audit log, access tokens, the model registry and
 	// its shadow trials.
 	Audit  *audit.Log
@@ -176,6 +180,9 @@ func New(cfg Config) (*App, error) {
 		}
 		a.Landslide.Start()
 	}
+	if err := a.openLogistics(); err != nil {
+		return nil, err
+	}
 	a.Shadows = govern.NewShadows(a.Govern, a.Bus, govern.NewStoreSource(a.Twins, a.Store), cfg.Logger)
 	if err := a.Shadows.Resume(context.Background()); err != nil {
 		return nil, fmt.Errorf("resume shadow trials: %w", err)
@@ -221,10 +228,11 @@ func New(cfg Config) (*App, error) {
 		Bus:          a.Bus,
 		Logger:       cfg.Logger,
 		MaxBody:      cfg.MaxBody,
-		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics},
+		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics},
 		Alerts:       a.Alerts,
 		Anomaly:      anomalyAPI(a.Scoring),
 		Landslide:    landslideAPI(a.Landslide),
+		Dispatch:     logistics{a.Routing, a.Inventory},
 		Govern:       &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens},
 		DevPrincipal: auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant},
 	}
@@ -322,6 +330,16 @@ func (a *App) closeStorage() error {
 	if a.Shadows != nil { // shadow trials only read the bus
 		if err := a.Shadows.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close shadow trials: %w", err))
+		}
+	}
+	if a.Routing != nil { // jobs read twins and publish on the bus
+		if err := a.Routing.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close routing jobs: %w", err))
+		}
+	}
+	if a.Inventory != nil { // it writes series to the store and raises alerts
+		if err := a.Inventory.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close inventory model: %w", err))
 		}
 	}
 	if a.Landslide != nil { // it writes series to the store and raises alerts
@@ -511,4 +529,26 @@ func CheckLoopback(addrs ...string) error {
 		}
 	}
 	return nil
+}
+
+// openLogistics opens the routing-job service (jobs in routing.db) and
+// starts the inventory monitor.
+func (a *App) openLogistics() error {
+	var err error
+	a.Routing, err = dispatch.Open(dispatch.Config{Path: filepath.Join(a.cfg.DataDir, "routing.db"), Twins: a.Twins, Bus: a.Bus, Logger: a.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open routing jobs: %w", err)
+	}
+	a.Inventory, err = dispatch.NewMonitor(dispatch.MonitorConfig{Twins: a.Twins, Tenants: a.Twins, Store: a.Store, Alerts: a.Alerts, Logger: a.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("open inventory model: %w", err)
+	}
+	a.Inventory.Start()
+	return nil
+}
+
+// logistics joins the routing service and the inventory monitor for the API.
+type logistics struct {
+	*dispatch.Service
+	*dispatch.Monitor
 }
