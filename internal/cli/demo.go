@@ -134,7 +134,10 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
-	rn, err := sim.NewRunner(sim.RunnerConfig{URL: "http://" + a.HTTPAddr(), MQTTAddr: a.MQTTAddr(), Speed: sf.speed, Event: sf.scenario, Logger: log}, w)
+	// With authentication on (--no-auth=false) the scenario feeds the
+	// platform with the admin token created at first start.
+	rn, err := sim.NewRunner(sim.RunnerConfig{URL: "http://" + a.HTTPAddr(), MQTTAddr: a.MQTTAddr(), Speed: sf.speed, Event: sf.scenario,
+		Token: a.BootstrapToken, Logger: log}, w)
 	if err != nil {
 		a.Close()
 		return fail(e, prog, err)
@@ -144,6 +147,9 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	mu.Unlock()
 	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
 	fmt.Fprintf(e.stdout, "console: http://%s/  (Hong Kong live scenario, seed %d, speed %gx; telemetry is synthetic)\n", a.HTTPAddr(), sf.seed, sf.speed)
+	if a.BootstrapToken != "" {
+		fmt.Fprintf(e.stdout, "first start: an admin token was created; it is shown only now (the console asks for it):\n  %s\n", a.BootstrapToken)
+	}
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var simErr error

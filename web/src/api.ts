@@ -35,7 +35,25 @@ export class HttpError extends Error {
   constructor(public status: number, message: string) { super(message); }
 }
 
+// Servers with authentication want "Authorization: Bearer <token>". The
+// token lives in this tab's sessionStorage; `tsingma demo` needs none.
+const tokenKey = 'tsingma-token';
+export function token(): string {
+  try { return sessionStorage.getItem(tokenKey) || ''; } catch { return ''; }
+}
+export function setToken(t: string) {
+  try { if (t) sessionStorage.setItem(tokenKey, t); else sessionStorage.removeItem(tokenKey); } catch { /* private mode */ }
+}
+export function headers(h: Record<string, string> = {}): Record<string, string> {
+  const t = token();
+  return t ? { ...h, Authorization: `Bearer ${t}` } : h;
+}
+/** Called once when the server asks for a token (401). */
+export let onUnauthorized: () => void = () => {};
+export function setOnUnauthorized(f: () => void) { onUnauthorized = f; }
+
 async function check(r: Response): Promise<Response> {
+  if (r.status === 401) onUnauthorized();
   if (!r.ok) {
     let detail = r.statusText;
     try { const p = await r.json(); detail = p.detail || p.title || detail; } catch { /* not JSON */ }
@@ -45,12 +63,12 @@ async function check(r: Response): Promise<Response> {
 }
 
 export async function getJSON<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const r = await check(await fetch(path, { headers: { Accept: 'application/json' }, signal }));
+  const r = await check(await fetch(path, { headers: headers({ Accept: 'application/json' }), signal }));
   return r.json() as Promise<T>;
 }
 
 export async function sendJSON<T>(method: string, path: string, body: unknown): Promise<T> {
-  const r = await check(await fetch(path, { method, headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
+  const r = await check(await fetch(path, { method, headers: headers({ 'Content-Type': 'application/json', Accept: 'application/json' }), body: JSON.stringify(body) }));
   const text = await r.text();
   return (text ? JSON.parse(text) : undefined) as T;
 }
@@ -75,4 +93,43 @@ export async function series(id: string, channel: string, from: number, to: numb
   if (step > 0) { q.set('step', `${Math.max(1, Math.round(step / 1000))}s`); q.set('agg', agg); }
   const r = await getJSON<{ points: Point[] }>(`/api/v1/twins/${encodeURIComponent(id)}/telemetry/${encodeURIComponent(channel)}?${q}`);
   return r.points;
+}
+
+/**
+ * Reads a Server-Sent Events stream with fetch (EventSource cannot send an
+ * Authorization header). Resolves when the server ends the stream.
+ */
+export async function readSSE(path: string, onOpen: () => void, onEvent: (type: string, data: string) => void, signal: AbortSignal): Promise<void> {
+  const r = await check(await fetch(path, { headers: headers({ Accept: 'text/event-stream' }), signal, cache: 'no-store' }));
+  onOpen();
+  const reader = r.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  let ev = 'message';
+  let data: string[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    // One split per chunk (slicing line by line would copy the rest of
+    // the buffer for every line).
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (let line of lines) {
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line === '') {
+        if (data.length) onEvent(ev, data.length === 1 ? data[0] : data.join('\n'));
+        ev = 'message';
+        data = [];
+        continue;
+      }
+      if (line.charCodeAt(0) === 58) continue; // ':' comment
+      const c = line.indexOf(':');
+      const field = c < 0 ? line : line.slice(0, c);
+      let v = c < 0 ? '' : line.slice(c + 1);
+      if (v.charCodeAt(0) === 32) v = v.slice(1);
+      if (field === 'event') ev = v;
+      else if (field === 'data') data.push(v);
+    }
+  }
 }

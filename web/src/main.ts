@@ -1,5 +1,5 @@
 // tsingma console: boots the state, the map, the panels and the live stream.
-import { allTwins, getJSON, type Alert, type StreamSample, type Twin, type TwinType } from './api';
+import { allTwins, getJSON, readSSE, setOnUnauthorized, setToken, token, type Alert, type StreamSample, type Twin, type TwinType } from './api';
 import { State, esc, fmtNum, fmtTime } from './state';
 import { TwinMap, groups, groupOf, rainBucket } from './map';
 import { TwinPanel } from './panel';
@@ -195,7 +195,6 @@ function tickClock() {
 }
 
 // --- live stream ---
-let es: EventSource | null = null;
 let needResync = false;
 let resyncing = false;
 async function resync() {
@@ -216,50 +215,83 @@ async function resync() {
 let samplesRate = 0;
 let windowCount = 0;
 let windowStart = performance.now();
-function connect() {
-  es?.close();
-  es = new EventSource('/api/v1/stream?kinds=samples,twin,alert');
-  const dot = $('conn-dot'), txt = $('conn-text');
-  es.onopen = () => {
-    dot.className = 'dot ok'; txt.textContent = 'live';
-    // After a reconnect, events may have been missed: fetch the twins again.
-    if (needResync) { needResync = false; resync().catch((e) => console.warn('resync', e)); }
-  };
-  es.onerror = () => { dot.className = 'dot warn'; txt.textContent = 'reconnecting'; needResync = true; };
-  es.addEventListener('samples', (ev) => {
-    const batch = JSON.parse((ev as MessageEvent).data) as StreamSample[];
-    windowCount += batch.length;
-    samplesSeen += batch.length;
-    const watched = panel.watched();
-    for (const s of batch) {
-      st.sample(s.twin, s.channel, s.ts, s.value);
-      if (watched.has(s.twin)) panel.live(s.twin, s.channel, s.ts, s.value);
+function onStreamEvent(type: string, data: string) {
+  switch (type) {
+    case 'samples': {
+      const batch = JSON.parse(data) as StreamSample[];
+      windowCount += batch.length;
+      samplesSeen += batch.length;
+      const watched = panel.watched();
+      for (const s of batch) {
+        st.sample(s.twin, s.channel, s.ts, s.value);
+        if (watched.has(s.twin)) panel.live(s.twin, s.channel, s.ts, s.value);
+      }
+      break;
     }
-  });
-  es.addEventListener('twin', (ev) => {
-    const d = JSON.parse((ev as MessageEvent).data) as { kind: string; id: string; twin?: Twin };
-    if (d.twin && d.kind !== 'delete') {
-      const isNew = !st.twins.has(d.id);
-      st.upsert(d.twin);
-      if (isNew) { st.dirty.add(d.id); renderLayers(); }
-      else if (d.twin.type === 'vehicle') st.dirtyPositions = true;
-    } else if (d.kind === 'delete') {
-      st.twins.delete(d.id);
-      tmap.refresh();
+    case 'twin': {
+      const d = JSON.parse(data) as { kind: string; id: string; twin?: Twin };
+      if (d.twin && d.kind !== 'delete') {
+        const isNew = !st.twins.has(d.id);
+        st.upsert(d.twin);
+        if (isNew) { st.dirty.add(d.id); renderLayers(); }
+        else if (d.twin.type === 'vehicle') st.dirtyPositions = true;
+      } else if (d.kind === 'delete') {
+        st.twins.delete(d.id);
+        tmap.refresh();
+      }
+      break;
     }
-  });
-  es.addEventListener('alert', (ev) => {
-    const d = JSON.parse((ev as MessageEvent).data);
-    alerts.update((d && d.alert) ? d.alert as Alert : d as Alert);
-  });
-  es.addEventListener('overflow', () => { dot.className = 'dot warn'; txt.textContent = 'catching up'; needResync = true; setTimeout(connect, 500); });
+    case 'alert': {
+      const d = JSON.parse(data);
+      alerts.update((d && d.alert) ? d.alert as Alert : d as Alert);
+      break;
+    }
+    case 'overflow':
+      needResync = true; // the server cut us off; the loop reconnects
+      break;
+  }
 }
+
+/** Keeps one live stream open, reconnecting (and resyncing) after a break. */
+async function connect() {
+  const dot = $('conn-dot'), txt = $('conn-text');
+  for (let attempt = 0; ; attempt++) {
+    const ctl = new AbortController();
+    try {
+      await readSSE('/api/v1/stream?kinds=samples,twin,alert', () => {
+        dot.className = 'dot ok'; txt.textContent = 'live'; attempt = 0;
+        if (needResync) { needResync = false; resync().catch((e) => console.warn('resync', e)); }
+      }, onStreamEvent, ctl.signal);
+    } catch (e) {
+      console.warn('stream', e);
+    }
+    ctl.abort();
+    needResync = true;
+    dot.className = 'dot warn'; txt.textContent = 'reconnecting';
+    await new Promise((r) => setTimeout(r, Math.min(10000, 1000 * 2 ** Math.min(attempt, 3))));
+  }
+}
+
+// --- sign-in for servers with authentication ---
+let askedToken = false;
+setOnUnauthorized(() => {
+  if (askedToken) return;
+  askedToken = true;
+  const d = $('login') as HTMLDialogElement;
+  (d.querySelector('.err') as HTMLElement).textContent = token() ? 'That token was not accepted.' : '';
+  d.showModal();
+});
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  setToken(($('login-token') as HTMLInputElement).value.trim());
+  location.reload();
+});
 
 // --- boot ---
 async function boot() {
   const types = await getJSON<{ items: TwinType[] }>('/api/v1/types');
   for (const t of types.items) st.types.set(t.name, t);
-  connect();
+  void connect();
   st.setTwins(await allTwins());
   // Latest values so that the first paint has colours.
   try {
