@@ -259,3 +259,14 @@ func planarKM(origin, p Point) (x, y float64) {
 	const kmPerDeg = 111.195
 	return (p.Lon - origin.Lon) * kmPerDeg * math.Cos(origin.Lat*math.Pi/180), (p.Lat - origin.Lat) * kmPerDeg
 }
+
+// Problem returns the solver's problem for a definition given explicitly
+// (not by a depot twin): defaults filled, shape checked, not yet validated
+// by route.Problem.Validate. Tests and tools use it to re-check a stored
+// plan independently.
+func (d Definition) Problem() (*route.Problem, error) {
+	if err := d.normalise(); err != nil {
+		return nil, err
+	}
+	return d.problem(), nil
+}
