@@ -200,7 +200,9 @@ func without(p *route.Problem, sol *route.Solution, drop map[string]string) (*ro
 }
 
 func buildPlan(def *Definition, p *route.Problem, sol *route.Solution, rep *route.Report, unserved []Unserved, res *route.Result, start time.Time) *Plan {
-	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))).UTC().Truncate(time.Second) }
+	at := func(s float64) time.Time {
+		return start.Add(time.Duration(s * float64(time.Second))).UTC().Truncate(time.Second)
+	}
 	idx := make(map[string]int, len(p.Stops))
 	for i, s := range p.Stops {
 		idx[s.ID] = i

@@ -1,0 +1,83 @@
+package dispatch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/tsingma/tsingma/internal/route"
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+func small() Definition {
+	return Definition{DepotLocation: &Point{Lon: 114.1, Lat: 22.5}, TimeLimitS: 0.3, Seed: 3,
+		Stops:    []StopSpec{{ID: "a", Lon: 114.11, Lat: 22.5, Demand: 10}, {ID: "b", Lon: 114.12, Lat: 22.51, Demand: 10, ServiceS: 60}},
+		Vehicles: []VehicleSpec{{ID: "v", Capacity: 100, ShiftEndS: 3600}}}
+}
+
+func TestJobsPersistAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "routing.db")
+	s, err := Open(Config{Path: path, Twins: &fakeTwins{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Submit(t.Context(), telemetry.DefaultTenant, small())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.Wait(t.Context(), telemetry.DefaultTenant, j.ID)
+	if err != nil || done.State != StateDone || done.Plan == nil || len(done.Plan.Routes) != 1 {
+		t.Fatalf("got %+v, %v; want done with one route", done, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Submit(t.Context(), telemetry.DefaultTenant, small()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("submit after close: got %v, want ErrClosed", err)
+	}
+	s, err = Open(Config{Path: path, Twins: &fakeTwins{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	again, err := s.Get(telemetry.DefaultTenant, j.ID)
+	if err != nil || again.Plan == nil || again.Plan.DistanceKM != done.Plan.DistanceKM {
+		t.Fatalf("got %+v, %v after a restart", again, err)
+	}
+	if _, err := s.Get("other-tenant", j.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another tenant sees the job: %v", err)
+	}
+	l, err := s.List(telemetry.DefaultTenant)
+	if err != nil || len(l) != 1 || l[0].ID != j.ID {
+		t.Fatalf("got %+v, %v", l, err)
+	}
+}
+
+// FuzzDefinition: any JSON body either decodes into a definition that is
+// refused with a typed error or builds a problem the validator accepts;
+// nothing panics.
+func FuzzDefinition(f *testing.F) {
+	seed, _ := json.Marshal(small())
+	f.Add(seed)
+	f.Add([]byte(`{"distance":[[0,1],[1,0]],"stops":[{"id":"a","demand":1}],"vehicles":[{"id":"v","capacity":1,"shift_end_s":10}]}`))
+	f.Add([]byte(`{"depot_location":{"lon":200,"lat":0},"stops":[{"id":"@x","demand":-1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var d Definition
+		if dec.Decode(&d) != nil || len(d.Stops) > 50 || len(d.Distance) > 51 {
+			return
+		}
+		p, err := d.Problem()
+		if err != nil {
+			var se *route.StopError
+			if !errors.Is(err, ErrInvalid) && !errors.As(err, &se) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		_ = p.Validate()
+	})
+}
