@@ -6,9 +6,11 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tsingma/tsingma/internal/route"
 	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/twin"
 )
 
 func small() Definition {
@@ -80,4 +82,26 @@ func FuzzDefinition(f *testing.F) {
 		}
 		_ = p.Validate()
 	})
+}
+
+func TestDepotShift(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 2, h, m, 0, 0, hongKong) }
+	dep := func(o, c string) twin.Twin { return twin.Twin{Properties: map[string]any{"opens": o, "closes": c}} }
+	for _, tc := range []struct {
+		name     string
+		dep      twin.Twin
+		now      time.Time
+		from, to float64
+	}{
+		{"round the clock", dep("00:00", "23:59"), at(23, 30), 0, DefaultShift.Seconds()},
+		{"no hours", twin.Twin{}, at(3, 0), 0, DefaultShift.Seconds()},
+		{"before opening", dep("08:00", "18:00"), at(7, 0), 3600, 11 * 3600},
+		{"open", dep("08:00", "18:00"), at(10, 0), 0, 8 * 3600},
+		{"after closing: tomorrow", dep("08:00", "18:00"), at(19, 0), 13 * 3600, 23 * 3600},
+	} {
+		from, to := depotShift(tc.dep, tc.now)
+		if from != tc.from || to != tc.to {
+			t.Errorf("%s: got [%g, %g], want [%g, %g]", tc.name, from, to, tc.from, tc.to)
+		}
+	}
 }

@@ -117,20 +117,21 @@ func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start
 }
 
 // depotShift is the working day in seconds from start: from now (or the
-// opening time, if later) to the closing time (or DefaultShift from now).
+// opening time, if later) to the closing time. A depot open round the
+// clock (00:00 to 23:59 or 24:00), or one without hours, gives a shift of
+// DefaultShift from now; after closing time the shift is the next day's.
 func depotShift(dep twin.Twin, start time.Time) (float64, float64) {
 	local := start.In(hongKong)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, hongKong)
-	from, to := 0.0, DefaultShift.Seconds()
-	if o, ok := clock(dep.Properties["opens"]); ok {
-		from = math.Max(0, day.Add(o).Sub(start).Seconds())
+	o, okO := clock(dep.Properties["opens"])
+	c, okC := clock(dep.Properties["closes"])
+	if !okO || !okC || (o == 0 && c >= 23*time.Hour+59*time.Minute) || c <= o {
+		return 0, DefaultShift.Seconds()
 	}
-	if c, ok := clock(dep.Properties["closes"]); ok {
-		if end := day.Add(c).Sub(start).Seconds(); end > from {
-			to = end
-		}
+	if day.Add(c).Before(start) {
+		day = day.AddDate(0, 0, 1)
 	}
-	return from, to
+	return math.Max(0, day.Add(o).Sub(start).Seconds()), day.Add(c).Sub(start).Seconds()
 }
 
 func clock(v any) (time.Duration, bool) {
