@@ -14,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/app"
+	"github.com/tsingma/tsingma/internal/console"
 	"github.com/tsingma/tsingma/internal/store"
 )
 
@@ -166,11 +168,18 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
-	a, err := app.New(f.appConfig(log))
+	con, err := console.New(console.Config{})
+	if err != nil {
+		return fail(e, "tsingma serve", err)
+	}
+	cfg := f.appConfig(log)
+	cfg.ExtraRoutes = func(*app.App) []api.Route { return con.Routes() }
+	a, err := app.New(cfg)
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
 	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
+	fmt.Fprintf(e.stdout, "console: http://%s/\n", a.HTTPAddr())
 	if a.BootstrapToken != "" {
 		fmt.Fprintf(e.stdout, "first start: an admin token was created; it is shown only now:\n  %s\nuse it as \"Authorization: Bearer <token>\" (HTTP) or as the MQTT password; create others with POST /api/v1/tokens\n", a.BootstrapToken)
 	}

@@ -25,8 +25,12 @@ import (
 //go:embed all:dist
 var dist embed.FS
 
+//go:embed basemap/*.geojson
+var embeddedBasemap embed.FS
+
 // Basemap layers the console may load, by the name it asks for, and their
-// path under the hk dataset directory.
+// path under the hk dataset directory. The same files are embedded (see
+// basemap/ATTRIBUTION.md) and served when no dataset directory is given.
 var basemapFiles = map[string]string{
 	"hk-land.geojson":                   "basemap/hk-land.geojson",
 	"hk-districts.geojson":              "basemap/hk-districts.geojson",
@@ -37,7 +41,7 @@ var basemapFiles = map[string]string{
 // Config configures the console.
 type Config struct {
 	// BasemapDir is the hk dataset directory (e.g. ../shared/datasets/hk).
-	// Empty or missing: the console shows twins without a basemap.
+	// Empty: the basemap embedded in the binary is served.
 	BasemapDir string
 }
 
@@ -135,9 +139,18 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveBasemap(w http.ResponseWriter, r *http.Request) {
-	rel, ok := basemapFiles[r.PathValue("name")]
-	if !ok || h.cfg.BasemapDir == "" {
+	name := r.PathValue("name")
+	rel, ok := basemapFiles[name]
+	if !ok {
 		writeProblem(w, http.StatusNotFound, "not-found", "No such resource", "no such basemap layer")
+		return
+	}
+	if h.cfg.BasemapDir == "" {
+		w.Header().Set("Content-Type", "application/geo+json")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/basemap/" + name
+		http.FileServerFS(embeddedBasemap).ServeHTTP(w, r2)
 		return
 	}
 	p := filepath.Join(h.cfg.BasemapDir, filepath.FromSlash(rel))

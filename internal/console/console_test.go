@@ -64,7 +64,8 @@ func TestServe(t *testing.T) {
 		{"/api/v1/nope", "application/problem+json", "urn:tsingma:problem:not-found", 404},
 		{"/api", "application/problem+json", "not-found", 404},
 		{"/api/v1/twins", "", "api", 200},
-		{"/basemap/hk-land.geojson", "application/problem+json", "not-found", 404}, // no BasemapDir
+		{"/basemap/hk-land.geojson", "application/geo+json", "FeatureCollection", 200}, // embedded basemap without BasemapDir
+		{"/basemap/nothing.geojson", "application/problem+json", "not-found", 404},
 	} {
 		rec := get(tc.path)
 		if rec.Code != tc.status {

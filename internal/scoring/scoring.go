@@ -63,6 +63,8 @@ type Settings struct {
 	Threshold *float64 `json:"threshold,omitempty"`
 	// LearningSamples: no alerts until a series has seen this many samples.
 	LearningSamples *int `json:"learning_samples,omitempty"`
+	// Alerts: false keeps scoring (the score series) but raises no alert.
+	Alerts *bool `json:"alerts,omitempty"`
 }
 
 // Policy holds the defaults and overrides by type and by twin (twin wins).
@@ -72,20 +74,27 @@ type Policy struct {
 	Twins   map[string]Settings `json:"twins,omitempty"`
 }
 
-// DefaultPolicy: on for everything, threshold 0.279, 300 samples learning.
+// DefaultPolicy: on for everything, threshold 0.279 (NAB's swept
+// standard-profile threshold), 300 samples learning. Vehicles are scored
+// but raise no anomaly alerts: speed and vibration switch regimes at every
+// stop, so onsets are routine there; breakdowns are caught by rules.
 func DefaultPolicy() Policy {
-	on, th, learn := true, 0.279, 300
-	return Policy{Default: Settings{Enabled: &on, Threshold: &th, LearningSamples: &learn}}
+	on, off, th, learn := true, false, 0.279, 300
+	return Policy{
+		Default: Settings{Enabled: &on, Threshold: &th, LearningSamples: &learn, Alerts: &on},
+		Types:   map[string]Settings{"vehicle": {Alerts: &off}},
+	}
 }
 
 type effective struct {
 	enabled   bool
 	threshold float64
 	learning  int
+	alerts    bool
 }
 
 func (p *Policy) resolve(typ, twin string) effective {
-	e := effective{true, 0.279, 300}
+	e := effective{true, 0.279, 300, true}
 	apply := func(s Settings) {
 		if s.Enabled != nil {
 			e.enabled = *s.Enabled
@@ -95,6 +104,9 @@ func (p *Policy) resolve(typ, twin string) effective {
 		}
 		if s.LearningSamples != nil {
 			e.learning = *s.LearningSamples
+		}
+		if s.Alerts != nil {
+			e.alerts = *s.Alerts
 		}
 	}
 	apply(p.Default)
@@ -360,11 +372,11 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, bool) {
 		st.mean += a * d
 		st.vari = (1 - a) * (st.vari + a*d*d)
 	}
-	if s.cfg.Alerts == nil {
+	if s.cfg.Alerts == nil || (!eff.alerts && !st.alerting) {
 		return sc, true
 	}
 	switch {
-	case sc >= eff.threshold && st.n > eff.learning:
+	case eff.alerts && sc >= eff.threshold && st.n > eff.learning:
 		st.onsetTS = smp.TS
 		v := sc
 		ev := make([]alert.Evidence, 0, len(st.recent))
