@@ -189,16 +189,17 @@ func (m *Monitor) EvaluateTenant(ctx context.Context, tenant string) error {
 	}
 }
 
-// Warehouse returns the latest evaluation of a warehouse, evaluating it
-// now when there is none yet.
+// Warehouse returns a warehouse's evaluation: the monitor's latest when it
+// is younger than a minute, else a fresh one computed without writing
+// series or alerts (a read has no side effects).
 func (m *Monitor) Warehouse(ctx context.Context, tenant, id string) (*WarehouseView, error) {
 	m.mu.Lock()
 	v := m.views[tenant+"\x00"+id]
 	m.mu.Unlock()
-	if v != nil {
+	if v != nil && m.cfg.Now().Sub(v.At) < time.Minute {
 		return v, nil
 	}
-	return m.Evaluate(ctx, tenant, id)
+	return m.evaluate(ctx, tenant, id, false)
 }
 
 // Evaluate forecasts every stock item stored at the warehouse (relation
@@ -206,6 +207,10 @@ func (m *Monitor) Warehouse(ctx context.Context, tenant, id string) (*WarehouseV
 // item, and raises (or clears) a reorder alert on its stockLevel channel
 // when the latest level is at or below (or back above) the reorder point.
 func (m *Monitor) Evaluate(ctx context.Context, tenant, warehouse string) (*WarehouseView, error) {
+	return m.evaluate(ctx, tenant, warehouse, true)
+}
+
+func (m *Monitor) evaluate(ctx context.Context, tenant, warehouse string, write bool) (*WarehouseView, error) {
 	wt, err := m.cfg.Twins.Get(ctx, tenant, warehouse)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: %w", warehouse, err)
@@ -226,7 +231,7 @@ func (m *Monitor) Evaluate(ctx context.Context, tenant, warehouse string) (*Ware
 			return nil, err
 		}
 		view.Items = append(view.Items, iv)
-		if iv.Status == "no-history" {
+		if iv.Status == "no-history" || !write {
 			continue
 		}
 		ts := now.UnixMilli()
@@ -235,6 +240,9 @@ func (m *Monitor) Evaluate(ctx context.Context, tenant, warehouse string) (*Ware
 			out = append(out, telemetry.Sample{Tenant: tenant, Twin: it.ID, Type: it.Type, Channel: ch, TS: ts, Value: v})
 		}
 		m.signal(ctx, tenant, it.ID, iv, now)
+	}
+	if !write {
+		return view, nil
 	}
 	if len(out) > 0 {
 		if _, err := m.cfg.Store.Append(ctx, out); err != nil {

@@ -172,6 +172,18 @@ func TestInventoryRaisesAndClearsReorder(t *testing.T) {
 	if err := ser.Range(t.Context(), rp, 0, now.UnixMilli(), func(int64, float64) bool { n++; return true }); err != nil || n != 4 {
 		t.Fatalf("got %d %s points (%v), want one per evaluation", n, ChannelReorderPoint, err)
 	}
+	// A read a while later computes afresh without side effects.
+	now = now.Add(time.Hour)
+	ser.add(level, now.Add(-time.Minute).UnixMilli(), 10)
+	v, err := m.Warehouse(t.Context(), telemetry.DefaultTenant, "wh")
+	if err != nil || !v.Items[0].Reorder {
+		t.Fatalf("got %+v, %v; want a fresh view suggesting a reorder", v, err)
+	}
+	n = 0
+	_ = ser.Range(t.Context(), rp, 0, now.UnixMilli(), func(int64, float64) bool { n++; return true })
+	if n != 4 || len(al.raised) != 1 {
+		t.Fatalf("a read wrote %d points and raised %d alerts, want 4 and 1 (unchanged)", n, len(al.raised))
+	}
 }
 
 func TestMonitorStartClose(t *testing.T) {

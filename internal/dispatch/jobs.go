@@ -365,7 +365,7 @@ func (s *Service) run(ctx context.Context, cancel context.CancelFunc, j *Job, li
 		j.State, j.Plan = StateDone, plan
 		s.solved.Add(1)
 	}
-	if j.Plan != nil {
+	if j.Plan != nil && len(j.dropped) > 0 {
 		j.Plan.Unserved = append(j.dropped, j.Plan.Unserved...)
 	}
 	s.finish(k, j)
