@@ -13,8 +13,10 @@ import (
 
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/app"
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/console"
 	"github.com/tsingma/tsingma/internal/sim"
+	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
 // scenarioFlags are shared by demo and sim.
@@ -134,10 +136,36 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
-	// With authentication on (--no-auth=false) the scenario feeds the
-	// platform with the admin token created at first start.
+	// With authentication on, the demo makes its own tokens: one for the
+	// scenario (an engineer: creates twins, sends telemetry), one for the
+	// console (an admin, handed over in the URL's fragment), and one per
+	// other role for trying the access rules.
+	var simTok, consoleTok string
+	var roleToks []string
+	if !f.noAuth {
+		mk := func(name string, role auth.Role) (string, error) {
+			_, secret, err := a.Tokens.Create(ctx, "tsingma demo", auth.NewToken{Name: name, Role: role, Tenant: telemetry.DefaultTenant})
+			return secret, err
+		}
+		var err error
+		if simTok, err = mk("demo-scenario", auth.Engineer); err == nil {
+			consoleTok, err = mk("demo-console", auth.Admin)
+		}
+		for _, role := range []auth.Role{auth.Viewer, auth.Operator, auth.Reviewer, auth.Approver, auth.ModelOwner} {
+			if err != nil {
+				break
+			}
+			var t string
+			t, err = mk("demo-"+string(role), role)
+			roleToks = append(roleToks, fmt.Sprintf("  %-12s %s", role, t))
+		}
+		if err != nil {
+			a.Close()
+			return fail(e, prog, fmt.Errorf("create demo tokens: %w", err))
+		}
+	}
 	rn, err := sim.NewRunner(sim.RunnerConfig{URL: "http://" + a.HTTPAddr(), MQTTAddr: a.MQTTAddr(), Speed: sf.speed, Event: sf.scenario,
-		Token: a.BootstrapToken, Logger: log}, w)
+		Token: simTok, Logger: log}, w)
 	if err != nil {
 		a.Close()
 		return fail(e, prog, err)
@@ -146,9 +174,13 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	runner = rn
 	mu.Unlock()
 	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
-	fmt.Fprintf(e.stdout, "console: http://%s/  (Hong Kong live scenario, seed %d, speed %gx; telemetry is synthetic)\n", a.HTTPAddr(), sf.seed, sf.speed)
-	if a.BootstrapToken != "" {
-		fmt.Fprintf(e.stdout, "first start: an admin token was created; it is shown only now (the console asks for it):\n  %s\n", a.BootstrapToken)
+	frag := ""
+	if consoleTok != "" {
+		frag = "#token=" + consoleTok
+	}
+	fmt.Fprintf(e.stdout, "console: http://%s/%s  (Hong Kong live scenario, seed %d, speed %gx; telemetry is synthetic)\n", a.HTTPAddr(), frag, sf.seed, sf.speed)
+	if len(roleToks) > 0 {
+		fmt.Fprintf(e.stdout, "tokens for the API (Authorization: Bearer ...) and MQTT (password), one per role:\n%s\n", strings.Join(roleToks, "\n"))
 	}
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -58,7 +58,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
-	fs.BoolVar(&f.noAuth, "no-auth", name == "demo", "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
+	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")

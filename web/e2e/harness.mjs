@@ -23,7 +23,7 @@ export async function startDemo(extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'tsingma-e2e-'));
   const bin = join(dir, 'tsingma');
   execFileSync('go', ['build', '-o', bin, './cmd/tsingma'], { cwd: repo, stdio: 'inherit' });
-  const args = ['demo', '--http', '127.0.0.1:0', '--mqtt', '127.0.0.1:0', '--data', join(dir, 'data'), '--speed', '60', '--log-level', 'warn', ...extra];
+  const args = ['demo', '--no-auth', '--http', '127.0.0.1:0', '--mqtt', '127.0.0.1:0', '--data', join(dir, 'data'), '--speed', '60', '--log-level', 'warn', ...extra];
   const proc = spawn(bin, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (b) => { stderr += b; if (stderr.length > 20000) stderr = stderr.slice(-20000); });

@@ -36,8 +36,19 @@ export class HttpError extends Error {
 }
 
 // Servers with authentication want "Authorization: Bearer <token>". The
-// token lives in this tab's sessionStorage; `tsingma demo` needs none.
+// token lives in this tab's sessionStorage. `tsingma demo` prints a console
+// URL ending in #token=...: it is taken from the fragment (which browsers
+// never send to the server) and the fragment is cleared.
 const tokenKey = 'tsingma-token';
+(function tokenFromFragment() {
+  try {
+    const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+    if (m) {
+      sessionStorage.setItem(tokenKey, decodeURIComponent(m[1]));
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+  } catch { /* private mode or no history: the sign-in dialog remains */ }
+})();
 export function token(): string {
   try { return sessionStorage.getItem(tokenKey) || ''; } catch { return ''; }
 }
