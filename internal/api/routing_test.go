@@ -178,6 +178,9 @@ func TestRoutingJobExplicitSolvedAndChecked(t *testing.T) {
 			t.Fatalf("route %s ends with load %d on board", r.Vehicle, last.LoadAfter)
 		}
 	}
+	if d := j.Plan.RemainingKM - j.Plan.DistanceKM; d > 0.01 || d < -0.01 {
+		t.Fatalf("fresh plan: got remaining %g km, want the whole %g km", j.Plan.RemainingKM, j.Plan.DistanceKM)
+	}
 	if len(seen) != 8 || len(j.Plan.Unserved) != 0 {
 		t.Fatalf("got %d stops served and unserved %v, want 8 and none", len(seen), j.Plan.Unserved)
 	}
@@ -330,6 +333,9 @@ func TestRoutingReplanKeepsServedStops(t *testing.T) {
 	}
 	recheck(t, nj)
 	t.Logf("unserved after the breakdown: %+v", nj.Plan.Unserved)
+	if nj.Plan.RemainingKM >= nj.Plan.DistanceKM {
+		t.Fatalf("got remaining %g km of %g km, want less: legs before the position are history", nj.Plan.RemainingKM, nj.Plan.DistanceKM)
+	}
 	// The broken van's served stops are history; every other stop of the
 	// old plan and the urgent stop are served by the other van, whose own
 	// served prefix is unchanged and which continues from its position.

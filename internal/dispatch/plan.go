@@ -16,25 +16,30 @@ import (
 // problem of the stops it serves; stops that had to be left out are in
 // Unserved with the reason.
 type Plan struct {
-	Start      time.Time      `json:"start"` // time 0 of every *_s field
-	DistanceKM float64        `json:"distance_km"`
-	Vehicles   int            `json:"vehicles"` // routes with at least one stop
-	Routes     []PlannedRoute `json:"routes"`
-	Unserved   []Unserved     `json:"unserved"`
-	Iterations int            `json:"iterations"`
-	ElapsedS   float64        `json:"elapsed_s"`
+	Start      time.Time `json:"start"` // time 0 of every *_s field
+	DistanceKM float64   `json:"distance_km"`
+	// RemainingKM excludes the legs already driven when re-planning (up to
+	// each vehicle's last served stop or current position); it equals
+	// DistanceKM for a fresh plan.
+	RemainingKM float64        `json:"remaining_km"`
+	Vehicles    int            `json:"vehicles"` // routes with at least one stop
+	Routes      []PlannedRoute `json:"routes"`
+	Unserved    []Unserved     `json:"unserved"`
+	Iterations  int            `json:"iterations"`
+	ElapsedS    float64        `json:"elapsed_s"`
 }
 
 // PlannedRoute is one vehicle's schedule, depot to depot.
 type PlannedRoute struct {
-	Vehicle    string    `json:"vehicle"`
-	DistanceKM float64   `json:"distance_km"`
-	Load       int64     `json:"load"` // delivered over the route
-	DepartureS float64   `json:"departure_s"`
-	ReturnS    float64   `json:"return_s"`
-	Departure  time.Time `json:"departure"`
-	Return     time.Time `json:"return"`
-	Visits     []Visit   `json:"visits"`
+	Vehicle     string    `json:"vehicle"`
+	DistanceKM  float64   `json:"distance_km"`
+	RemainingKM float64   `json:"remaining_km"`
+	Load        int64     `json:"load"` // delivered over the route
+	DepartureS  float64   `json:"departure_s"`
+	ReturnS     float64   `json:"return_s"`
+	Departure   time.Time `json:"departure"`
+	Return      time.Time `json:"return"`
+	Visits      []Visit   `json:"visits"`
 }
 
 // Visit is one stop of a route in visiting order. Kind "position" is the
@@ -222,6 +227,10 @@ func buildPlan(def *Definition, p *route.Problem, sol *route.Solution, rep *rout
 	if pl.Unserved == nil {
 		pl.Unserved = []Unserved{}
 	}
+	vIdx := make(map[string]int, len(p.Vehicles))
+	for i, v := range p.Vehicles {
+		vIdx[v.ID] = i
+	}
 	tt := func(a, b int) float64 {
 		if p.Time != nil {
 			return p.Time[a][b]
@@ -237,11 +246,16 @@ func buildPlan(def *Definition, p *route.Problem, sol *route.Solution, rep *rout
 			DepartureS: round(rr.Departure, 1), ReturnS: round(rr.Return, 1), Departure: at(rr.Departure), Return: at(rr.Return)}
 		onBoard := rr.Load
 		prev, leave := 0, rr.Departure
+		fixed := len(p.Vehicles[vIdx[r.Vehicle]].Served)
+		remaining := 0.0
 		for k, id := range r.Stops {
 			i := idx[id]
 			s := p.Stops[i]
 			node := i + 1
 			arr := leave + tt(prev, node)
+			if k >= fixed {
+				remaining += p.Distance[prev][node]
+			}
 			st := arr
 			if k < len(rr.Start) {
 				st = rr.Start[k]
@@ -259,8 +273,12 @@ func buildPlan(def *Definition, p *route.Problem, sol *route.Solution, rep *rout
 			pr.Visits = append(pr.Visits, v)
 			prev, leave = node, st+s.Service
 		}
+		remaining += p.Distance[prev][0]
+		pr.RemainingKM = round(remaining, 3)
+		pl.RemainingKM += remaining
 		pl.Routes = append(pl.Routes, pr)
 	}
+	pl.RemainingKM = round(pl.RemainingKM, 3)
 	return pl
 }
 
