@@ -21,12 +21,15 @@ type Plan struct {
 	// RemainingKM excludes the legs already driven when re-planning (up to
 	// each vehicle's last served stop or current position); it equals
 	// DistanceKM for a fresh plan.
-	RemainingKM float64        `json:"remaining_km"`
-	Vehicles    int            `json:"vehicles"` // routes with at least one stop
-	Routes      []PlannedRoute `json:"routes"`
-	Unserved    []Unserved     `json:"unserved"`
-	Iterations  int            `json:"iterations"`
-	ElapsedS    float64        `json:"elapsed_s"`
+	RemainingKM float64 `json:"remaining_km"`
+	// Vehicles counts routes with at least one stop; Routes lists them
+	// (a re-planned vehicle left with nothing but driving home from its
+	// position is not listed; its legs are in DistanceKM).
+	Vehicles   int            `json:"vehicles"`
+	Routes     []PlannedRoute `json:"routes"`
+	Unserved   []Unserved     `json:"unserved"`
+	Iterations int            `json:"iterations"`
+	ElapsedS   float64        `json:"elapsed_s"`
 }
 
 // PlannedRoute is one vehicle's schedule, depot to depot.
@@ -275,10 +278,14 @@ func buildPlan(def *Definition, p *route.Problem, sol *route.Solution, rep *rout
 		}
 		remaining += p.Distance[prev][0]
 		pr.RemainingKM = round(remaining, 3)
+		if !slices.ContainsFunc(pr.Visits, func(v Visit) bool { return v.Kind == "stop" }) {
+			continue // an idle vehicle pinned to its position: it only drives home
+		}
 		pl.RemainingKM += remaining
 		pl.Routes = append(pl.Routes, pr)
 	}
 	pl.RemainingKM = round(pl.RemainingKM, 3)
+	pl.Vehicles = len(pl.Routes)
 	return pl
 }
 
