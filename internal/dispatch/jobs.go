@@ -74,7 +74,8 @@ type Job struct {
 	// Start is time 0 of the definition's times.
 	Start time.Time `json:"start"`
 
-	dropped []Unserved // left out by Replan before solving
+	dropped []Unserved         // left out by Replan before solving
+	history map[string][]Visit // served before a re-plan, per vehicle
 }
 
 // Progress is one improvement of the best feasible solution.
@@ -365,8 +366,8 @@ func (s *Service) run(ctx context.Context, cancel context.CancelFunc, j *Job, li
 		j.State, j.Plan = StateDone, plan
 		s.solved.Add(1)
 	}
-	if j.Plan != nil && len(j.dropped) > 0 {
-		j.Plan.Unserved = append(j.dropped, j.Plan.Unserved...)
+	if j.Plan != nil {
+		j.Plan.addHistory(j.dropped, j.history)
 	}
 	s.finish(k, j)
 	s.mu.Unlock()

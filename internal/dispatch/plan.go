@@ -293,3 +293,25 @@ func round(x float64, d int) float64 {
 	m := math.Pow(10, float64(d))
 	return math.Round(x*m) / m
 }
+
+// addHistory puts what was served before a re-plan back in front of each
+// vehicle's route (a vehicle with nothing left to do keeps a route of its
+// history), and lists the stops left out before solving.
+func (pl *Plan) addHistory(dropped []Unserved, history map[string][]Visit) {
+	if len(dropped) > 0 {
+		pl.Unserved = append(dropped, pl.Unserved...)
+	}
+	vs := make([]string, 0, len(history))
+	for v := range history {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	for _, v := range vs {
+		i := slices.IndexFunc(pl.Routes, func(r PlannedRoute) bool { return r.Vehicle == v })
+		if i < 0 {
+			pl.Routes = append(pl.Routes, PlannedRoute{Vehicle: v})
+			i = len(pl.Routes) - 1
+		}
+		pl.Routes[i].Visits = append(slices.Clone(history[v]), pl.Routes[i].Visits...)
+	}
+}

@@ -122,9 +122,20 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 		broken[b] = true
 	}
 	stopAt := map[string]Point{}
+	stopByID := map[string]StopSpec{}
 	for _, st := range def.Stops {
 		stopAt[st.ID] = Point{st.Lon, st.Lat}
+		stopByID[st.ID] = st
 	}
+	oldVisit := map[string]Visit{}
+	for _, rt := range old.Plan.Routes {
+		for _, v := range rt.Visits {
+			if v.Kind == "stop" {
+				oldVisit[v.Stop] = v
+			}
+		}
+	}
+	history := map[string][]Visit{}
 	var done []string // served by broken vehicles: history, out of the problem
 	var vehicles []VehicleSpec
 	for _, v := range def.Vehicles {
@@ -144,9 +155,30 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 		v.Position = nil
 		v.Served = slices.Clone(ids)
 		if pos != nil && !def.explicitMatrix() && (len(ids) > 0 || at > v.ShiftStartS) {
+			// The vehicle is at pos at time at: its served stops become
+			// history (kept, in order, at the head of its route in the
+			// plan, but out of the problem), what it delivered leaves its
+			// capacity, and it continues from a pinned pseudo-stop.
+			for _, id := range ids {
+				st, ok := stopByID[id]
+				if !ok {
+					return nil, &route.VehicleError{VehicleID: v.ID, Field: "served", Reason: fmt.Sprintf("unknown stop %q", id)}
+				}
+				v.Capacity -= st.Demand
+				hv := Visit{Stop: id, Kind: "stop", Lon: st.Lon, Lat: st.Lat, Demand: st.Demand}
+				if ov, ok := oldVisit[id]; ok {
+					hv = ov
+				}
+				hv.Served = true
+				history[v.ID] = append(history[v.ID], hv)
+			}
+			if v.Capacity < 0 {
+				return nil, &route.VehicleError{VehicleID: v.ID, Field: "served", Reason: "served stops exceed capacity"}
+			}
+			done = append(done, ids...)
 			pid := PositionPrefix + v.ID
 			def.Stops = append(def.Stops, StopSpec{ID: pid, Name: "position of " + v.ID, Lon: pos.Lon, Lat: pos.Lat, Vehicle: v.ID, ReadyS: at, DueS: at + 1e-3})
-			v.Served = append(v.Served, pid)
+			v.Served = []string{pid}
 		} else if len(ids) == 0 {
 			v.ShiftStartS = math.Max(v.ShiftStartS, at)
 		}
@@ -170,6 +202,6 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 	}
 	now := s.cfg.Now()
 	j := &Job{Tenant: tenant, Model: RoutingVersion, Created: now.UTC(), Start: old.Start, Source: old.Source, Depot: old.Depot,
-		ReplanOf: old.ID, Previous: old.Plan, Replan: &r, dropped: dropped}
+		ReplanOf: old.ID, Previous: old.Plan, Replan: &r, dropped: dropped, history: history}
 	return s.enqueue(j, def)
 }
