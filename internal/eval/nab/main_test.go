@@ -4,29 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"testing"
-	"time"
+
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
 // TestMain fails the package if goroutines started by the tests (the
-// RunDetector workers) outlive them.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); code == 0 && n > before {
-		fmt.Fprintf(os.Stderr, "goroutine leak: %d goroutines after the tests, %d before\n", n, before)
-		buf := make([]byte, 1<<20)
-		os.Stderr.Write(buf[:runtime.Stack(buf, true)])
-		code = 1
-	}
-	os.Exit(code)
-}
+// RunDetector workers) outlive them. Only tsingma's goroutines count: the
+// fuzzing engine starts one of its own (os/signal).
+func TestMain(m *testing.M) { testenv.MainWithLeakCheck(m) }
 
 func TestRunDetectorCancelled(t *testing.T) {
 	c := &Corpus{Profiles: DefaultProfiles()}
