@@ -516,3 +516,33 @@ func TestInventoryRoute(t *testing.T) {
 	code, hdr, body := f.do(t, "GET", "/api/v1/inventory/nope", "", "")
 	wantProblem(t, code, hdr, body, http.StatusNotFound, "not-found")
 }
+
+func TestRoutingUnservedStopsHaveReasons(t *testing.T) {
+	f := newRoutingFixture(t)
+	d := smallProblem(0.5)
+	for i := 8; i < 12; i++ { // 12 × 100 kg for 2 × 500 kg: two stops cannot fit
+		d.Stops = append(d.Stops, dispatch.StopSpec{ID: fmt.Sprintf("s%d", i), Lon: 114.09, Lat: 22.47 + 0.003*float64(i-8), Demand: 100, ServiceS: 300})
+	}
+	_, _, body := f.post(t, "/api/v1/routing/jobs", d)
+	var j dispatch.Job
+	if err := json.Unmarshal([]byte(body), &j); err != nil {
+		t.Fatal(err)
+	}
+	j = f.waitJob(t, j.ID)
+	if j.State != dispatch.StateDone || j.Plan == nil {
+		t.Fatalf("got %s: %s", j.State, j.Error)
+	}
+	recheck(t, j)
+	n := 0
+	for _, r := range j.Plan.Routes {
+		n += len(r.Visits)
+	}
+	if len(j.Plan.Unserved) < 2 || n+len(j.Plan.Unserved) != 12 {
+		t.Fatalf("got %d served and unserved %+v, want at least 2 unserved and 12 in all", n, j.Plan.Unserved)
+	}
+	for _, u := range j.Plan.Unserved {
+		if !strings.Contains(u.Reason, "capacity") {
+			t.Fatalf("got reason %q for %s, want the capacity violation", u.Reason, u.Stop)
+		}
+	}
+}
