@@ -91,6 +91,11 @@ type Config struct {
 	// DryEvery: during a dry spell of an event the model is evaluated at
 	// this cadence instead of every interval; 1h.
 	DryEvery time.Duration
+	// EngineStep: rain is added to the Engine (and the model evaluated) in
+	// periods of this length; a multiple of Resolution. Default: Resolution
+	// up to 5,000 slopes in a tenant, 1h above (the Engine's cost grows with
+	// the periods of an event: 5-minute periods over a day of storm are 288).
+	EngineStep time.Duration
 	// DryReset ends an event after this long without rain at any slope:
 	// the Engine is Reset to the steady state; 24h.
 	DryReset time.Duration
@@ -147,6 +152,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Grace <= 0 {
 		c.Grace = c.Resolution
+	}
+	if c.EngineStep < 0 || c.EngineStep%c.Resolution != 0 {
+		return fmt.Errorf("slopewatch: EngineStep %v is not a multiple of %v", c.EngineStep, c.Resolution)
 	}
 	if c.DryEvery <= 0 {
 		c.DryEvery = time.Hour

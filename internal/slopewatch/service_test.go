@@ -467,3 +467,22 @@ func TestRestartCatchUp(t *testing.T) {
 		t.Errorf("alerts after catch-up: %+v", al.raised)
 	}
 }
+
+// TestEngineStepHourly: with hourly Engine periods (the default above
+// 5,000 slopes) the model is evaluated hourly and reaches nearly the FS of
+// 5-minute periods.
+func TestEngineStepHourly(t *testing.T) {
+	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, steepWeak()}}, []gaugeSpec{{"g1", 114.151, 22.350}}, nil)
+	fine := newSync(t, reg, &fakeStore{}, nil, nil)
+	hourly := newSync(t, reg, &fakeStore{}, nil, func(c *Config) { c.EngineStep = time.Hour })
+	rain := func(i int) map[string]float64 { return map[string]float64{"g1": blackRainstorm(i)} }
+	_, ff := runStorm(t, fine, 12*8+2, rain)
+	lh, fh := runStorm(t, hourly, 12*8+2, rain)
+	last := len(ff) - 1
+	if d := math.Abs(ff[last][0] - fh[last][0]); d > 0.02 || lh[last][0] < landslide.Warning {
+		t.Errorf("after 8 h: FS %g with 5-min periods, %g (%s) with hourly ones", ff[last][0], fh[last][0], lh[last][0])
+	}
+	if e := hourly.Stats().Evaluations; e > 9 {
+		t.Errorf("%d evaluations with hourly periods over 8 h", e)
+	}
+}

@@ -29,10 +29,16 @@ type sensorState struct {
 	bad   bool // the last Add was rejected
 }
 
-// interval is one closed rain interval of the current event.
+// interval is one closed rain interval.
 type interval struct {
 	k0, k1 int64              // [k0, k1) in interval indexes
 	mm     map[string]float64 // valid gauge readings (mm in the interval)
+}
+
+// period is one Engine period of the current event, kept for a replay.
+type period struct {
+	start, end int64              // ms
+	mm         map[string]float64 // gauge totals over the period
 }
 
 type slopeState struct {
@@ -73,7 +79,10 @@ type tenantState struct {
 	engEnd  int64 // ms, end of the last period added
 	lastWet int64 // ms, end of the last wet interval
 	lastEv  int64 // ms, time of the last evaluation
-	history []interval
+	history []period
+	acc     []float64          // rain per slope since engEnd (mm)
+	accMM   map[string]float64 // gauge totals since engEnd
+	accWet  bool
 	steady  []landslide.Summary
 
 	slopes    []slopeState
@@ -139,8 +148,21 @@ func (ts *tenantState) rebuild() error {
 		ts.engEnd = ts.t0
 		hist := ts.history
 		ts.history = nil
-		for _, iv := range hist {
-			ts.addInterval(iv, true, false)
+		for _, p := range hist {
+			mm := make([]float64, len(tp.slopes))
+			for i, sl := range tp.slopes {
+				if est, err := tp.idw.At(sl.x, sl.y, func(id string) (float64, bool) { v, ok := p.mm[id]; return v, ok }); err == nil {
+					mm[i] = est.Value
+				}
+			}
+			ts.addPeriod(p.end, mm, p.mm)
+		}
+		// Rain since the last period, re-interpolated on the new slopes.
+		ts.acc = make([]float64, len(tp.slopes))
+		for i, sl := range tp.slopes {
+			if est, err := tp.idw.At(sl.x, sl.y, func(id string) (float64, bool) { v, ok := ts.accMM[id]; return v, ok }); err == nil && len(ts.accMM) > 0 {
+				ts.acc[i] = est.Value
+			}
 		}
 		if ts.engEnd > ts.t0 {
 			ts.evaluate(ts.engEnd, false)
@@ -338,14 +360,32 @@ func (ts *tenantState) close(k0, k1 int64) {
 	ts.interpolate(iv)
 	evaluate := false
 	if ts.inEvent {
-		if wet {
-			ts.addInterval(iv, true, true)
-			evaluate = true
-		} else if end-ts.lastEv >= ts.cfg().DryEvery.Milliseconds() {
-			ts.addInterval(interval{k0: floorDiv(ts.engEnd, res), k1: k1}, true, true)
+		// Rain accumulates per slope until the engine step is due; the
+		// period is added and the model evaluated then (wet), or hourly in
+		// a dry spell.
+		if len(ts.acc) != len(ts.slopes) {
+			ts.acc = make([]float64, len(ts.slopes))
+		}
+		for i := range ts.slopes {
+			ts.acc[i] += ts.slopes[i].rainMM
+		}
+		if ts.accMM == nil {
+			ts.accMM = map[string]float64{}
+		}
+		for id, v := range iv.mm {
+			ts.accMM[id] += v
+		}
+		ts.accWet = ts.accWet || wet
+		due := end-ts.engEnd >= ts.engineStep().Milliseconds()
+		if due && ts.accWet || end-ts.lastEv >= ts.cfg().DryEvery.Milliseconds() {
+			ts.addPeriod(end, ts.acc, ts.accMM)
+			clear(ts.acc)
+			ts.accMM, ts.accWet = nil, false
 			evaluate = true
 		}
 		if end-ts.lastWet >= ts.cfg().DryReset.Milliseconds() {
+			clear(ts.acc)
+			ts.accMM, ts.accWet = nil, false
 			ts.inEvent, ts.history = false, nil
 			ts.eng.Reset()
 			for i := range ts.slopes {
@@ -369,49 +409,40 @@ func (ts *tenantState) close(k0, k1 int64) {
 	ts.publish()
 }
 
-// addInterval appends the interval's rain to the Engine (a dry stretch
-// since the last period first). record keeps it for a replay.
-//
-// live: the slopes' rain of this interval was just interpolated (close);
-// otherwise (a replay) it is interpolated from the recorded readings.
-func (ts *tenantState) addInterval(iv interval, record, live bool) {
-	res := ts.resMs()
-	start, end := iv.k0*res, iv.k1*res
-	n := len(ts.topo.slopes)
-	if start > ts.engEnd {
-		if err := ts.eng.AddPeriod(sec(ts.engEnd-ts.t0), sec(start-ts.t0), make([]float64, n)); err != nil {
-			ts.s.log.Warn("landslide engine", "err", err)
-			return
-		}
-		ts.engEnd = start
-	}
+// addPeriod appends [engEnd, end) to the Engine with mm per slope (the
+// rain at each slope over the period) and records the gauges' totals
+// (gauge id → mm) for a replay after a topology change.
+func (ts *tenantState) addPeriod(end int64, mm []float64, gauges map[string]float64) {
 	if end <= ts.engEnd {
 		return
 	}
+	n := len(ts.topo.slopes)
 	rates := make([]float64, n)
-	if len(iv.mm) > 0 {
-		dur := float64(end-ts.engEnd) / 1000
-		for i, sl := range ts.topo.slopes {
-			mm := 0.0
-			if live {
-				mm = ts.slopes[i].rainMM // interpolated just before, with the gauges' quality
-			} else {
-				est, err := ts.topo.idw.At(sl.x, sl.y, func(id string) (float64, bool) { v, ok := iv.mm[id]; return v, ok })
-				if err == nil {
-					mm = est.Value
-				}
-			}
-			rates[i] = mm / 1000 / dur // mm over the interval → m/s
+	dur := float64(end-ts.engEnd) / 1000
+	for i := range rates {
+		if i < len(mm) {
+			rates[i] = mm[i] / 1000 / dur // mm over the period → m/s
 		}
 	}
 	if err := ts.eng.AddPeriod(sec(ts.engEnd-ts.t0), sec(end-ts.t0), rates); err != nil {
 		ts.s.log.Warn("landslide engine", "err", err)
 		return
 	}
+	ts.history = append(ts.history, period{start: ts.engEnd, end: end, mm: gauges})
 	ts.engEnd = end
-	if record {
-		ts.history = append(ts.history, interval{k0: iv.k0, k1: iv.k1, mm: iv.mm})
+}
+
+// engineStep is Config.EngineStep, or by default the interval up to 5,000
+// slopes and one hour above (the Engine's cost grows with the number of
+// periods of an event).
+func (ts *tenantState) engineStep() time.Duration {
+	if st := ts.cfg().EngineStep; st > 0 {
+		return st
 	}
+	if len(ts.slopes) > 5000 {
+		return time.Hour
+	}
+	return ts.cfg().Resolution
 }
 
 func sec(ms int64) float64 { return float64(ms) / 1000 }
