@@ -546,3 +546,43 @@ func TestRoutingUnservedStopsHaveReasons(t *testing.T) {
 		}
 	}
 }
+
+func TestRoutingTwinWindows(t *testing.T) {
+	f := newRoutingFixture(t)
+	ctx := t.Context()
+	pt := &twin.Geometry{Type: "Point", Point: twin.Position{114.103, 22.4985}}
+	now := time.Now()
+	rfc := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	for _, tw := range []twin.Twin{
+		{ID: "d", Type: "depot", Geometry: pt},
+		{ID: "van", Type: "vehicle", Properties: map[string]any{"capacity": 100.0}, Relationships: map[string][]string{"basedAt": {"d"}}},
+		{ID: "open", Type: "delivery-stop", Geometry: &twin.Geometry{Type: "Point", Point: twin.Position{114.11, 22.5}},
+			Properties: map[string]any{"demand": 1.0, "windowStart": rfc(-time.Hour), "windowEnd": rfc(3 * time.Hour)}, Relationships: map[string][]string{"servedFrom": {"d"}}},
+		{ID: "closed", Type: "delivery-stop", Geometry: &twin.Geometry{Type: "Point", Point: twin.Position{114.12, 22.5}},
+			Properties: map[string]any{"demand": 1.0, "windowStart": rfc(-3 * time.Hour), "windowEnd": rfc(-time.Hour)}, Relationships: map[string][]string{"servedFrom": {"d"}}},
+	} {
+		if _, err := f.twins.Create(ctx, telemetry.DefaultTenant, tw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, body := f.post(t, "/api/v1/routing/jobs", map[string]any{"depot": "d", "time_limit_s": 0.3})
+	var j dispatch.Job
+	if err := json.Unmarshal([]byte(body), &j); err != nil {
+		t.Fatal(err)
+	}
+	j = f.waitJob(t, j.ID)
+	if j.State != dispatch.StateDone || len(j.Plan.Unserved) != 1 || j.Plan.Unserved[0].Stop != "closed" || len(j.Plan.Routes) != 1 {
+		t.Fatalf("got %s %s: %s, want stop open planned and closed unserved", j.State, j.Error, mustJSON(t, j.Plan))
+	}
+	recheck(t, j)
+	// A window that closes before it opens is refused, naming the stop.
+	if _, err := f.twins.Create(ctx, telemetry.DefaultTenant, twin.Twin{ID: "inverted", Type: "delivery-stop", Geometry: pt,
+		Properties: map[string]any{"demand": 1.0, "windowStart": rfc(2 * time.Hour), "windowEnd": rfc(time.Hour)}, Relationships: map[string][]string{"servedFrom": {"d"}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, hdr, body := f.post(t, "/api/v1/routing/jobs", map[string]any{"depot": "d"})
+	wantProblem(t, code, hdr, body, http.StatusUnprocessableEntity, "infeasible-definition")
+	if !strings.Contains(body, `"stop":"inverted"`) || !strings.Contains(body, `"field":"window"`) {
+		t.Fatalf("got %s, want the inverted window named", body)
+	}
+}

@@ -238,7 +238,7 @@ func (s *Service) Submit(ctx context.Context, tenant string, def Definition) (*J
 		}
 		var err error
 		j.Source, j.Depot = "twins", def.Depot
-		if def, err = fromTwins(ctx, s.cfg.Twins, tenant, def, j.Start); err != nil {
+		if def, j.dropped, err = fromTwins(ctx, s.cfg.Twins, tenant, def, j.Start); err != nil {
 			return nil, err
 		}
 	}

@@ -76,8 +76,9 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 	for v, ids := range r.Served {
 		served[v] = ids
 	}
+	var closedNow []Unserved
 	if old.Source == "twins" {
-		fresh, err := fromTwins(ctx, s.cfg.Twins, tenant, Definition{Depot: old.Depot}, old.Start)
+		fresh, closed, err := fromTwins(ctx, s.cfg.Twins, tenant, Definition{Depot: old.Depot}, old.Start)
 		if err != nil {
 			return nil, err
 		}
@@ -85,6 +86,11 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 		for _, ids := range served {
 			for _, id := range ids {
 				isServed[id] = true
+			}
+		}
+		for _, u := range closed {
+			if !isServed[u.Stop] {
+				closedNow = append(closedNow, u)
 			}
 		}
 		have := map[string]bool{}
@@ -190,7 +196,7 @@ func (s *Service) Replan(ctx context.Context, tenant, id string, r Replan) (*Job
 		return nil, err
 	}
 	// Leave out what cannot be reached any more, with the reason.
-	var dropped []Unserved
+	dropped := closedNow
 	for range len(def.Stops) {
 		err := def.problem().Validate()
 		var se *route.StopError

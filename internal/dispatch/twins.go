@@ -47,34 +47,37 @@ func related(ctx context.Context, tw Twins, tenant, id, rel, typ string) ([]twin
 // delivery stops (servedFrom) into an explicit definition whose times are
 // seconds from start. Stop properties: demand (kg), serviceTime (min),
 // windowStart/windowEnd (RFC 3339); vehicle: capacity (kg); depot:
-// opens/closes (HH:MM, Hong Kong time) bound every vehicle's shift.
-func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start time.Time) (Definition, error) {
+// opens/closes (HH:MM, Hong Kong time) bound every vehicle's shift. A stop
+// whose (well-formed) window closed before start is history, not an error:
+// it is left out and returned as unserved.
+func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start time.Time) (Definition, []Unserved, error) {
+	var closed []Unserved
 	dep, err := tw.Get(ctx, tenant, d.Depot)
 	if err != nil {
-		return d, fmt.Errorf("depot %s: %w", d.Depot, err)
+		return d, nil, fmt.Errorf("depot %s: %w", d.Depot, err)
 	}
 	if dep.Type != "depot" {
-		return d, &DefinitionError{"depot", fmt.Sprintf("twin %q is a %s, not a depot", d.Depot, dep.Type)}
+		return d, nil, &DefinitionError{"depot", fmt.Sprintf("twin %q is a %s, not a depot", d.Depot, dep.Type)}
 	}
 	loc, ok := pointOf(dep.Geometry)
 	if !ok {
-		return d, &DefinitionError{"depot", fmt.Sprintf("depot %q has no point geometry", d.Depot)}
+		return d, nil, &DefinitionError{"depot", fmt.Sprintf("depot %q has no point geometry", d.Depot)}
 	}
 	d.DepotLocation = &loc
 	shiftStart, shiftEnd := depotShift(dep, start)
 	vehicles, err := related(ctx, tw, tenant, d.Depot, "basedAt", "vehicle")
 	if err != nil {
-		return d, err
+		return d, nil, err
 	}
 	stops, err := related(ctx, tw, tenant, d.Depot, "servedFrom", "delivery-stop")
 	if err != nil {
-		return d, err
+		return d, nil, err
 	}
 	d.Vehicles, d.Stops = nil, nil
 	for _, v := range vehicles {
 		capy, ok := number(v.Properties["capacity"])
 		if !ok {
-			return d, &route.VehicleError{VehicleID: v.ID, Field: "capacity", Reason: "the vehicle twin has no capacity property"}
+			return d, nil, &route.VehicleError{VehicleID: v.ID, Field: "capacity", Reason: "the vehicle twin has no capacity property"}
 		}
 		vs := VehicleSpec{ID: v.ID, Capacity: int64(math.Floor(capy)), ShiftStartS: shiftStart, ShiftEndS: shiftEnd}
 		if p, ok := pointOf(v.Geometry); ok {
@@ -85,7 +88,7 @@ func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start
 	for _, s := range stops {
 		p, ok := pointOf(s.Geometry)
 		if !ok {
-			return d, &route.StopError{StopID: s.ID, Field: "coordinates", Reason: "the stop twin has no point geometry"}
+			return d, nil, &route.StopError{StopID: s.ID, Field: "coordinates", Reason: "the stop twin has no point geometry"}
 		}
 		ss := StopSpec{ID: s.ID, Name: s.Name, Lon: p.Lon, Lat: p.Lat}
 		if v, ok := number(s.Properties["demand"]); ok {
@@ -107,13 +110,17 @@ func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start
 			if ss.ReadyS == 0 && ss.DueS == 0 {
 				ss.DueS = 1e-3 // keep "closes now" apart from "no window"
 			}
+			if okE && we.Before(start) && (!okS || !we.Before(ws)) {
+				closed = append(closed, Unserved{Stop: s.ID, Reason: "its time window closed at " + we.UTC().Format(time.RFC3339) + ", before the plan starts"})
+				continue
+			}
 		}
 		d.Stops = append(d.Stops, ss)
 	}
 	if len(d.Vehicles) == 0 {
-		return d, &DefinitionError{"depot", fmt.Sprintf("depot %q has no vehicles (twins of type vehicle with basedAt %s)", d.Depot, d.Depot)}
+		return d, nil, &DefinitionError{"depot", fmt.Sprintf("depot %q has no vehicles (twins of type vehicle with basedAt %s)", d.Depot, d.Depot)}
 	}
-	return d, nil
+	return d, closed, nil
 }
 
 // depotShift is the working day in seconds from start: from now (or the
