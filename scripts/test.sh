@@ -51,7 +51,19 @@ step "fuzz (${FUZZTIME} each)"
 for f in $(git ls-files '*_test.go'); do
   for fn in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$f" | awk '{print $2}'); do
     echo "--- $fn ($(dirname "$f"))"
-    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "./$(dirname "$f")" >/tmp/fuzz-$fn.log 2>&1 || { cat /tmp/fuzz-$fn.log; exit 1; }
+    log="${TMPDIR:-/tmp}/fuzz-$fn.log"
+    if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "./$(dirname "$f")" >"$log" 2>&1; then
+      # The fuzzing engine itself sometimes reports "context deadline
+      # exceeded" when -fuzztime ends while a worker is busy on a loaded
+      # machine; that is not a finding. A real crash is written to
+      # testdata/fuzz and fails again here.
+      if grep -q "context deadline exceeded" "$log" && ! grep -q "Failing input written" "$log"; then
+        echo "    (fuzzing engine timeout; running once more)"
+        go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "./$(dirname "$f")" >"$log" 2>&1 || { cat "$log"; exit 1; }
+      else
+        cat "$log"; exit 1
+      fi
+    fi
   done
 done
 
