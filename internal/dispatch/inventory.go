@@ -68,12 +68,14 @@ type MonitorConfig struct {
 
 // ItemView is one stock item's forecast and suggestion.
 type ItemView struct {
-	ID        string  `json:"id"`
-	SKU       string  `json:"sku,omitempty"`
-	Level     float64 `json:"level"`
-	HistoryN  int     `json:"history_days"`
-	Method    string  `json:"method,omitempty"`
-	LeadTimeD int     `json:"lead_time_days"`
+	ID    string  `json:"id"`
+	SKU   string  `json:"sku,omitempty"`
+	Level float64 `json:"level"`
+	// LevelAt is the time of the latest stock level sample.
+	LevelAt   time.Time `json:"level_at,omitzero"`
+	HistoryN  int       `json:"history_days"`
+	Method    string    `json:"method,omitempty"`
+	LeadTimeD int       `json:"lead_time_days"`
 	// Forecast is the expected daily demand for the coming days.
 	Forecast      []float64 `json:"forecast,omitempty"`
 	HoldoutMAE    float64   `json:"holdout_mae,omitempty"`
@@ -285,15 +287,18 @@ func (m *Monitor) item(ctx context.Context, tenant string, it twin.Twin, now tim
 	if err != nil && !isNoSeries(err) {
 		return iv, fmt.Errorf("read demand of %s: %w", it.ID, err)
 	}
-	level, okLevel := 0.0, false
-	err = m.cfg.Store.Range(ctx, telemetry.Key{Tenant: tenant, Twin: it.ID, Channel: "stockLevel"}, mint, maxt, func(_ int64, v float64) bool {
-		level, okLevel = v, true
+	level, levelTS, okLevel := 0.0, int64(0), false
+	err = m.cfg.Store.Range(ctx, telemetry.Key{Tenant: tenant, Twin: it.ID, Channel: "stockLevel"}, mint, maxt, func(ts int64, v float64) bool {
+		level, levelTS, okLevel = v, ts, true
 		return true
 	})
 	if err != nil && !isNoSeries(err) {
 		return iv, fmt.Errorf("read stock level of %s: %w", it.ID, err)
 	}
 	iv.Level, iv.HistoryN = level, len(hist)
+	if okLevel {
+		iv.LevelAt = time.UnixMilli(levelTS).UTC()
+	}
 	if !okLevel || len(hist) < 3 {
 		iv.Detail = fmt.Sprintf("needs a stock level and at least 3 days of demand (has %d)", len(hist))
 		return iv, nil
@@ -359,7 +364,7 @@ func (m *Monitor) signal(ctx context.Context, tenant, id string, iv ItemView, no
 		sig.Value = &risk
 		sig.Reason = fmt.Sprintf("stock %.0f is at or below the reorder point %.1f (forecast %s, lead time %d d, target fill rate %.2f): order %.0f; stock-out risk over the lead time %.1f%%",
 			iv.Level, iv.ReorderPoint, iv.Method, iv.LeadTimeD, m.cfg.FillRate, iv.Order, 100*iv.StockoutRisk)
-		sig.Evidence = []alert.Evidence{{Twin: id, Channel: "stockLevel", TS: now.UnixMilli(), Value: iv.Level}}
+		sig.Evidence = []alert.Evidence{{Twin: id, Channel: "stockLevel", TS: iv.LevelAt.UnixMilli(), Value: iv.Level}}
 		sig.Details = map[string]any{"reorder_point": iv.ReorderPoint, "order_quantity": iv.Order, "stockout_risk": iv.StockoutRisk,
 			"method": iv.Method, "lead_time_days": iv.LeadTimeD, "model": InventoryModel, "version": InventoryVersion}
 		if was {
