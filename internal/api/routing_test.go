@@ -586,3 +586,11 @@ func TestRoutingTwinWindows(t *testing.T) {
 		t.Fatalf("got %s, want the inverted window named", body)
 	}
 }
+
+func TestRoutingUnavailable(t *testing.T) {
+	f := newFixture(t) // no Dispatch configured
+	for _, rt := range [][2]string{{"GET", "/api/v1/routing/jobs"}, {"POST", "/api/v1/routing/jobs"}, {"GET", "/api/v1/inventory/wh"}} {
+		code, hdr, body := f.do(t, rt[0], rt[1], "application/json", `{"depot":"x"}`)
+		wantProblem(t, code, hdr, body, http.StatusServiceUnavailable, "unavailable")
+	}
+}
