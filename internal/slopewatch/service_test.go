@@ -486,3 +486,51 @@ func TestEngineStepHourly(t *testing.T) {
 		t.Errorf("%d evaluations with hourly periods over 8 h", e)
 	}
 }
+
+// TestNearIDWEqualsFull: when at least K of a slope's nearest gauges are
+// valid, the estimate from those alone equals the full network's.
+func TestNearIDWEqualsFull(t *testing.T) {
+	cat := newBigCatalog(300, 40)
+	cfg := Config{Twins: cat, Bus: bus.New(), Store: &fakeStore{}}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Radius = 6000
+	tp, err := buildTopology(t.Context(), cat, telemetry.DefaultTenant, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	checked := 0
+	for trial := range 50 {
+		vals := map[string]float64{}
+		for _, g := range tp.gauges {
+			if r.Float64() < 0.6 {
+				vals[g.ID] = 20 * r.Float64()
+			}
+		}
+		valid := func(id string) (float64, bool) { v, ok := vals[id]; return v, ok }
+		for _, sl := range tp.slopes {
+			nv := 0
+			for _, id := range sl.nearIDs {
+				if _, ok := vals[id]; ok {
+					nv++
+				}
+			}
+			if nv < cfg.K {
+				continue
+			}
+			a, errA := tp.idw.At(sl.x, sl.y, valid)
+			b, errB := sl.near.At(sl.x, sl.y, valid)
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			if (errA == nil) != (errB == nil) || string(ja) != string(jb) {
+				t.Fatalf("trial %d slope %s: full %s (%v), near %s (%v)", trial, sl.id, ja, errA, jb, errB)
+			}
+			checked++
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d estimates compared", checked)
+	}
+}

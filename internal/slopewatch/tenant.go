@@ -470,7 +470,7 @@ func (ts *tenantState) interpolate(iv interval) {
 			}
 			st.quality |= g.check.Status(now)
 		}
-		est, err := tp.idw.At(sl.x, sl.y, func(id string) (float64, bool) {
+		valid := func(id string) (float64, bool) {
 			g := ts.gauges[id]
 			if g == nil || g.check.Status(now) != 0 {
 				return 0, false
@@ -480,7 +480,17 @@ func (ts *tenantState) interpolate(iv interval) {
 				v = 0 // silent within DropAfter: no rain reported
 			}
 			return v, true
-		})
+		}
+		ip, nv := tp.idw, 0
+		for _, id := range sl.nearIDs {
+			if _, ok := valid(id); ok {
+				nv++
+			}
+		}
+		if nv >= ts.cfg().K || nv == len(tp.gauges) {
+			ip = sl.near // same result, see slopeInfo.near
+		}
+		est, err := ip.At(sl.x, sl.y, valid)
 		st.est, st.estErr = est, ""
 		st.sums = make([]float64, len(wins))
 		if err != nil {

@@ -42,7 +42,16 @@ type slopeInfo struct {
 	params     landslide.Params
 	defaulted  []string
 	candidates []int // gauge indexes within the radius, nearest first (at most K)
+	// near interpolates from the nearestM gauges only: when at least K of
+	// them are valid, the K nearest valid gauges of the whole network are
+	// among them, so the estimate equals the full one at a fraction of
+	// the cost (the full IDW sorts every valid gauge for every slope).
+	near    *landslide.IDW
+	nearIDs []string
 }
+
+// nearestM is the size of each slope's nearest-gauge set.
+const nearestM = 8
 
 // topology is an immutable snapshot of a tenant's slopes, gauges and
 // sensors; it is rebuilt when a relevant twin changes.
@@ -132,13 +141,19 @@ func buildTopology(ctx context.Context, cat Catalog, tenant string, cfg *Config)
 		}
 		var near []gd
 		for i, g := range tp.gauges {
-			if d := math.Hypot(g.X-x, g.Y-y); d <= cfg.Radius {
-				near = append(near, gd{i, d})
-			}
+			near = append(near, gd{i, math.Hypot(g.X-x, g.Y-y)})
 		}
 		sort.Slice(near, func(a, b int) bool { return near[a].d < near[b].d || near[a].d == near[b].d && near[a].i < near[b].i })
-		for k := 0; k < len(near) && k < cfg.K; k++ {
+		for k := 0; k < len(near) && k < cfg.K && near[k].d <= cfg.Radius; k++ {
 			si.candidates = append(si.candidates, near[k].i)
+		}
+		var sub []landslide.Gauge
+		for k := 0; k < len(near) && k < nearestM; k++ {
+			sub = append(sub, tp.gauges[near[k].i])
+			si.nearIDs = append(si.nearIDs, tp.gauges[near[k].i].ID)
+		}
+		if si.near, err = landslide.NewIDW(landslide.IDWConfig{Radius: cfg.Radius, K: cfg.K, Power: 2}, sub); err != nil {
+			return nil, err
 		}
 		tp.index[s.ID] = len(tp.slopes)
 		tp.slopes = append(tp.slopes, si)
