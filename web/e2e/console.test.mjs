@@ -107,7 +107,44 @@ test('clicking a slope opens its panel with a live chart', opts, async () => {
   const p0 = await waitFor(() => page.evaluate(() => window.tsingma.panel.points()), 'chart points');
   const p1 = await waitFor(() => page.evaluate((n) => { const p = window.tsingma.panel.points(); return p > n && p; }, p0), 'a live point appended', 90000);
   assert.ok(p1 > p0);
+  // Every chart has its anomaly score strip, and the scores are loaded.
+  const charts = await page.locator('#pane-details #charts .chart').count();
+  assert.ok(charts >= 2);
+  assert.equal(await page.locator('#pane-details #charts .chart .score-strip canvas').count(), charts, 'one score strip per chart');
+  const scored = await waitFor(() => page.evaluate(() => window.tsingma.panel.scores().filter((c) => c.points > 0).length), 'score points');
+  assert.ok(scored >= 1, 'at least one channel has anomaly scores');
+  const names = await page.evaluate(() => window.tsingma.panel.scores().map((c) => c.channel));
+  assert.ok(names.every((n) => !n.endsWith('.anomaly')), `score series are not listed as channels: ${names}`);
+  // The slope's landslide section: its level's reasons and FS over depth.
+  await page.waitForSelector('#ls-slope .ls-reasons li', { timeout: 30000 });
+  const reasons = await page.locator('#ls-slope .ls-reasons li').allTextContents();
+  assert.ok(reasons.length >= 1 && reasons[0].length > 3, `landslide reasons: ${reasons}`);
+  await page.waitForSelector('#ls-slope #fs-chart canvas', { timeout: 30000 });
   await page.screenshot({ path: join(shots, 'twin-panel.png') });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the landslide layer colours the slopes and a what-if storm is drawn', opts, async () => {
+  await page.evaluate(() => window.tsingma.setView('map'));
+  const status = await (await fetch(demo.url + '/api/v1/landslide/status')).json();
+  assert.ok(status.levels.length >= 200, 'the model rates the slopes');
+  const n = await waitFor(() => page.evaluate(() => window.tsingma.landslide.features().length), 'landslide features');
+  assert.equal(n, status.levels.length, 'one feature per rated slope');
+  await waitFor(() => page.evaluate(() => !window.tsingma.tmap.map.isMoving()), 'map idle');
+  const rendered = await waitFor(() => page.evaluate(() => window.tsingma.tmap.map.queryRenderedFeatures({ layers: ['landslide'] }).length), 'rendered landslide features');
+  assert.ok(rendered > 0);
+  // The counts in the card are the server's.
+  const crit = await page.locator('#landslide .ls-counts span').nth(3).locator('b').textContent();
+  assert.equal(Number(crit), status.counts.critical || 0);
+  await page.fill('#ls-mmh', '100');
+  await page.fill('#ls-hours', '12');
+  await page.click('#ls-run');
+  const total = await waitFor(() => page.evaluate(() => window.tsingma.landslide.whatif?.total_mm), 'what-if result', 120000);
+  assert.equal(total, 1200, 'the storm typed in the form (100 mm/h for 12 h) was run');
+  const wf = await waitFor(() => page.evaluate(() => window.tsingma.tmap.map.queryRenderedFeatures({ layers: ['landslide-whatif'] }).length), 'what-if features drawn');
+  assert.ok(wf > 0);
+  assert.match(await page.locator('#ls-result').textContent(), /expected failures/);
+  await page.screenshot({ path: join(shots, 'landslide-layer.png') });
   assert.deepEqual(consoleErrors, []);
 });
 
@@ -173,6 +210,24 @@ test('the fleet moves', opts, async () => {
   assert.deepEqual(consoleErrors, []);
 });
 
+test('planning routes draws them in the fleet view', opts, async () => {
+  await page.evaluate(() => window.tsingma.setView('fleet'));
+  await page.waitForSelector('#plan-routes:not([disabled])', { timeout: 30000 });
+  await page.click('#plan-routes');
+  const n = await waitFor(() => page.evaluate(() => { const r = window.tsingma.routes; return r.job && r.job.state === 'done' && r.features().lines.length; }), 'a planned route', 200000, 1000);
+  const job = await page.evaluate(() => window.tsingma.routes.job);
+  assert.equal(n, job.plan.routes.length, 'one line per route');
+  assert.ok(job.plan.routes.length >= 1);
+  await waitFor(() => page.evaluate(() => !window.tsingma.tmap.map.isMoving()), 'map idle');
+  const drawn = await waitFor(() => page.evaluate(() => window.tsingma.tmap.map.queryRenderedFeatures({ layers: ['routes'] }).length), 'route lines rendered');
+  assert.ok(drawn > 0);
+  assert.equal(await page.locator('#routes details.route').count(), job.plan.routes.length, 'one entry per route in the list');
+  await page.locator('#routes details.route summary').first().click();
+  assert.match(await page.locator('#routes details.route li .eta').first().textContent(), /^\d\d:\d\d$/, 'stops show an ETA');
+  await page.screenshot({ path: join(shots, 'fleet-routes.png') });
+  assert.deepEqual(consoleErrors, []);
+});
+
 test('the data-centre view shows the hall', opts, async () => {
   await fetch(demo.url + '/api/v1/scenario/events', { method: 'POST', body: JSON.stringify({ event: 'cooling-failure' }) });
   await page.locator('.views button[data-view="dc"]').click();
@@ -227,6 +282,21 @@ async function measure(page) {
     `(headless Chromium ${process.env.CHROMIUM || '/usr/bin/chromium'}, SwiftShader software GL, 1600x1000)`;
   return m;
 }
+
+test('the governance view lists the AI systems and verifies the audit log', opts, async () => {
+  await page.click('.views button[data-view="gov"]');
+  await page.waitForSelector('#gov .gov-systems tr[data-system]', { timeout: 30000 });
+  const api = await (await fetch(demo.url + '/api/v1/governance/systems')).json();
+  const ids = await page.locator('#gov tr[data-system]').evaluateAll((rows) => rows.map((r) => r.dataset.system));
+  assert.deepEqual(ids.sort(), api.items.map((s) => s.id).sort());
+  assert.ok(ids.includes('anomaly'), 'the anomaly model is listed');
+  await page.click('#audit-verify');
+  await page.waitForSelector('#audit-result .verify', { timeout: 120000 });
+  assert.match(await page.locator('#audit-result').textContent(), /^Verified\./);
+  await page.screenshot({ path: join(shots, 'governance.png') });
+  await page.click('.views button[data-view="map"]');
+  assert.deepEqual(consoleErrors, []);
+});
 
 test('frame time with 1,000+ twins and 10,000 samples/s streaming (measured, not asserted)', opts, async (t) => {
   await page.evaluate(() => window.tsingma.setView('map'));

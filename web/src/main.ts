@@ -5,6 +5,9 @@ import { TwinMap, groups, groupOf, rainBucket } from './map';
 import { TwinPanel } from './panel';
 import { AlertsPanel } from './alerts';
 import { DataCentreView, FleetTable, ScenarioControl } from './views';
+import { LandslideLayer } from './landslide';
+import { RoutePlanner } from './routes';
+import { GovernanceView } from './governance';
 
 const st = new State();
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -15,7 +18,11 @@ const alerts = new AlertsPanel($('pane-alerts'), st);
 const dc = new DataCentreView($('dc'), st);
 const fleet = new FleetTable($('pane-fleet'), st);
 const scenario = new ScenarioControl($('scenario'));
-let view: 'map' | 'fleet' | 'dc' = 'map';
+const landslide = new LandslideLayer(tmap, st, $('landslide'), $('ls-banner'));
+const routes = new RoutePlanner(tmap, fleet.routesEl);
+panel.onSlope = (id, host) => { void landslide.slopePanel(id, host); };
+const gov = new GovernanceView($('gov'));
+let view: 'map' | 'fleet' | 'dc' | 'gov' = 'map';
 let samplesSeen = 0;
 let simAnchor = { sim: 0, wall: 0, speed: 1 };
 
@@ -46,7 +53,7 @@ function select(id: string, fly = true) {
   fleet.selected = id;
   selectTab('details');
   const r = st.twins.get(id)!;
-  if (r.twin.geometry && view === 'dc') setView('map');
+  if (r.twin.geometry && (view === 'dc' || view === 'gov')) setView('map');
   tmap.select(id, fly);
   history.replaceState(null, '', `#twin=${encodeURIComponent(id)}`);
 }
@@ -54,6 +61,7 @@ tmap.onSelect = (id) => select(id, false);
 panel.onNavigate = (id) => select(id);
 alerts.onJump = (id) => select(id);
 dc.onSelect = (id) => select(id, false);
+landslide.onSelect = (id) => select(id, false);
 fleet.onSelect = (id) => select(id);
 scenario.onFocus = (ids) => {
   const first = ids.find((x) => st.twins.has(x));
@@ -72,12 +80,17 @@ function setView(v: typeof view) {
   view = v;
   document.querySelectorAll<HTMLButtonElement>('.views button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.view === v)));
   $('dc').hidden = v !== 'dc';
-  $('map').style.visibility = v === 'dc' ? 'hidden' : 'visible';
+  $('gov').hidden = v !== 'gov';
+  $('map').style.visibility = v === 'dc' || v === 'gov' ? 'hidden' : 'visible';
+  $('ls-banner').style.visibility = v === 'gov' || v === 'dc' ? 'hidden' : 'visible';
   tmap.fleetMode = v === 'fleet';
   tmap.refresh();
+  landslide.draw();
+  routes.setVisible(v === 'fleet');
   if (v === 'fleet') { tmap.fitFleet(); selectTab('fleet'); }
   if (v === 'map') tmap.fitAll();
   if (v === 'dc') dc.render();
+  if (v === 'gov') void gov.load();
 }
 document.querySelectorAll<HTMLButtonElement>('.views button').forEach((b) => b.addEventListener('click', () => setView(b.dataset.view as typeof view)));
 
@@ -183,6 +196,7 @@ $('theme').addEventListener('click', () => {
   document.documentElement.dataset.theme = next;
   try { localStorage.setItem('tsingma-theme', next); } catch { /* private mode */ }
   tmap.applyTheme();
+  landslide.refreshTheme();
   if (panel.id) panel.show(panel.id);
 });
 $('about-btn').addEventListener('click', () => ($('about') as HTMLDialogElement).showModal());
@@ -308,6 +322,7 @@ async function boot() {
   const sc = await scenario.poll();
   if (sc) simAnchor = { sim: sc.simTime, wall: performance.now(), speed: sc.caughtUp ? 1 : sc.effectiveSpeed || sc.speed };
   await alerts.load();
+  await landslide.poll();
   renderLayers();
   recomputeStatus(true);
   renderKpis();
@@ -334,6 +349,7 @@ setInterval(async () => {
   if (sc) simAnchor = { sim: sc.simTime, wall: performance.now(), speed: sc.caughtUp ? 1 : sc.effectiveSpeed || sc.speed };
 }, 3000);
 setInterval(() => { if (panel.id) panel.load(); }, 30000);
+setInterval(() => { void landslide.poll(); }, 15000);
 window.addEventListener('resize', () => panel.resize());
 
 boot().catch((e) => {
@@ -343,4 +359,4 @@ boot().catch((e) => {
 });
 
 // Exposed for the browser tests.
-(window as any).tsingma = { st, tmap, panel, select, setView, get samplesSeen() { return samplesSeen; }, groupOf };
+(window as any).tsingma = { st, tmap, panel, landslide, routes, gov, select, setView, get samplesSeen() { return samplesSeen; }, groupOf };

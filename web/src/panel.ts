@@ -17,7 +17,15 @@ function hkTick(ms: number, prev: number | null): string {
   return t;
 }
 
-interface ChartRec { twin: string; channel: string; plot: uPlot; xs: number[]; ys: number[]; valueEl: HTMLElement; pending: boolean }
+/** Anomaly scores at or above this mark an onset on the channel's chart. */
+export const onsetThreshold = 0.279;
+
+interface ChartRec {
+  twin: string; channel: string; plot: uPlot; xs: number[]; ys: number[]; valueEl: HTMLElement; pending: boolean;
+  // The channel's anomaly score series (`<channel>.anomaly`) in a thin strip
+  // under the chart, and the onsets (score ≥ onsetThreshold) marked on it.
+  strip: uPlot; sx: number[]; sy: number[]; onsets: number[]; scoreEl: HTMLElement;
+}
 
 export class TwinPanel {
   id = '';
@@ -26,6 +34,8 @@ export class TwinPanel {
   private agg = 'auto';
   private gen = 0;
   onNavigate: (id: string) => void = () => {};
+  /** Fills the landslide section of a slope's panel. */
+  onSlope: (id: string, host: HTMLElement) => void = () => {};
 
   constructor(private el: HTMLElement, private st: State) {
     this.empty();
@@ -38,7 +48,7 @@ export class TwinPanel {
   }
 
   private destroyCharts() {
-    for (const c of this.charts) c.plot.destroy();
+    for (const c of this.charts) { c.plot.destroy(); c.strip.destroy(); }
     this.charts = [];
   }
 
@@ -68,13 +78,14 @@ export class TwinPanel {
     // Own channels; a twin without channels (a slope, a bridge, a depot)
     // shows the channels of the twins attached to it instead.
     const specs: Array<{ twin: string; channel: string; unit: string; label: string }> = [];
-    for (const [ch, def] of Object.entries(type?.channels || {})) specs.push({ twin: id, channel: ch, unit: def.unit || '', label: ch });
+    for (const [ch, def] of Object.entries(type?.channels || {})) if (!ch.endsWith('.anomaly')) specs.push({ twin: id, channel: ch, unit: def.unit || '', label: ch });
     if (specs.length === 0) {
       const order = ['rain-gauge', 'piezometer', 'inclinometer', 'extensometer'];
       const srcs = [...(this.st.incoming.get(id) || [])].map(([s]) => this.st.twins.get(s)?.twin).filter((x): x is NonNullable<typeof x> => !!x)
         .sort((a, b) => ((order.indexOf(a.type) + 1) || 99) - ((order.indexOf(b.type) + 1) || 99) || a.id.localeCompare(b.id));
       for (const s of srcs) {
         for (const [ch, def] of Object.entries(this.st.types.get(s.type)?.channels || {})) {
+          if (ch.endsWith('.anomaly')) continue;
           if (s.type === 'bridge-sensor' && !this.st.twins.get(s.id)?.latest.has(ch)) continue;
           if (specs.length < 6) specs.push({ twin: s.id, channel: ch, unit: def.unit || '', label: `${ch} · ${s.id}` });
         }
@@ -94,6 +105,7 @@ export class TwinPanel {
         <span class="muted" style="font-size:11px">drag to zoom · double-click resets</span>
       </div>
       <div id="charts"></div>` : ''}
+      ${t.type === 'slope' ? '<div id="ls-slope" class="ls-slope"></div>' : ''}
       <div class="section-title">Properties</div>
       <table class="kv">${rows || '<tr><td class="muted">none</td></tr>'}${labels}</table>
       <div class="section-title">Relationships</div>
@@ -105,6 +117,8 @@ export class TwinPanel {
       this.load();
     }));
     this.el.querySelector<HTMLSelectElement>('#agg')?.addEventListener('change', (e) => { this.agg = (e.target as HTMLSelectElement).value; this.load(); });
+    const lsHost = this.el.querySelector<HTMLElement>('#ls-slope');
+    if (lsHost) this.onSlope(id, lsHost);
     const host = this.el.querySelector('#charts');
     if (host) {
       for (const sp of chans) {
@@ -117,8 +131,20 @@ export class TwinPanel {
         host.appendChild(box);
         box.querySelector<HTMLButtonElement>('.link')?.addEventListener('click', () => this.onNavigate(sp.twin));
         const width = Math.max(200, (host as HTMLElement).clientWidth - 10);
-        const plot = new uPlot(this.opts(width, sp.unit), [[], []], box);
-        this.charts.push({ twin: sp.twin, channel: sp.channel, plot, xs: [], ys: [], valueEl: box.querySelector('.v')!, pending: false });
+        const rec = { twin: sp.twin, channel: sp.channel, xs: [], ys: [], valueEl: box.querySelector('.v')!, pending: false, sx: [], sy: [], onsets: [] } as unknown as ChartRec;
+        rec.plot = new uPlot(this.opts(width, sp.unit, rec), [[], []], box);
+        const sl = document.createElement('div');
+        sl.className = 'score-label';
+        sl.innerHTML = `<span>anomaly score</span><span class="sv" title="latest anomaly score">—</span>`;
+        box.appendChild(sl);
+        rec.scoreEl = sl.querySelector('.sv')!;
+        const sbox = document.createElement('div');
+        sbox.className = 'score-strip';
+        sbox.setAttribute('role', 'img');
+        sbox.setAttribute('aria-label', `anomaly score of ${sp.channel}`);
+        box.appendChild(sbox);
+        rec.strip = new uPlot(this.stripOpts(width, rec), [[], []], sbox);
+        this.charts.push(rec);
       }
       this.load();
     }
@@ -141,7 +167,7 @@ export class TwinPanel {
     return shown + (ids.length > max ? ` <span class="muted">and ${ids.length - max} more</span>` : '');
   }
 
-  private opts(width: number, unit: string): uPlot.Options {
+  private opts(width: number, unit: string, rec?: ChartRec): uPlot.Options {
     const cs = getComputedStyle(document.documentElement);
     const text = cs.getPropertyValue('--muted').trim();
     const grid = cs.getPropertyValue('--border').trim();
@@ -149,6 +175,7 @@ export class TwinPanel {
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui' };
     return {
       width, height: 140, ms: 1,
+      padding: [10, 16, 0, 0], // the score strip below uses the same right padding so the time axes line up
       tzDate: (ts: number) => uPlot.tzDate(new Date(ts), 'Asia/Hong_Kong'),
       cursor: { drag: { x: true, y: false } },
       legend: { show: false },
@@ -158,6 +185,41 @@ export class TwinPanel {
         { ...axis, size: 56, values: (_u, vals) => { const step = vals.length > 1 ? Math.abs(vals[1] - vals[0]) : 1; const d = step > 0 ? Math.max(0, Math.min(4, -Math.floor(Math.log10(step)))) : 0; return vals.map((v) => (v == null ? '' : v.toFixed(d))); } },
       ],
       series: [{}, { label: unit, stroke: accent, width: 1.5, fill: accent + '22', points: { show: false }, spanGaps: false }],
+      hooks: rec ? {
+        draw: [(u: uPlot) => drawOnsets(u, rec.onsets, cs.getPropertyValue('--alarm').trim())],
+        // Zooming the chart zooms its score strip too.
+        setScale: [(u: uPlot, key: string) => { if (key === 'x' && rec.strip) rec.strip.setScale('x', { min: u.scales.x.min!, max: u.scales.x.max! }); }],
+      } : {},
+    };
+  }
+
+  /** The score strip: same width and time axis as the chart, y fixed to [0, 1]. */
+  private stripOpts(width: number, rec: ChartRec): uPlot.Options {
+    const cs = getComputedStyle(document.documentElement);
+    const grid = cs.getPropertyValue('--border').trim();
+    const alarm = cs.getPropertyValue('--alarm').trim();
+    const warn = cs.getPropertyValue('--warn').trim();
+    return {
+      width, height: 34, ms: 1,
+      padding: [3, 16, 3, 0],
+      cursor: { show: false },
+      legend: { show: false },
+      scales: { x: { time: true, range: () => { const s = rec.plot.scales.x; return [s.min ?? 0, s.max ?? 1]; } }, y: { range: [0, 1] } },
+      axes: [{ show: false }, { size: 56, stroke: 'transparent', grid: { show: false }, ticks: { show: false }, values: () => [] }],
+      series: [{}, { stroke: warn, width: 1, fill: warn + '44', points: { show: false }, paths: uPlot.paths.stepped!({ align: 1 }) }],
+      hooks: {
+        drawClear: [(u: uPlot) => {
+          // A threshold line at the onset score and a frame.
+          const ctx = u.ctx;
+          const y = Math.round(u.valToPos(onsetThreshold, 'y', true)) + 0.5;
+          ctx.save();
+          ctx.strokeStyle = alarm; ctx.setLineDash([3, 3]); ctx.lineWidth = 1;
+          ctx.beginPath(); ctx.moveTo(u.bbox.left, y); ctx.lineTo(u.bbox.left + u.bbox.width, y); ctx.stroke();
+          ctx.setLineDash([]); ctx.strokeStyle = grid;
+          ctx.strokeRect(u.bbox.left + 0.5, u.bbox.top + 0.5, u.bbox.width - 1, u.bbox.height - 1);
+          ctx.restore();
+        }],
+      },
     };
   }
 
@@ -175,8 +237,18 @@ export class TwinPanel {
         if (gen !== this.gen) return;
         c.xs = pts.map((p) => p.ts);
         c.ys = pts.map((p) => p.value);
+        // Scores aggregate by max so that an onset is never averaged away.
+        let sc: Array<{ ts: number; value: number }> = [];
+        try { sc = await series(c.twin, c.channel + '.anomaly', from, now + 60e3, step, step > 0 ? 'max' : agg); } catch (e) { console.warn('score', c.channel, e); }
+        if (gen !== this.gen) return;
+        c.sx = sc.map((p) => p.ts);
+        c.sy = sc.map((p) => p.value);
+        c.onsets = onsetsOf(c.sx, c.sy);
         c.plot.setData([c.xs, c.ys]);
+        c.strip.setData([c.sx, c.sy]);
         if (pts.length) c.valueEl.textContent = fmtNum(pts[pts.length - 1].value, 2);
+        c.scoreEl.textContent = sc.length ? fmtNum(sc[sc.length - 1].value, 3) : 'none';
+        c.plot.root.dataset.onsets = String(c.onsets.length);
       } catch (e) {
         c.valueEl.textContent = 'error';
         console.warn('series', c.channel, e);
@@ -192,6 +264,7 @@ export class TwinPanel {
   points(): number { return this.charts.reduce((n, c) => n + c.xs.length, 0); }
 
   live(twin: string, channel: string, ts: number, value: number) {
+    if (channel.endsWith('.anomaly')) { this.liveScore(twin, channel.slice(0, -8), ts, value); return; }
     const c = this.charts.find((x) => x.twin === twin && x.channel === channel);
     if (!c) return;
     c.valueEl.textContent = fmtNum(value, 2);
@@ -202,17 +275,72 @@ export class TwinPanel {
     c.ys.push(value);
     const from = ts - this.range;
     while (c.xs.length && c.xs[0] < from) { c.xs.shift(); c.ys.shift(); }
-    if (!c.pending) {
-      c.pending = true;
-      requestAnimationFrame(() => { c.pending = false; c.plot.setData([c.xs, c.ys], true); });
-    }
+    const sfrom = ts - this.range;
+    while (c.sx.length && c.sx[0] < sfrom) { c.sx.shift(); c.sy.shift(); }
+    while (c.onsets.length && c.onsets[0] < sfrom) c.onsets.shift();
+    this.redraw(c);
+  }
+
+  private redraw(c: ChartRec) {
+    if (c.pending) return;
+    c.pending = true;
+    requestAnimationFrame(() => {
+      c.pending = false;
+      c.plot.setData([c.xs, c.ys], true);
+      c.strip.setData([c.sx, c.sy], true);
+      c.plot.root.dataset.onsets = String(c.onsets.length);
+    });
+  }
+
+  private liveScore(twin: string, channel: string, ts: number, value: number) {
+    const c = this.charts.find((x) => x.twin === twin && x.channel === channel);
+    if (!c) return;
+    c.scoreEl.textContent = fmtNum(value, 3);
+    if (this.agg !== 'auto' && this.agg !== 'raw') return;
+    if (this.agg === 'auto' && this.range > 6 * 3600e3) return;
+    if (c.sx.length && ts <= c.sx[c.sx.length - 1]) return;
+    c.sx.push(ts);
+    c.sy.push(value);
+    if (value >= onsetThreshold && (c.sy.length < 2 || c.sy[c.sy.length - 2] < onsetThreshold)) c.onsets.push(ts);
+    this.redraw(c);
+  }
+
+  /** Score strips and onsets currently drawn (for tests). */
+  scores(): Array<{ twin: string; channel: string; points: number; onsets: number }> {
+    return this.charts.map((c) => ({ twin: c.twin, channel: c.channel, points: c.sx.length, onsets: c.onsets.length }));
   }
 
   resize() {
     const host = this.el.querySelector('#charts') as HTMLElement | null;
     if (!host) return;
-    for (const c of this.charts) c.plot.setSize({ width: Math.max(200, host.clientWidth - 10), height: 140 });
+    for (const c of this.charts) {
+      c.plot.setSize({ width: Math.max(200, host.clientWidth - 10), height: 140 });
+      c.strip.setSize({ width: Math.max(200, host.clientWidth - 10), height: 34 });
+    }
   }
 
   get lastLoaded(): string { return fmtTime(this.st.simNow); }
+}
+
+/** Onset times: the first point of each run of scores at or above the threshold. */
+export function onsetsOf(xs: number[], ys: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) if (ys[i] >= onsetThreshold && (i === 0 || ys[i - 1] < onsetThreshold)) out.push(xs[i]);
+  return out;
+}
+
+/** Vertical dashed markers at the onsets on a channel chart. */
+function drawOnsets(u: uPlot, onsets: number[], color: string) {
+  if (!onsets.length) return;
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  ctx.strokeStyle = color; ctx.fillStyle = color; ctx.lineWidth = 1.5 * devicePixelRatio; ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+  for (const ts of onsets) {
+    const x = Math.round(u.valToPos(ts, 'x', true));
+    if (x < left || x > left + width) continue;
+    ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(x - 4 * devicePixelRatio, top); ctx.lineTo(x + 4 * devicePixelRatio, top); ctx.lineTo(x, top + 6 * devicePixelRatio); ctx.fill();
+  }
+  ctx.restore();
 }

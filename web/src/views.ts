@@ -103,8 +103,14 @@ export class DataCentreView {
 export class FleetTable {
   onSelect: (id: string) => void = () => {};
   selected = '';
-  constructor(private el: HTMLElement, private st: State) {
-    el.addEventListener('click', (e) => {
+  /** Where the planned routes go, above the table. */
+  routesEl: HTMLElement;
+  private el: HTMLElement;
+  constructor(private pane: HTMLElement, private st: State) {
+    pane.innerHTML = '<div class="routes" id="routes"></div><div class="fleet-table"></div>';
+    this.routesEl = pane.querySelector<HTMLElement>('#routes')!;
+    this.el = pane.querySelector<HTMLElement>('.fleet-table')!;
+    this.el.addEventListener('click', (e) => {
       const tr = (e.target as HTMLElement).closest<HTMLElement>('[data-id]');
       if (tr) this.onSelect(tr.dataset.id!);
     });
@@ -112,7 +118,7 @@ export class FleetTable {
 
   private last = '';
   render() {
-    if (this.el.hidden) return;
+    if (this.pane.hidden) return;
     const focusId = this.el.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
     const html = this.html();
     if (html === this.last) return;
