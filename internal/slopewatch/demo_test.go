@@ -1,3 +1,9 @@
+// The demo scenario drives the whole simulated territory (vehicles, bridge,
+// data centre as well as slopes): about 2 s normally, 10-25 s under the race
+// detector on the shared machine, so it runs in the plain test run only.
+
+//go:build !race
+
 package slopewatch
 
 import (

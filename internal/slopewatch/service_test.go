@@ -502,7 +502,7 @@ func TestNearIDWEqualsFull(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	checked := 0
-	for trial := range 50 {
+	for trial := range 15 {
 		vals := map[string]float64{}
 		for _, g := range tp.gauges {
 			if r.Float64() < 0.6 {
