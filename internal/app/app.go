@@ -544,7 +544,7 @@ func (a *App) openLogistics() error {
 		return fmt.Errorf("open inventory model: %w", err)
 	}
 	a.Inventory.Start()
-	for _, b := range []govern.Builtin{dispatch.RoutingBuiltin(), dispatch.InventoryBuiltin()} {
+	for _, b := range []govern.Builtin{dispatch.RoutingBuiltin(), dispatch.InventoryBuiltin(), slopewatch.Builtin()} {
 		if err := a.Govern.RegisterBuiltin(context.Background(), telemetry.DefaultTenant, b); err != nil {
 			return fmt.Errorf("register the %s model: %w", b.System.ID, err)
 		}
