@@ -119,7 +119,8 @@ test('clicking a slope opens its panel with a live chart', opts, async () => {
   await page.waitForSelector('#ls-slope .ls-reasons li', { timeout: 30000 });
   const reasons = await page.locator('#ls-slope .ls-reasons li').allTextContents();
   assert.ok(reasons.length >= 1 && reasons[0].length > 3, `landslide reasons: ${reasons}`);
-  await page.waitForSelector('#ls-slope #fs-chart canvas', { timeout: 30000 });
+  // The FS profile appears once the model has evaluated the slope (the section refreshes every 15 s).
+  await page.waitForSelector('#ls-slope #fs-chart canvas', { timeout: 120000 });
   await page.screenshot({ path: join(shots, 'twin-panel.png') });
   assert.deepEqual(consoleErrors, []);
 });

@@ -212,7 +212,7 @@ export class LandslideLayer {
 
   /** The slope panel's landslide section: level, reasons, FS over depth. */
   async slopePanel(id: string, host: HTMLElement) {
-    host.innerHTML = `<div class="section-title">Landslide model</div><p class="muted">Loading…</p>`;
+    if (!host.firstChild) host.innerHTML = `<div class="section-title">Landslide model</div><p class="muted">Loading…</p>`;
     let ev: SlopeEvidence;
     try {
       ev = await getJSON<SlopeEvidence>(`/api/v1/landslide/slopes/${encodeURIComponent(id)}`);

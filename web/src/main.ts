@@ -349,7 +349,12 @@ setInterval(async () => {
   if (sc) simAnchor = { sim: sc.simTime, wall: performance.now(), speed: sc.caughtUp ? 1 : sc.effectiveSpeed || sc.speed };
 }, 3000);
 setInterval(() => { if (panel.id) panel.load(); }, 30000);
-setInterval(() => { void landslide.poll(); }, 15000);
+// The model evaluates every 5 simulated minutes: refresh the layer and an open slope's evidence.
+setInterval(() => {
+  void landslide.poll();
+  const host = document.getElementById('ls-slope');
+  if (host && panel.id) void landslide.slopePanel(panel.id, host);
+}, 15000);
 window.addEventListener('resize', () => panel.resize());
 
 boot().catch((e) => {
