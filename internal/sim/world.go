@@ -340,11 +340,24 @@ func makeSlope(rng *rand.Rand, s SlopeSite) (Twin, slopeModel) {
 		ring = append(ring, []float64{round6(p[0]), round6(p[1])})
 	}
 	cohesion := map[string]float64{"fill": 3, "rock": 50, "colluvium": 5, "completely-decomposed-granite": 8, "completely-decomposed-volcanic": 10}[soil]
+	cohesion += math.Round(rng.Float64()*40) / 10
+	phi := math.Round((32+rng.Float64()*6)*10) / 10
+	gamma := math.Round((19+rng.Float64()*2)*10) / 10
+	// Registered slopes stand at rest: give each the cohesion (its apparent
+	// cohesion, suction and root reinforcement lumped together) that puts its
+	// infinite-slope factor of safety at the base, with the initial water
+	// table, between 1.2 and 1.8, so that rain, not the parameters, brings
+	// the susceptible ones down.
+	target := 1.2 + 0.6*rng.Float64()
+	b, f := grad*math.Pi/180, phi*math.Pi/180
+	psi := math.Max(0, depth-wt) * math.Cos(b) * math.Cos(b) // steady slope-parallel seepage
+	need := (target-math.Tan(f)/math.Tan(b))*gamma*depth*math.Sin(b)*math.Cos(b) + psi*9.81*math.Tan(f)
+	cohesion = math.Round(math.Max(cohesion, need)*10) / 10
 	props := map[string]any{
 		"height": height, "gradient": grad, "slopeAngle": grad, "soil": soil, "consequenceClass": cc,
 		"soilDepth": depth, "ksat": roundSig(1e-6 + rng.Float64()*9e-6), "diffusivity": roundSig(1e-5 + rng.Float64()*9e-5),
-		"cohesion": cohesion + math.Round(rng.Float64()*40)/10, "frictionAngle": math.Round((32+rng.Float64()*6)*10) / 10,
-		"unitWeight": math.Round((19+rng.Float64()*2)*10) / 10, "initialWaterTableDepth": wt,
+		"cohesion": cohesion, "frictionAngle": phi,
+		"unitWeight": gamma, "initialWaterTableDepth": wt,
 	}
 	t := Twin{ID: slopeID(s.SlopeNo), Type: "slope", Name: s.SlopeNo + " (" + s.FeatureType + ")", Properties: props,
 		Geometry: &Geometry{"Polygon", [][][]float64{ring}},
