@@ -42,18 +42,20 @@ type period struct {
 }
 
 type slopeState struct {
-	level    landslide.Level
-	assess   landslide.Assessment
-	sum      landslide.Summary
-	profile  *landslide.Profile
-	est      landslide.Estimate
-	estErr   string
-	rainMM   float64
-	sums     []float64 // rolling sums at the slope (Config.Windows)
-	ratio    float64
-	which    int
-	quality  landslide.Quality
-	alerting bool
+	level   landslide.Level
+	assess  landslide.Assessment
+	sum     landslide.Summary
+	profile *landslide.Profile
+	// steadyProfile is the profile at rest (no rain), shown outside events.
+	steadyProfile *landslide.Profile
+	est           landslide.Estimate
+	estErr        string
+	rainMM        float64
+	sums          []float64 // rolling sums at the slope (Config.Windows)
+	ratio         float64
+	which         int
+	quality       landslide.Quality
+	alerting      bool
 	// baseline is the level at rest (steady state, no rain, no forecast):
 	// alerts are raised only above it, so a slope whose parameters make it
 	// marginal or unstable without rain is reported, not re-alerted.
@@ -131,14 +133,23 @@ func (ts *tenantState) rebuild() error {
 	}
 	// The steady state (no transient rain).
 	ts.steady = make([]landslide.Summary, len(tp.slopes))
+	var steadyProfiles []landslide.Profile
+	if len(tp.slopes) > 0 && len(tp.slopes) <= ts.cfg().KeepProfiles {
+		steadyProfiles = make([]landslide.Profile, len(tp.slopes))
+	}
 	if len(tp.slopes) > 0 {
 		r := ts.cfg().Resolution.Seconds()
 		if err := eng.AddPeriod(0, r, make([]float64, len(tp.slopes))); err == nil {
-			_ = eng.Evaluate(ts.s.ctx, r, ts.steady, nil)
+			_ = eng.Evaluate(ts.s.ctx, r, ts.steady, steadyProfiles)
 		}
 		eng.Reset()
 	}
 	for i := range ts.slopes {
+		ts.slopes[i].steadyProfile = nil
+		if steadyProfiles != nil {
+			p := steadyProfiles[i]
+			ts.slopes[i].steadyProfile = &p
+		}
 		if !ts.inEvent {
 			ts.slopes[i].sum = ts.steady[i]
 		}

@@ -263,9 +263,13 @@ func (ts *tenantState) publish() {
 		for _, u := range st.est.Used {
 			v.Rain.Gauges = append(v.Rain.Gauges, GaugeUse{ID: u.ID, Distance: round(u.Distance, 1), Weight: round(u.Weight, 4)})
 		}
-		if st.profile != nil {
-			v.Profile = make([]NodeView, 0, len(st.profile.Nodes))
-			for _, nd := range st.profile.Nodes {
+		prof := st.profile
+		if prof == nil {
+			prof = st.steadyProfile // outside a rain event: the profile at rest
+		}
+		if prof != nil {
+			v.Profile = make([]NodeView, 0, len(prof.Nodes))
+			for _, nd := range prof.Nodes {
 				v.Profile = append(v.Profile, NodeView{Z: round(nd.Z, 4), Psi: round(nd.Psi, 4), FS: ptr(round(nd.FS, 4))})
 			}
 		}
