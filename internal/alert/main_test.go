@@ -1,52 +1,10 @@
 package alert
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
-// TestMain fails the package if a goroutine started by a test outlives it
-// (the engine's bus follower must be stopped by Close).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leakedGoroutines polls with a deadline until only the runtime's and the
-// testing package's goroutines are left, and returns the others' stacks.
-func leakedGoroutines() string {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var bad []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if g != "" && !isHarness(g) {
-				bad = append(bad, g)
-			}
-		}
-		if len(bad) == 0 || time.Now().After(deadline) {
-			return strings.Join(bad, "\n\n")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func isHarness(stack string) bool {
-	for _, s := range []string{"alert.leakedGoroutines", "os/signal.signal_recv", "runtime.ensureSigM"} {
-		if strings.Contains(stack, s) {
-			return true
-		}
-	}
-	return false
-}
+// TestMain fails the package if a goroutine started by a test outlives it.
+func TestMain(m *testing.M) { testenv.MainWithStrictLeakCheck(m) }

@@ -14,10 +14,35 @@ import (
 // (every goroutine must have an owner that stops it). Use from TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.MainWithLeakCheck(m) }
-func MainWithLeakCheck(m *testing.M) {
+//
+// Goroutines whose stack contains one of also (e.g. a client library's
+// package path) count as leaks too.
+func MainWithLeakCheck(m *testing.M, also ...string) {
+	mainWithLeakCheck(m, func(g string) bool {
+		if strings.Contains(g, "github.com/tsingma/tsingma/") {
+			return true
+		}
+		for _, a := range also {
+			if strings.Contains(g, a) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// MainWithStrictLeakCheck is MainWithLeakCheck counting every goroutine
+// but the runtime's signal handling, whoever started it.
+func MainWithStrictLeakCheck(m *testing.M) {
+	mainWithLeakCheck(m, func(g string) bool {
+		return !strings.Contains(g, "os/signal.signal_recv") && !strings.Contains(g, "runtime.ensureSigM")
+	})
+}
+
+func mainWithLeakCheck(m *testing.M, counts func(stack string) bool) {
 	code := m.Run()
 	if code == 0 {
-		if leaks := waitForLeaks(5 * time.Second); leaks != "" {
+		if leaks := waitForLeaks(5*time.Second, counts); leaks != "" {
 			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n%s\n", leaks)
 			code = 1
 		}
@@ -25,10 +50,10 @@ func MainWithLeakCheck(m *testing.M) {
 	os.Exit(code)
 }
 
-func waitForLeaks(d time.Duration) string {
+func waitForLeaks(d time.Duration, counts func(string) bool) string {
 	deadline := time.Now().Add(d)
 	for {
-		leaks := leakedGoroutines()
+		leaks := leakedGoroutines(counts)
 		if leaks == "" || time.Now().After(deadline) {
 			return leaks
 		}
@@ -36,12 +61,12 @@ func waitForLeaks(d time.Duration) string {
 	}
 }
 
-func leakedGoroutines() string {
+func leakedGoroutines(counts func(string) bool) string {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if !strings.Contains(g, "github.com/tsingma/tsingma/") ||
+		if g == "" || !counts(g) ||
 			strings.Contains(g, "testenv.leakedGoroutines") ||
 			strings.Contains(g, "testing.(*M).Run") ||
 			strings.Contains(g, "testenv.MainWithLeakCheck") {
