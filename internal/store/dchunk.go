@@ -61,8 +61,12 @@ func decimalExponent(vs []float64) byte {
 	return floatMode
 }
 
+// flatePool holds BestSpeed writers: on D1's varint streams BestSpeed
+// compresses as well as level 6 (0.869 vs 0.870 B/sample at 120 samples a
+// chunk, 0.562 vs 0.572 at 7,200) and resets without clearing level 6's
+// 640 KB of hash chains, which cost 12% of append CPU per chunk written.
 var flatePool = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	w, _ := flate.NewWriter(nil, flate.BestSpeed)
 	return w
 }}
 

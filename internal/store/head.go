@@ -33,8 +33,11 @@ type series struct {
 	typ  string
 	lset labels.Labels
 
+	// Guarded by Store.seqMu: the newest reserved sample, and whether the
+	// series record is in the WAL (or a block) already.
 	reservedTS  int64
 	reservedVal float64
+	logged      bool
 
 	mu      sync.Mutex
 	lastTS  int64
@@ -127,6 +130,7 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 	if s, ok := h.byKey[key]; ok {
 		return s
 	}
+	onDisk := ref != 0 // from a block or the WAL
 	if ref == 0 {
 		ref = h.nextRef
 	}
@@ -134,6 +138,7 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 		h.nextRef = ref + 1
 	}
 	s := newSeries(ref, key, typ)
+	s.logged = onDisk
 	h.byKey[key] = s
 	h.byRef[ref] = s
 	h.tenants[ref] = key.Tenant

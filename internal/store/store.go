@@ -294,6 +294,21 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 		return ErrBusy
 	}
 	req := &commitReq{done: make(chan error, 1), apply: make([]applied, 0, len(samples))}
+	// Series are looked up before taking seqMu, so that concurrent batches
+	// resolve their series in parallel; only the reservation below is
+	// serialised. A series is written to the WAL by the first batch that
+	// enqueues a sample for it (under seqMu), which keeps every series
+	// record ahead of the samples that refer to it.
+	sers := make([]*series, len(samples))
+	for i := range samples {
+		smp := &samples[i]
+		k := smp.Key()
+		ser := s.head.get(k)
+		if ser == nil {
+			ser = s.head.add(0, k, smp.Type)
+		}
+		sers[i] = ser
+	}
 	var seriesRec []byte
 	sampRec := make([]byte, 1, 1+len(samples)*14)
 	sampRec[0] = recSamples
@@ -301,18 +316,17 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	s.seqMu.Lock()
 	for i := range samples {
 		smp := &samples[i]
-		k := smp.Key()
-		ser := s.head.get(k)
-		if ser == nil {
-			ser = s.head.add(0, k, smp.Type)
+		ser := sers[i]
+		if !ser.logged {
+			ser.logged = true
 			if seriesRec == nil {
 				seriesRec = []byte{recSeries}
 			}
 			seriesRec = binary.AppendUvarint(seriesRec, ser.ref)
-			seriesRec = appendString(seriesRec, k.Tenant)
-			seriesRec = appendString(seriesRec, k.Twin)
-			seriesRec = appendString(seriesRec, k.Channel)
-			seriesRec = appendString(seriesRec, smp.Type)
+			seriesRec = appendString(seriesRec, ser.key.Tenant)
+			seriesRec = appendString(seriesRec, ser.key.Twin)
+			seriesRec = appendString(seriesRec, ser.key.Channel)
+			seriesRec = appendString(seriesRec, ser.typ)
 		}
 		switch {
 		case smp.TS > ser.reservedTS:
