@@ -70,14 +70,15 @@ func (m csvCols) int(rec []string, k string, line int) (int, error) {
 	return v, nil
 }
 
-// ReadProfiles reads profiles.csv.
-func ReadProfiles(rd io.Reader) ([]ProfileRow, error) {
+// readRows reads a CSV with the needed columns, one value per record from
+// row; row reports keep=false for a record to skip.
+func readRows[T any](rd io.Reader, need []string, row func(m csvCols, rec []string, line int) (v T, keep bool, err error)) ([]T, error) {
 	r := csv.NewReader(rd)
-	m, err := header(r, "case", "cell", "out_index", "time_s", "z_m_hp", "p_m_hp", "fs_hp", "theta_hp", "pzero_m_hp", "ptran_m_hp")
+	m, err := header(r, need...)
 	if err != nil {
 		return nil, err
 	}
-	var out []ProfileRow
+	var out []T
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -86,13 +87,33 @@ func ReadProfiles(rd io.Reader) ([]ProfileRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCSV, err)
 		}
-		var p ProfileRow
-		p.Case = rec[m["case"]]
-		if p.Cell, err = m.int(rec, "cell", line); err != nil {
+		v, keep, err := row(m, rec, line)
+		if err != nil {
 			return nil, err
 		}
-		if p.OutIndex, err = m.int(rec, "out_index", line); err != nil {
-			return nil, err
+		if keep {
+			out = append(out, v)
+		}
+	}
+}
+
+// key reads the columns every reference row starts with.
+func (m csvCols) key(rec []string, line int) (c string, cell, outIndex int, err error) {
+	if cell, err = m.int(rec, "cell", line); err != nil {
+		return "", 0, 0, err
+	}
+	if outIndex, err = m.int(rec, "out_index", line); err != nil {
+		return "", 0, 0, err
+	}
+	return rec[m["case"]], cell, outIndex, nil
+}
+
+// ReadProfiles reads profiles.csv.
+func ReadProfiles(rd io.Reader) ([]ProfileRow, error) {
+	need := []string{"case", "cell", "out_index", "time_s", "z_m_hp", "p_m_hp", "fs_hp", "theta_hp", "pzero_m_hp", "ptran_m_hp"}
+	return readRows(rd, need, func(m csvCols, rec []string, line int) (p ProfileRow, _ bool, err error) {
+		if p.Case, p.Cell, p.OutIndex, err = m.key(rec, line); err != nil {
+			return p, false, err
 		}
 		for _, f := range []struct {
 			k   string
@@ -101,48 +122,30 @@ func ReadProfiles(rd io.Reader) ([]ProfileRow, error) {
 		}{{"time_s", &p.Time, false}, {"z_m_hp", &p.Z, false}, {"p_m_hp", &p.P, false}, {"fs_hp", &p.FS, false},
 			{"theta_hp", &p.Theta, true}, {"pzero_m_hp", &p.PZero, true}, {"ptran_m_hp", &p.PTran, true}} {
 			if *f.dst, err = m.num(rec, f.k, line, f.opt); err != nil {
-				return nil, err
+				return p, false, err
 			}
 		}
-		out = append(out, p)
-	}
+		return p, true, nil
+	})
 }
 
 // ReadCells reads cells.csv.
 func ReadCells(rd io.Reader) ([]CellRow, error) {
-	r := csv.NewReader(rd)
-	m, err := header(r, "case", "cell", "out_index", "time_s", "fs_min_hp", "z_at_fs_min_m_hp", "p_at_fs_min_m_hp")
-	if err != nil {
-		return nil, err
-	}
-	var out []CellRow
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCSV, err)
-		}
-		var c CellRow
-		c.Case = rec[m["case"]]
-		if c.Cell, err = m.int(rec, "cell", line); err != nil {
-			return nil, err
-		}
-		if c.OutIndex, err = m.int(rec, "out_index", line); err != nil {
-			return nil, err
+	need := []string{"case", "cell", "out_index", "time_s", "fs_min_hp", "z_at_fs_min_m_hp", "p_at_fs_min_m_hp"}
+	return readRows(rd, need, func(m csvCols, rec []string, line int) (c CellRow, _ bool, err error) {
+		if c.Case, c.Cell, c.OutIndex, err = m.key(rec, line); err != nil {
+			return c, false, err
 		}
 		for _, f := range []struct {
 			k   string
 			dst *float64
 		}{{"time_s", &c.Time}, {"fs_min_hp", &c.FSMin}, {"z_at_fs_min_m_hp", &c.ZAtMin}, {"p_at_fs_min_m_hp", &c.PAtMin}} {
 			if *f.dst, err = m.num(rec, f.k, line, f.k != "time_s"); err != nil {
-				return nil, err
+				return c, false, err
 			}
 		}
-		if math.IsNaN(c.FSMin) || math.IsNaN(c.ZAtMin) || math.IsNaN(c.PAtMin) {
-			continue // the case wrote no grids (upstream examples)
-		}
-		out = append(out, c)
-	}
+		// A case that wrote no grids (the upstream examples) has no minimum.
+		keep := !math.IsNaN(c.FSMin) && !math.IsNaN(c.ZAtMin) && !math.IsNaN(c.PAtMin)
+		return c, keep, nil
+	})
 }
