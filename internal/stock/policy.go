@@ -16,6 +16,13 @@ type Policy struct {
 	// CoverDays is how many days of forecast demand after the lead time
 	// an order covers (default 7).
 	CoverDays int
+	// HoldingCost is the cost of keeping one unit in stock for one day
+	// and OrderingCost the fixed cost of placing one order. When both are
+	// positive the order quantity is the economic order quantity
+	// sqrt(2·OrderingCost·d/HoldingCost) for the forecast daily demand d
+	// after the lead time (Harris 1913, Wilson 1934); otherwise it is
+	// CoverDays of forecast demand.
+	HoldingCost, OrderingCost float64
 }
 
 // Decision is the policy's answer for one item on one day.
@@ -55,6 +62,9 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 	q := 0.0
 	for _, m := range f.Mean[p.LeadTime : p.LeadTime+cover] {
 		q += m
+	}
+	if p.HoldingCost > 0 && p.OrderingCost > 0 {
+		q = math.Sqrt(2 * p.OrderingCost * (q / float64(cover)) / p.HoldingCost)
 	}
 	q = math.Max(1, math.Ceil(q))
 	sig := f.LeadTimeSigma(p.LeadTime)

@@ -139,3 +139,29 @@ func TestSafetyFactor(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyEOQ(t *testing.T) {
+	f := Forecast{Mean: make([]float64, 30), Sigma: 4}
+	for i := range f.Mean {
+		f.Mean[i] = 10
+	}
+	for _, tc := range []struct {
+		name          string
+		holding, cost float64
+		want          float64
+	}{
+		{"eoq", 2, 90, 30},                        // sqrt(2·90·10/2)
+		{"expensive item orders less", 8, 90, 15}, // sqrt(2·90·10/8)
+		{"no ordering cost: cover", 2, 0, 70},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Policy{LeadTime: 4, FillRate: 0.98, CoverDays: 7, HoldingCost: tc.holding, OrderingCost: tc.cost}.Decide(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.OrderQuantity != tc.want {
+				t.Errorf("got Q=%v, want %v", d.OrderQuantity, tc.want)
+			}
+		})
+	}
+}

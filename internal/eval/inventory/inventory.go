@@ -15,12 +15,28 @@ import (
 	"github.com/tsingma/tsingma/internal/stock"
 )
 
+// OrderRule is how tsingma sizes its orders.
+type OrderRule string
+
+// The order rules.
+const (
+	// OrderEOQ: the economic order quantity for the item's holding cost
+	// and an ordering cost chosen so that all items together are expected
+	// to place as many orders as the naive 7-day cover (the default).
+	OrderEOQ OrderRule = "eoq"
+	// OrderCover: 7 days of forecast demand, the naive policy's cycle.
+	OrderCover OrderRule = "cover"
+)
+
 // Config sets up the simulation.
 type Config struct {
-	Seed     uint64
-	Items    int     // default 120
-	Days     int     // simulated days, default 365 (after a year of history)
-	FillRate float64 // tsingma's target fill rate, default 0.98
+	Seed      uint64
+	Items     int       // default 120
+	Days      int       // simulated days, default 365 (after a year of history)
+	FillRate  float64   // tsingma's target fill rate, default 0.98
+	OrderRule OrderRule // tsingma's order sizing, default OrderEOQ
+
+	orderingCost float64 // set by Run from the order budget
 }
 
 // Outcome is one policy's totals over all items.
@@ -39,11 +55,18 @@ func (o Outcome) FillRate() float64 {
 	return o.Served / o.Demand
 }
 
-// Result compares the two policies.
+// Result compares the policies.
 type Result struct {
 	Tsingma, Naive Outcome
-	Methods        map[stock.Method]int  // model chosen at the start, per item
-	ByKind         map[string][2]Outcome // per item kind: tsingma, naive
+	// NaiveEOQ is a reference, not part of the comparison: the naive
+	// reorder point with EOQ order quantities from the average demand,
+	// to show how much of the difference the order sizing alone makes.
+	NaiveEOQ Outcome
+	// OrderingCost is the cost per order implied by the order budget, in
+	// the holding cost's unit (unit cost × days).
+	OrderingCost float64
+	Methods      map[stock.Method]int  // model chosen at the start, per item
+	ByKind       map[string][2]Outcome // per item kind: tsingma, naive
 }
 
 type item struct {
@@ -68,43 +91,61 @@ func Run(cfg Config, out io.Writer) (*Result, error) {
 	if cfg.FillRate == 0 {
 		cfg.FillRate = 0.98
 	}
+	if cfg.OrderRule == "" {
+		cfg.OrderRule = OrderEOQ
+	}
 	if cfg.Items < 0 || cfg.Days < 0 || !(cfg.FillRate > 0 && cfg.FillRate < 1) {
 		return nil, errors.New("inventory: items and days must be positive and the fill rate in (0, 1)")
 	}
+	if cfg.OrderRule != OrderEOQ && cfg.OrderRule != OrderCover {
+		return nil, fmt.Errorf("inventory: order rule %q is not %q or %q", cfg.OrderRule, OrderEOQ, OrderCover)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	res := &Result{Methods: map[stock.Method]int{}, ByKind: map[string][2]Outcome{}}
+	items := make([]item, cfg.Items)
+	for i := range items {
+		items[i] = genItem(rng, historyDays+cfg.Days)
+	}
+	a := budgetScale(items)
+	cfg.orderingCost = a * a / 2
+	res := &Result{Methods: map[stock.Method]int{}, ByKind: map[string][2]Outcome{}, OrderingCost: cfg.orderingCost}
 	kinds := map[string]int{}
-	for i := 0; i < cfg.Items; i++ {
-		it := genItem(rng, historyDays+cfg.Days)
+	for _, it := range items {
 		kinds[it.kind]++
-		n, err := simulate(it, nil, cfg)
+		n, err := simulate(it, naivePolicy, cfg, nil, nil)
 		if err != nil {
 			return nil, err
 		}
-		ts, err := simulate(it, res.Methods, cfg)
+		ne, err := simulate(it, naiveEOQPolicy, cfg, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := simulate(it, tsingmaPolicy, cfg, res.Methods, nil)
 		if err != nil {
 			return nil, err
 		}
 		res.Naive.add(n)
+		res.NaiveEOQ.add(ne)
 		res.Tsingma.add(ts)
 		k := res.ByKind[it.kind]
 		k[0].add(ts)
 		k[1].add(n)
 		res.ByKind[it.kind] = k
 	}
-	fmt.Fprintf(out, "items=%d (smooth=%d intermittent=%d) days=%d history=%d seed=%d target_fill=%.2f\n",
-		cfg.Items, kinds["smooth"], kinds["intermittent"], cfg.Days, historyDays, cfg.Seed, cfg.FillRate)
+	fmt.Fprintf(out, "items=%d (smooth=%d intermittent=%d) days=%d history=%d seed=%d target_fill=%.2f order_rule=%s\n",
+		cfg.Items, kinds["smooth"], kinds["intermittent"], cfg.Days, historyDays, cfg.Seed, cfg.FillRate, cfg.OrderRule)
+	fmt.Fprintf(out, "ordering cost %.0f per order (EOQ scale for the naive 7-day cover's expected order count), holding cost 1 per unit cost and day\n", res.OrderingCost)
 	fmt.Fprintf(out, "models chosen at start: holt-winters=%d croston-sba=%d\n", res.Methods[stock.HoltWinters], res.Methods[stock.CrostonSBA])
 	for _, kind := range []string{"smooth", "intermittent"} {
 		k := res.ByKind[kind]
-		fmt.Fprintf(out, "%-12s tsingma fill=%.4f holding=%.0f stockout_days=%d | naive fill=%.4f holding=%.0f stockout_days=%d\n",
-			kind, k[0].FillRate(), k[0].Holding, k[0].StockoutDays, k[1].FillRate(), k[1].Holding, k[1].StockoutDays)
+		fmt.Fprintf(out, "%-12s tsingma fill=%.4f holding=%.0f stockout_days=%d orders=%d | naive fill=%.4f holding=%.0f stockout_days=%d orders=%d\n",
+			kind, k[0].FillRate(), k[0].Holding, k[0].StockoutDays, k[0].Orders, k[1].FillRate(), k[1].Holding, k[1].StockoutDays, k[1].Orders)
 	}
 	for _, r := range []struct {
 		name string
 		o    Outcome
-	}{{"tsingma", res.Tsingma}, {"naive", res.Naive}} {
-		fmt.Fprintf(out, "%-8s fill_rate=%.4f holding_cost=%.0f stockout_days=%d orders=%d\n", r.name, r.o.FillRate(), r.o.Holding, r.o.StockoutDays, r.o.Orders)
+	}{{"naive+eoq", res.NaiveEOQ}, {"tsingma", res.Tsingma}, {"naive", res.Naive}} {
+		fmt.Fprintf(out, "%-9s fill_rate=%.4f holding_cost=%.0f stockout_days=%d orders=%d total_cost=%.0f\n",
+			r.name, r.o.FillRate(), r.o.Holding, r.o.StockoutDays, r.o.Orders, r.o.Holding+res.OrderingCost*float64(r.o.Orders))
 	}
 	fmt.Fprintf(out, "inventory fill_rate=%.4f holding_cost_ratio=%.3f stockout_days_ratio=%.3f\n",
 		res.Tsingma.FillRate(), ratio(res.Tsingma.Holding, res.Naive.Holding), ratio(float64(res.Tsingma.StockoutDays), float64(res.Naive.StockoutDays)))
@@ -195,34 +236,38 @@ func poisson(rng *rand.Rand, lam float64) float64 {
 	}
 }
 
-// simulate runs one item under tsingma's policy (methods != nil) or the
-// naive one. Orders placed at the end of day t arrive at the start of day
-// t+lead; unmet demand is lost.
-func simulate(it item, methods map[stock.Method]int, cfg Config) (Outcome, error) {
-	if methods == nil {
-		return simulateWith(it, nil, cfg, nil)
-	}
-	return simulateWith(it, methods, cfg, nil)
-}
+// policy names a simulated policy.
+type policy int
 
-// simulateTrace runs tsingma's policy and reports every order placed.
-func simulateTrace(it item, cfg Config, onOrder func(day int, q float64)) (Outcome, error) {
-	return simulateWith(it, map[stock.Method]int{}, cfg, onOrder)
-}
+const (
+	tsingmaPolicy  policy = iota // internal/stock, re-forecast weekly
+	naivePolicy                  // fixed s from the history average, Q = 7 days of it
+	naiveEOQPolicy               // the naive s with Q = EOQ of the history average
+)
 
-func simulateWith(it item, methods map[stock.Method]int, cfg Config, onOrder func(day int, q float64)) (Outcome, error) {
+// simulate runs one item under one policy. Orders placed at the end of
+// day t arrive at the start of day t+lead; unmet demand is lost. When
+// methods is not nil the forecasting model chosen at the start is counted
+// in it; onOrder, when not nil, sees every order placed.
+func simulate(it item, pol policy, cfg Config, methods map[stock.Method]int, onOrder func(day int, q float64)) (Outcome, error) {
 	var o Outcome
 	hist := it.demand[:historyDays]
 	mean, sd := meanSD(hist)
 	naiveS := mean*float64(it.lead) + 1.645*sd*math.Sqrt(float64(it.lead))
 	naiveQ := math.Max(1, math.Ceil(7*mean))
-	pol := stock.Policy{LeadTime: it.lead, FillRate: cfg.FillRate, CoverDays: 7}
+	if pol == naiveEOQPolicy {
+		naiveQ = math.Max(1, math.Ceil(math.Sqrt(2*cfg.orderingCost*mean/it.cost)))
+	}
+	sp := stock.Policy{LeadTime: it.lead, FillRate: cfg.FillRate, CoverDays: 7}
+	if cfg.OrderRule == OrderEOQ {
+		sp.HoldingCost, sp.OrderingCost = it.cost, cfg.orderingCost
+	}
 	const refit = 7
 	horizon := it.lead + 7 + refit
 	var fc stock.Forecast
 	fitDay := -1
 	decide := func(t int, position float64) (float64, error) {
-		if methods == nil {
+		if pol != tsingmaPolicy {
 			if position <= naiveS {
 				return math.Ceil(naiveS + naiveQ - position), nil
 			}
@@ -239,14 +284,14 @@ func simulateWith(it item, methods map[stock.Method]int, cfg Config, onOrder fun
 			if err != nil {
 				return 0, err
 			}
-			if fitDay < 0 {
+			if fitDay < 0 && methods != nil {
 				methods[f.Method]++
 			}
 			fc, fitDay = f, t
 		}
 		shifted := fc
 		shifted.Mean = fc.Mean[t-fitDay:]
-		d, err := pol.Decide(shifted, position)
+		d, err := sp.Decide(shifted, position)
 		return d.Order, err
 	}
 	// Start with stock for the lead time and one order cycle.
@@ -309,4 +354,44 @@ func meanSD(y []float64) (float64, float64) {
 		s += (v - m) * (v - m)
 	}
 	return m, math.Sqrt(s / float64(len(y)))
+}
+
+// budgetScale returns A such that order quantities Q_i = A·sqrt(d_i/c_i)
+// (the EOQ for ordering cost A²/2 per order and holding cost c_i per unit
+// and day) place as many orders as the naive 7-day cover, in expectation
+// over the history year: Brown's exchange curve, an ordering cost chosen
+// for a given total workload rather than guessed.
+func budgetScale(items []item) float64 {
+	budget := expectedOrders(items, func(d, _ float64) float64 { return math.Max(1, math.Ceil(7*d)) })
+	lo, hi := 1e-6, 1e6
+	for range 100 {
+		mid := math.Sqrt(lo * hi)
+		if expectedOrders(items, func(d, c float64) float64 { return math.Max(1, math.Ceil(mid*math.Sqrt(d/c))) }) > budget {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// expectedOrders is the expected number of orders per day of all items
+// under order quantities q(d, c) for daily demand d and unit cost c, from
+// the history year: an (s, S) policy reviewed daily orders on average
+// Q + u units, u = E[D²]/(2E[D]) being the undershoot of s.
+func expectedOrders(items []item, q func(d, c float64) float64) float64 {
+	n := 0.0
+	for _, it := range items {
+		var s1, s2 float64
+		for _, y := range it.demand[:historyDays] {
+			s1 += y
+			s2 += y * y
+		}
+		if s1 == 0 {
+			continue
+		}
+		d := s1 / historyDays
+		n += d / (q(d, it.cost) + s2/(2*s1))
+	}
+	return n
 }
