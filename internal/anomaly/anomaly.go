@@ -83,6 +83,20 @@ type Config struct {
 	// Raw reports the combined surprise of every sample, without the event
 	// stage (for dashboards and ablations).
 	Raw bool
+	// SeasonDays is the number of distinct days on which an hour-of-day
+	// bin must have been seen before the season view scores (and learns
+	// the calibration of) samples in it: a daily profile learnt from fewer
+	// days is noise, and its early residuals would poison the view's
+	// calibration. 0 scores from the first sample.
+	SeasonDays int64
+	// SeasonMemory is the time constant, in samples of one hour-of-day
+	// bin, of the season view's profile (its mean and mean |deviation|).
+	SeasonMemory float64
+	// LevelUntilSeason uses the level view only for samples whose
+	// hour-of-day profile is not established yet (fewer than SeasonDays
+	// days): the slow level stands in for the daily profile while it is
+	// learnt, and for channels whose timestamps never advance.
+	LevelUntilSeason bool
 }
 
 // The views, as bits of Config.Views.
@@ -91,7 +105,7 @@ const (
 	ViewStep                // step from the previous sample
 	ViewShift               // short-term mean against the long-term level
 	ViewVol                 // short-term against long-term volatility
-	ViewSeason              // residual against the hour-of-day/weekend profile
+	ViewSeason              // residual against the hour-of-day profile
 	ViewLevel               // value against the slow level
 	ViewPattern             // recent window against learnt prototype windows
 	ViewRange               // value beyond the range of the last RangeHorizon samples
@@ -105,7 +119,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed:              1,
 		Warmup:            150,
-		Views:             ViewShift | ViewLevel | ViewRange,
+		Views:             ViewShift | ViewLevel | ViewSeason | ViewRange,
 		ShortSpan:         12,
 		Memory:            500,
 		LevelMemory:       5000,
@@ -119,6 +133,9 @@ func DefaultConfig() Config {
 		On:                3,
 		Step:              2,
 		Refractory:        100,
+		SeasonDays:        3,
+		SeasonMemory:      32,
+		LevelUntilSeason:  true,
 	}
 }
 
@@ -147,6 +164,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: On %v must be in [0.001, 1000] and Step %v in [0, 1000]", c.On, c.Step)
 	case c.Refractory < 0 || c.Refractory > 1<<30:
 		return fmt.Errorf("anomaly: Refractory %d must be in [0, 2^30] samples", c.Refractory)
+	case c.SeasonDays < 0 || c.SeasonDays > 1<<20:
+		return fmt.Errorf("anomaly: SeasonDays %d must be in [0, 2^20] days", c.SeasonDays)
+	case !in(c.SeasonMemory, 1, 1e8):
+		return fmt.Errorf("anomaly: SeasonMemory %v must be in [1, 1e8] samples", c.SeasonMemory)
 	}
 	return nil
 }
@@ -156,8 +177,8 @@ type Detector struct {
 	cfg   Config
 	views uint32
 	// constants derived from cfg
-	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
-	st                                                           state
+	aMem, aSlow, aShort, aCal, aExcess, aSeason, useDecay, negLogTailMass float64
+	st                                                                    state
 }
 
 // New returns a detector for one channel.
@@ -181,6 +202,7 @@ func (d *Detector) derive() {
 	d.aSlow = 1 / d.cfg.LevelMemory
 	d.useDecay = 1 - d.aMem
 	d.aCal = 1 / d.cfg.CalibrationMemory
+	d.aSeason = 1 / d.cfg.SeasonMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.negLogTailMass = -math.Log(d.cfg.TailMass)
 }
@@ -227,8 +249,14 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if d.views&ViewRange != 0 {
 		x[7] = d.rangeStat(v)
 	}
-	surprise := d.calibrate(&x)
-	d.learn(v, step, short, volFast, sb)
+	var skip uint32
+	if int64(s.SeasonDays[sb]) < d.cfg.SeasonDays {
+		skip |= ViewSeason // this hour's profile is not established yet
+	} else if d.cfg.LevelUntilSeason {
+		skip |= ViewLevel
+	}
+	surprise := d.calibrate(&x, skip)
+	d.learn(v, step, short, volFast, sb, tsMillis)
 
 	if s.N <= uint64(d.cfg.Warmup) {
 		return 0
@@ -261,7 +289,7 @@ func (d *Detector) first(v float64) {
 // learn updates the views' levels and scales with the sample, after it was
 // scored. Long-term estimates average all samples until their memory is
 // reached, so that the first samples leave no transient behind.
-func (d *Detector) learn(v, step, short, volFast float64, sb int) {
+func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64) {
 	s := &d.st
 	aMem := max(d.aMem, 1/float64(s.N))
 	s.Resid += aMem * (math.Abs(v-s.Level) - s.Resid)
@@ -275,11 +303,15 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int) {
 	aSlow := max(d.aSlow, 1/float64(s.N))
 	s.SlowDev += aSlow * (math.Abs(v-s.SlowMean) - s.SlowDev)
 	s.SlowMean += aSlow * (v - s.SlowMean)
-	aSeason := max(1/float64(s.SeasonSeen[sb]+1), 4*d.aMem)
+	aSeason := max(1/float64(s.SeasonSeen[sb]+1), d.aSeason)
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
 	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
 	if s.SeasonSeen[sb] < math.MaxUint32 {
 		s.SeasonSeen[sb]++
+	}
+	if day := int32(floorDiv(tsMillis, 86400_000)); s.SeasonDays[sb] == 0 || day != s.SeasonDay[sb] {
+		s.SeasonDay[sb] = day
+		s.SeasonDays[sb] = min(s.SeasonDays[sb]+1, 1<<30)
 	}
 	s.Prev = v
 }

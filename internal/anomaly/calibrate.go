@@ -5,12 +5,13 @@ import "math"
 // calibrate turns the enabled views' statistics into one surprise (−log10
 // of a tail probability): each view's surprise against its own history,
 // combined with Fisher's method (or the largest, with MaxCombine). Then the
-// histograms learn the statistics.
-func (d *Detector) calibrate(x *[numViews]float64) float64 {
+// histograms learn the statistics. Views in skip are neither scored nor
+// learnt for this sample.
+func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 	s := &d.st
 	largest, fisherT, nv := 0.0, 0.0, 0
 	for k := range numViews {
-		if d.views&(1<<k) == 0 {
+		if d.views&^skip&(1<<k) == 0 {
 			continue
 		}
 		b := bin(x[k])

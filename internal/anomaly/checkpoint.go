@@ -12,7 +12,7 @@ var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
 
 const (
 	ckptMagic   = 0x54534144 // "TSAD"
-	ckptVersion = 2
+	ckptVersion = 3
 )
 
 type checkpoint struct {

@@ -7,7 +7,7 @@ const (
 	nBins         = 96 // histogram bins per view
 	binsPerOctave = 4
 	minOctave     = -12 // the first bin's upper edge is 2^minOctave
-	seasonBins    = 48  // 24 hours × {weekday, weekend}
+	seasonBins    = 24  // hours of the day
 	numBlocks     = 8   // blocks of the range view's look-back
 	patDim        = 8   // samples in a pattern window
 	nProto        = 32  // prototype windows of the pattern view
@@ -29,6 +29,8 @@ type state struct {
 	SeasonMean [seasonBins]float64
 	SeasonDev  [seasonBins]float64
 	SeasonSeen [seasonBins]uint32
+	SeasonDay  [seasonBins]int32  // day number of the bin's last sample
+	SeasonDays [seasonBins]uint32 // distinct days on which the bin was seen
 
 	RangeHi, RangeLo   [numBlocks]float64 // extremes of each past block
 	CurHi, CurLo       float64            // extremes of the current block
@@ -161,16 +163,10 @@ func abs32(x float32) float32 {
 	return x
 }
 
-// seasonBin is the hour of day (UTC), plus 24 on Saturdays and Sundays.
+// seasonBin is the hour of day (UTC) of a time in Unix milliseconds.
 func seasonBin(ms int64) int {
 	hours := floorDiv(ms, 3600_000)
-	days := floorDiv(hours, 24)
-	h := int(hours - days*24)
-	wd := int(((days % 7) + 7 + 4) % 7) // 1970-01-01 was a Thursday; 0 = Sunday
-	if wd == 0 || wd == 6 {
-		h += 24
-	}
-	return h
+	return int(hours - floorDiv(hours, 24)*24)
 }
 
 func floorDiv(a, b int64) int64 {

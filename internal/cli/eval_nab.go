@@ -27,6 +27,7 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 	out := fs.String("out", "", "write the detector's per-row outputs in NAB's format under `DIR`/<detector> (default: a new temporary directory)")
 	seed := fs.Int64("seed", 1, "detector seed (recorded in the configuration; the method has no random element, so scores do not depend on it)")
 	workers := fs.Int("workers", 2, "series scored in parallel")
+	half := fs.String("half", "", "score only one half of the fixed held-out split: a (the half the detector's settings were chosen on) or b (held out); the default is the whole corpus")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -45,6 +46,9 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 	if resultsSet && *results == "" {
 		return fail(e, prog, errors.New("--results needs a directory"))
 	}
+	if *half != "" && *half != "a" && *half != "b" {
+		return fail(e, prog, fmt.Errorf("--half %q: want a or b", *half))
+	}
 	if *workers < 1 {
 		return fail(e, prog, fmt.Errorf("--workers %d: want at least 1", *workers))
 	}
@@ -52,6 +56,7 @@ func runEvalNAB(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
+	corpus = corpus.SelectHalf(*half)
 
 	name := *detector
 	if resultsSet {

@@ -40,7 +40,7 @@ const Suffix = ".anomaly"
 // configuration changes.
 const (
 	ModelName    = "anomaly"
-	ModelVersion = "tsingma-anomaly/1.0"
+	ModelVersion = "tsingma-anomaly/1.1"
 )
 
 // Store is what scoring needs of the telemetry store.

@@ -24,7 +24,16 @@ func detectorConfigs() map[string]func() anomaly.Config {
 		"tsingma-allviews": with(func(c *anomaly.Config) { c.Views = 0 }),
 		"tsingma-shift":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewShift }),
 		"tsingma-level":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewLevel }),
-		"tsingma-range":    with(func(c *anomaly.Config) { c.Views = anomaly.ViewRange }),
+		"tsingma-season":   with(func(c *anomaly.Config) { c.Views = anomaly.ViewSeason }),
+		// The previous default (tsingma-anomaly/1.0): the slow level view
+		// instead of the hour-of-day profile.
+		"tsingma-1.0": with(func(c *anomaly.Config) {
+			c.Views = anomaly.ViewShift | anomaly.ViewLevel | anomaly.ViewRange
+			c.LevelUntilSeason = false
+		}),
+		"tsingma-nolevel":   with(func(c *anomaly.Config) { c.Views &^= anomaly.ViewLevel }),
+		"tsingma-seasonnow": with(func(c *anomaly.Config) { c.SeasonDays = 0 }),
+		"tsingma-range":     with(func(c *anomaly.Config) { c.Views = anomaly.ViewRange }),
 	}
 }
 
