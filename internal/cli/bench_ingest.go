@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -36,8 +38,20 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	mqttClients := fs.Int("mqtt-clients", 64, "concurrent MQTT clients")
 	window := fs.Int("window", 8, "QoS 1 messages in flight per MQTT client")
 	series := fs.Int("series", 100_000, "series for the memory and restart phase")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generators) to this file")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(e, "tsingma bench ingest", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(e, "tsingma bench ingest", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	_, err := ingest.Run(ctx, ingest.Config{
 		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients, Window: *window,
