@@ -92,13 +92,14 @@ type Report struct {
 }
 
 type runner struct {
-	cfg   Config
-	out   io.Writer
-	a     *app.App
-	url   string
-	seq   []atomic.Int64 // per twin: next timestamp index
-	start int64          // ms; timestamps are start + seq*1000
-	rep   Report
+	client *http.Client // carries the token
+	cfg    Config
+	out    io.Writer
+	a      *app.App
+	url    string
+	seq    []atomic.Int64 // per twin: next timestamp index
+	start  int64          // ms; timestamps are start + seq*1000
+	rep    Report
 }
 
 // Run performs the benchmark and prints one line per figure, the headline
@@ -124,6 +125,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}()
 	r := &runner{cfg: cfg, out: cfg.Out, a: a, url: "http://" + a.HTTPAddr(), seq: make([]atomic.Int64, cfg.Twins),
 		start: time.Now().Add(-90 * 24 * time.Hour).UnixMilli()}
+	// The server runs as `tsingma serve` does, with access control on: the
+	// load carries the bootstrap admin token (Bearer over HTTP, the MQTT
+	// password), so token checks are part of what is measured.
+	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: a.BootstrapToken}, Timeout: 60 * time.Second}
 	r.printf("machine cpus=%d gomaxprocs=%d go=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	if err := r.setup(ctx); err != nil {
 		return Report{}, err
@@ -210,6 +215,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	return r.rep, nil
 }
 
+// bearer adds the access token to every request it sends (VictoriaMetrics
+// ignores the header).
+type bearer struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(req)
+}
+
 func (r *runner) printf(format string, args ...any) {
 	fmt.Fprintf(r.out, format+"\n", args...)
 }
@@ -251,7 +269,7 @@ func (r *runner) post(ctx context.Context, path, ct, body string) error {
 		return err
 	}
 	req.Header.Set("Content-Type", ct)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := r.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -328,7 +346,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: r.cfg.HTTPClients}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: bearer{base: tr, token: r.a.BootstrapToken}, Timeout: 30 * time.Second}
 	var total atomic.Int64
 	var lats []time.Duration
 	var mu sync.Mutex
@@ -417,6 +435,9 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 	for w := 0; w < clients; w++ {
 		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano())).
 			SetAutoReconnect(false).SetWriteTimeout(10 * time.Second)
+		if target == "tsingma" {
+			opts.SetUsername("bench").SetPassword(r.a.BootstrapToken)
+		}
 		c := paho.NewClient(opts)
 		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 			r.printf("%s: mqtt connect: %v", target, tok.Error())
@@ -497,7 +518,7 @@ func (r *runner) queries(ctx context.Context) {
 		var n int
 		for i := 0; i < 5; i++ {
 			t0 := time.Now()
-			resp, err := http.Get(r.url + path)
+			resp, err := r.client.Get(r.url + path)
 			if err != nil {
 				return 0, 0, err
 			}
