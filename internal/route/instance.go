@@ -30,6 +30,10 @@ type instance struct {
 	x, y     []float64 // coordinates (for SWAP* sectors), nil with matrices
 	// fixedCost is added per used vehicle (hierarchical objective).
 	fixedCost float64
+	// objFixed is the cost per used vehicle when comparing feasible
+	// solutions (hierarchical objective); equal to fixedCost unless
+	// route minimisation by fleet limits is used.
+	objFixed  float64
 	maxDem    int64
 	homog     bool // all vehicles identical, none pre-loaded, no fixed stops
 	symmetric bool // dist[a][b] == dist[b][a] for all a, b
@@ -183,7 +187,13 @@ func newInstance(p *Problem, nbGranular int) *instance {
 		for _, x := range in.dist {
 			maxArc = max(maxArc, x)
 		}
-		in.fixedCost = float64(maxArc) * float64(n+len(p.Vehicles)+1)
+		in.objFixed = float64(maxArc) * float64(n+len(p.Vehicles)+1)
+		in.fixedCost = in.objFixed
+		if in.homog && len(p.Vehicles) > 1 {
+			// Route minimisation by fleet limits (fleetmin.go): the search
+			// itself minimises distance plus penalties.
+			in.fixedCost = 0
+		}
 	}
 	in.buildNeighbours(nbGranular)
 	return in

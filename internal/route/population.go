@@ -32,7 +32,7 @@ func (x *indiv) cost(in *instance, pen penalties) float64 {
 
 // objective is the cost of a feasible individual.
 func (x *indiv) objective(in *instance) float64 {
-	return float64(x.dist) + in.fixedCost*float64(x.nRoutes)
+	return float64(x.dist) + in.objFixed*float64(x.nRoutes)
 }
 
 func newIndiv(in *instance, routes [][]int32) *indiv {

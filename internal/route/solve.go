@@ -37,6 +37,8 @@ type Options struct {
 	// NoImprove restarts the population after that many iterations without
 	// improvement of the best solution (default 20000).
 	NoImprove int
+
+	crossover string // experiments: "ox", "srex" or "" (both)
 }
 
 func (o Options) withDefaults() Options {
@@ -164,6 +166,25 @@ type hgs struct {
 	splitP      []float64
 	splitPred   []int
 	representat int
+	sx          srexData
+	// parent is the full-fleet search when this one runs with a limited
+	// fleet (route minimisation); its best solutions are forwarded.
+	parent *hgs
+	// maxIter (when > 0) replaces the iteration limit of a fleet-limited
+	// search; budget (when not nil) ends it early.
+	maxIter int
+	budget  func() bool
+}
+
+// useSREX chooses the crossover of one iteration.
+func (h *hgs) useSREX() bool {
+	switch h.opts.crossover {
+	case "ox":
+		return false
+	case "srex":
+		return true
+	}
+	return h.rng.IntN(2) == 0
 }
 
 func (h *hgs) run() {
@@ -190,28 +211,53 @@ func (h *hgs) run() {
 		h.consider(newIndiv(in, make([][]int32, len(in.veh))))
 		return
 	}
+	if in.objFixed > 0 && in.fixedCost == 0 {
+		h.runFleetMin()
+		return
+	}
 	h.initPopulation()
-	for !h.stop() && (h.opts.MaxIterations <= 0 || h.iter < h.opts.MaxIterations) {
-		h.iter++
-		h.noImprove++
-		p1 := h.tournament()
-		p2 := h.tournament()
-		for tries := 0; p2 == p1 && tries < 3; tries++ {
-			p2 = h.tournament()
-		}
-		child := h.split(h.crossover(p1.giant(), p2.giant()))
-		h.educate(child)
-		if h.noImprove >= h.opts.NoImprove {
-			h.feas.members, h.inf.members = nil, nil
-			h.noImprove = 0
-			h.initPopulation()
-		}
+	for !h.done() {
+		h.iterate()
+	}
+}
+
+// done reports whether the search must stop: the stop function (time,
+// cancellation) or the iteration limit.
+func (h *hgs) done() bool {
+	if h.maxIter > 0 {
+		return h.iter >= h.maxIter || h.stop()
+	}
+	return h.stop() || (h.opts.MaxIterations > 0 && h.iter >= h.opts.MaxIterations)
+}
+
+// iterate runs one genetic iteration: selection, crossover, education,
+// and a restart after too many iterations without improvement.
+func (h *hgs) iterate() {
+	h.iter++
+	h.noImprove++
+	p1 := h.tournament()
+	p2 := h.tournament()
+	for tries := 0; p2 == p1 && tries < 3; tries++ {
+		p2 = h.tournament()
+	}
+	var child [][]int32
+	if h.in.homog && h.useSREX() {
+		child = h.srex(p1, p2)
+	}
+	if child == nil {
+		child = h.split(h.crossover(p1.giant(), p2.giant()))
+	}
+	h.educate(child)
+	if h.noImprove >= h.opts.NoImprove {
+		h.feas.members, h.inf.members = nil, nil
+		h.noImprove = 0
+		h.initPopulation()
 	}
 }
 
 func (h *hgs) initPopulation() {
 	g := append([]int32(nil), h.in.clients...)
-	for i := 0; i < 4*h.opts.PopMin && !h.stop(); i++ {
+	for i := 0; i < 4*h.opts.PopMin && !h.done(); i++ {
 		h.rng.Shuffle(len(g), func(a, b int) { g[a], g[b] = g[b], g[a] })
 		h.educate(h.split(g))
 	}
@@ -275,6 +321,10 @@ func (h *hgs) consider(x *indiv) {
 	}
 	h.best = x
 	h.noImprove = 0
+	if h.parent != nil {
+		h.parent.considerChild(x)
+		return
+	}
 	if h.onImprove != nil {
 		h.onImprove(Improvement{
 			Elapsed:   time.Since(h.start),
