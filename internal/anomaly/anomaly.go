@@ -89,8 +89,9 @@ type Config struct {
 	// days is noise, and its early residuals would poison the view's
 	// calibration. 0 scores from the first sample.
 	SeasonDays int64
-	// SeasonMemory is the time constant, in samples of one hour-of-day
-	// bin, of the season view's profile (its mean and mean |deviation|).
+	// SeasonMemory is the time constant, in days, of the season view's
+	// profile (each hour's mean and mean |deviation|), so that the profile
+	// means the same at any sampling rate.
 	SeasonMemory float64
 	// LevelUntilSeason uses the level view only for samples whose
 	// hour-of-day profile is not established yet (fewer than SeasonDays
@@ -134,7 +135,7 @@ func DefaultConfig() Config {
 		Step:              2,
 		Refractory:        100,
 		SeasonDays:        3,
-		SeasonMemory:      32,
+		SeasonMemory:      4,
 		LevelUntilSeason:  true,
 	}
 }
@@ -166,8 +167,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: Refractory %d must be in [0, 2^30] samples", c.Refractory)
 	case c.SeasonDays < 0 || c.SeasonDays > 1<<20:
 		return fmt.Errorf("anomaly: SeasonDays %d must be in [0, 2^20] days", c.SeasonDays)
-	case !in(c.SeasonMemory, 1, 1e8):
-		return fmt.Errorf("anomaly: SeasonMemory %v must be in [1, 1e8] samples", c.SeasonMemory)
+	case !in(c.SeasonMemory, 0.1, 1e5):
+		return fmt.Errorf("anomaly: SeasonMemory %v must be in [0.1, 1e5] days", c.SeasonMemory)
 	}
 	return nil
 }
@@ -177,8 +178,8 @@ type Detector struct {
 	cfg   Config
 	views uint32
 	// constants derived from cfg
-	aMem, aSlow, aShort, aCal, aExcess, aSeason, useDecay, negLogTailMass float64
-	st                                                                    state
+	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
+	st                                                           state
 }
 
 // New returns a detector for one channel.
@@ -202,7 +203,6 @@ func (d *Detector) derive() {
 	d.aSlow = 1 / d.cfg.LevelMemory
 	d.useDecay = 1 - d.aMem
 	d.aCal = 1 / d.cfg.CalibrationMemory
-	d.aSeason = 1 / d.cfg.SeasonMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.negLogTailMass = -math.Log(d.cfg.TailMass)
 }
@@ -303,7 +303,13 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	aSlow := max(d.aSlow, 1/float64(s.N))
 	s.SlowDev += aSlow * (math.Abs(v-s.SlowMean) - s.SlowDev)
 	s.SlowMean += aSlow * (v - s.SlowMean)
-	aSeason := max(1/float64(s.SeasonSeen[sb]+1), d.aSeason)
+	// The profile's memory is SeasonMemory days whatever the sampling
+	// rate: in samples, SeasonMemory times the bin's samples per day.
+	aSeason := 1 / float64(s.SeasonSeen[sb]+1)
+	if s.SeasonDays[sb] > 0 {
+		perDay := float64(s.SeasonSeen[sb]+1) / float64(s.SeasonDays[sb])
+		aSeason = max(aSeason, 1/(d.cfg.SeasonMemory*perDay))
+	}
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
 	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
 	if s.SeasonSeen[sb] < math.MaxUint32 {

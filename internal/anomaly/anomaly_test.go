@@ -257,7 +257,7 @@ func TestConfigValidation(t *testing.T) {
 		"on":         func(c *Config) { c.On = 0 },
 		"refractory": func(c *Config) { c.Refractory = -5 },
 		"seasondays": func(c *Config) { c.SeasonDays = -1 },
-		"seasonmem":  func(c *Config) { c.SeasonMemory = 0.5 },
+		"seasonmem":  func(c *Config) { c.SeasonMemory = 0.05 },
 	}
 	for name, f := range bad {
 		c := DefaultConfig()
@@ -326,18 +326,19 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 // daily is a square daily cycle (high from 09:00 to 18:00 UTC, low
-// otherwise, plus noise) sampled every 5 minutes for days days; on day
-// missing (if ≥ 0) the high phase does not come.
-func daily(days, missing int, seed uint64) (ts []int64, vs []float64) {
+// otherwise, plus noise) sampled every stepMin minutes for days days; on
+// day missing (if ≥ 0) the high phase does not come.
+func daily(days, missing, stepMin int, seed uint64) (ts []int64, vs []float64) {
 	r := rand.New(rand.NewPCG(seed, 2))
 	t0 := int64(1_400_025_600_000) // 2014-05-14 00:00 UTC
-	for i := range days * 288 {
-		h := (i % 288) / 12
+	perDay := 24 * 60 / stepMin
+	for i := range days * perDay {
+		h := (i % perDay) * stepMin / 60
 		v := 20.0
-		if h >= 9 && h < 18 && i/288 != missing {
+		if h >= 9 && h < 18 && i/perDay != missing {
 			v = 80
 		}
-		ts = append(ts, t0+int64(i)*5*minute)
+		ts = append(ts, t0+int64(i*stepMin)*minute)
 		vs = append(vs, v+2*r.NormFloat64())
 	}
 	return ts, vs
@@ -350,27 +351,34 @@ func daily(days, missing int, seed uint64) (ts []int64, vs []float64) {
 // nothing here, and on this clean synthetic cycle Fisher's combination
 // keeps the surprise below On: see docs/decisions/anomaly.md.)
 func TestSeasonMissingPeak(t *testing.T) {
-	ts, vs := daily(14, 10, 7)
-	from, to := 10*288+9*12, 10*288+18*12
-	best := func(sc []float64) (in, out float64) {
-		for i, s := range sc {
-			if i >= from && i < to {
-				in = max(in, s)
-			} else if i > 3*288 {
-				out = max(out, s)
+	// The profile's memory is in days, so the view works the same at any
+	// sampling rate: 1, 5 and 60 minutes (hourly samples get a longer
+	// series: the refractory period and warm-up are counted in samples).
+	for _, c := range []struct{ stepMin, days, missing int }{{1, 14, 10}, {5, 14, 10}, {60, 40, 30}} {
+		stepMin := c.stepMin
+		perDay := 24 * 60 / stepMin
+		ts, vs := daily(c.days, c.missing, stepMin, 7)
+		from, to := c.missing*perDay+9*perDay/24, c.missing*perDay+18*perDay/24
+		best := func(sc []float64) (in, out float64) {
+			for i, s := range sc {
+				if i >= from && i < to {
+					in = max(in, s)
+				} else if i > 3*perDay {
+					out = max(out, s)
+				}
 			}
+			return in, out
 		}
-		return in, out
-	}
-	season := DefaultConfig()
-	season.Views = ViewSeason
-	if in, out := best(run(t, season, ts, vs)); in == 0 || in <= out {
-		t.Errorf("season view: best score in the missing peak %v, elsewhere after day 3 %v; want a report that stands out", in, out)
-	}
-	level := DefaultConfig()
-	level.Views = ViewLevel
-	if in, _ := best(run(t, level, ts, vs)); in > 0 {
-		t.Errorf("the level view scored the missing peak %v; the test no longer isolates the season view", in)
+		season := DefaultConfig()
+		season.Views = ViewSeason
+		if in, out := best(run(t, season, ts, vs)); in == 0 || in <= out {
+			t.Errorf("%d-minute samples, season view: best score in the missing peak %v, elsewhere after day 3 %v; want a report that stands out", stepMin, in, out)
+		}
+		level := DefaultConfig()
+		level.Views = ViewLevel
+		if in, _ := best(run(t, level, ts, vs)); in > 0 {
+			t.Errorf("%d-minute samples: the level view scored the missing peak %v; the test no longer isolates the season view", stepMin, in)
+		}
 	}
 }
 
@@ -379,7 +387,7 @@ func TestSeasonMissingPeak(t *testing.T) {
 // reported as anomalies of the (still empty) profile, and timestamps that
 // never advance keep the season view off instead of breaking it.
 func TestSeasonGate(t *testing.T) {
-	ts, vs := daily(3, -1, 8)
+	ts, vs := daily(3, -1, 5, 8)
 	cfg := DefaultConfig()
 	cfg.Views = ViewSeason
 	cfg.Warmup = 0
