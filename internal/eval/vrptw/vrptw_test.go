@@ -86,3 +86,43 @@ func TestReadBKS(t *testing.T) {
 		t.Error("bad vehicle count accepted")
 	}
 }
+
+// TestRunGehringHombergerLayout runs the eval on a 200-customer instance
+// named as in the Gehring & Homberger archives (C1_2_1.TXT, upper-case
+// extension): the extended sets are read from a directory of such files
+// with --instances (they are not staged; see docs/decisions/routing.md).
+func TestRunGehringHombergerLayout(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(200, 1))
+	p := &route.Problem{Name: "C1_2_1", DepotX: 70, DepotY: 70}
+	for i := 0; i < 200; i++ {
+		ready := float64(rng.IntN(300))
+		p.Stops = append(p.Stops, route.Stop{ID: fmt.Sprint(i + 1), X: float64(rng.IntN(141)), Y: float64(rng.IntN(141)), Demand: int64(1 + rng.IntN(20)), Ready: ready, Due: ready + 400, Service: 10})
+	}
+	for v := 0; v < 50; v++ {
+		p.Vehicles = append(p.Vehicles, route.Vehicle{ID: fmt.Sprint(v + 1), Capacity: 200, ShiftEnd: 1000})
+	}
+	var b bytes.Buffer
+	if err := route.FormatSolomon(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "C1_2_1.TXT"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	names, err := Instances(dir)
+	if err != nil || len(names) != 1 || names[0] != "C1_2_1" {
+		t.Fatalf("instances %v, %v; want [C1_2_1]", names, err)
+	}
+	var out bytes.Buffer
+	sum, err := Run(context.Background(), Config{Instances: dir, Time: 200 * time.Millisecond, Seed: 1, Only: []string{"c1_2_1"}}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Rows) != 1 || sum.Rows[0].Customers != 200 {
+		t.Fatalf("rows %+v, want one with 200 customers", sum.Rows)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "vrptw instances=1 mean_gap=") {
+		t.Errorf("last line %q", last)
+	}
+}
