@@ -421,3 +421,47 @@ func TestOldCheckpoint(t *testing.T) {
 		t.Fatalf("current size with version 2: got %v, want ErrCheckpoint", err)
 	}
 }
+
+// TestZeroInflatedTail: a statistic that is 0 most of the time (the range
+// view inside the range) still gets an unbounded tail: far beyond anything
+// seen is more surprising than just beyond, by the fitted Pareto tail of
+// its positive part.
+func TestZeroInflatedTail(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Views = ViewRange
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	surprise := func(v float64) float64 {
+		var x [numViews]float64
+		x[7] = v
+		d.st.N++
+		return d.calibrate(&x, 0)
+	}
+	for range 20000 {
+		v := 0.0
+		if r.Float64() < 0.01 { // 1% of samples, Pareto with index 2 above 0.1
+			v = 0.1 / math.Sqrt(r.Float64())
+		}
+		surprise(v)
+	}
+	probe := func(v float64) float64 {
+		saved := d.st
+		s := surprise(v)
+		d.st = saved
+		return s
+	}
+	zero, small, big, huge := probe(0), probe(1), probe(100), probe(1e4)
+	if zero > 0.35 { // mid-p: half of the zeros count as "at least as large"
+		t.Errorf("x = 0 has surprise %.2f, want at most log10(2)", zero)
+	}
+	// P(x ≥ 1) ≈ 0.01·(1/0.1)^-2 = 1e-4; P(x ≥ 100) ≈ 1e-8.
+	if small < 3 || small > 5 {
+		t.Errorf("x = 1 has surprise %.2f, want about 4", small)
+	}
+	if big < small+2 || huge < big+2 {
+		t.Errorf("surprise at 1, 100, 10^4: %.2f, %.2f, %.2f; want an unbounded tail (≥ 2 decades more per 100x)", small, big, huge)
+	}
+}

@@ -49,7 +49,9 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 // of ln(x/t) over the exceedances (Hill's estimator of the inverse tail
 // index), which it then updates. The tail is unbounded: a value far beyond
 // anything seen scores higher than one just beyond, however short the
-// history.
+// history. When less than TailMass of the mass is above zero, the tail is
+// that of the positive part: P(x > 0)·TailMass·(x/t)^(−1/e) with t the
+// positive part's 1−TailMass quantile.
 func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	s := &d.st
 	h := &s.Hist[k]
@@ -63,13 +65,32 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 		}
 	}
 	t := binEdges[tb]
+	logMass := d.negLogTailMass
+	if t <= 0 {
+		// A zero-inflated statistic (the range view is 0 inside the
+		// range): the tail is modelled on its positive part, so that it
+		// stays unbounded however rarely the statistic is positive.
+		pos := s.Total[k] - h[0]
+		if pos > 0 {
+			need = d.cfg.TailMass * pos
+			tail = 0
+			for tb = nBins - 1; tb > 1; tb-- {
+				tail += h[tb]
+				if tail >= need {
+					break
+				}
+			}
+			t = binEdges[tb]
+			logMass = d.negLogTailMass - math.Log(pos/s.Total[k])
+		}
+	}
 	if x <= t || t <= 0 {
 		return d.negLogBody(k, b)
 	}
 	e := math.Log(x / t)
 	var nl float64
 	if s.Excess[k] > 0 {
-		nl = d.negLogTailMass + e/s.Excess[k]
+		nl = logMass + e/s.Excess[k]
 		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
 		// First exceedance: no tail estimate yet, so the empirical body.
