@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
 // BenchmarkPostTelemetry posts JSON batches of 1,000 samples from 8 clients
@@ -34,6 +36,7 @@ func BenchmarkPostTelemetry(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := testenv.ProcessCPU()
 	var wg sync.WaitGroup
 	per := b.N/8 + 1
 	for w := 0; w < 8; w++ {
@@ -56,4 +59,5 @@ func BenchmarkPostTelemetry(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(per*8*1000)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(per*8*1000), "cpu-ns/sample")
 }

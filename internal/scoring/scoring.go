@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"math"
@@ -191,6 +190,8 @@ type seriesState struct {
 	onsetTS  int64
 	alerting bool
 	recent   [4]alert.Evidence
+
+	scoreChannel string // channel + Suffix, built once
 }
 
 type shard struct {
@@ -246,10 +247,23 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 func (s *Service) shardOf(k telemetry.Key) *shard {
-	h := fnv.New32a()
-	io.WriteString(h, k.Tenant)
-	io.WriteString(h, "\x00"+k.Twin+"\x00"+k.Channel)
-	return s.shards[h.Sum32()%uint32(len(s.shards))]
+	return s.shards[shardHash(k)%uint32(len(s.shards))]
+}
+
+// shardHash is FNV-1a (32 bit) of tenant NUL twin NUL channel, computed
+// without building the string (this runs for every sample).
+func shardHash(k telemetry.Key) uint32 {
+	const prime = 16777619
+	h := uint32(2166136261)
+	for i, part := range [3]string{k.Tenant, k.Twin, k.Channel} {
+		if i > 0 {
+			h = (h ^ 0) * prime
+		}
+		for j := 0; j < len(part); j++ {
+			h = (h ^ uint32(part[j])) * prime
+		}
+	}
+	return h
 }
 
 // Start subscribes to durable samples and starts the workers.
@@ -318,8 +332,11 @@ func (s *Service) work(sh *shard) {
 			}
 			out = out[:0]
 			for _, smp := range batch {
-				if sc, ok := s.score(sh, smp); ok {
-					out = append(out, telemetry.Sample{Tenant: smp.Tenant, Twin: smp.Twin, Channel: smp.Channel + Suffix, Type: smp.Type, TS: smp.TS, Value: sc})
+				if sc, st, ok := s.score(sh, smp); ok {
+					// Stored to 1e-4: finer than any threshold, and a
+					// quantised series compresses to about a byte a
+					// sample instead of seven.
+					out = append(out, telemetry.Sample{Tenant: smp.Tenant, Twin: smp.Twin, Channel: st.scoreChannel, Type: smp.Type, TS: smp.TS, Value: math.Round(sc*1e4) / 1e4})
 				}
 			}
 			if len(out) > 0 {
@@ -336,25 +353,28 @@ func (s *Service) work(sh *shard) {
 }
 
 // score updates the series' detector and decides about alerts.
-func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, bool) {
+func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, *seriesState, bool) {
 	k := smp.Key()
 	st := sh.series[k]
 	if st == nil {
 		d, err := anomaly.New(anomaly.DefaultConfig())
 		if err != nil {
-			return 0, false
+			return 0, nil, false
 		}
 		st = &seriesState{det: d, typ: smp.Type, lastTS: math.MinInt64}
 		sh.series[k] = st
 	}
 	if smp.TS <= st.lastTS {
-		return 0, false
+		return 0, nil, false
 	}
 	s.polMu.RLock()
 	eff := s.policy.resolve(smp.Type, smp.Twin)
 	s.polMu.RUnlock()
 	if !eff.enabled {
-		return 0, false
+		return 0, nil, false
+	}
+	if st.scoreChannel == "" {
+		st.scoreChannel = smp.Channel + Suffix
 	}
 	sc := st.det.Update(smp.TS, smp.Value)
 	st.lastTS = smp.TS
@@ -373,7 +393,7 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, bool) {
 		st.vari = (1 - a) * (st.vari + a*d*d)
 	}
 	if s.cfg.Alerts == nil || (!eff.alerts && !st.alerting) {
-		return sc, true
+		return sc, st, true
 	}
 	switch {
 	case eff.alerts && sc >= eff.threshold && st.n > eff.learning:
@@ -407,7 +427,7 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, bool) {
 			st.alerting = false
 		}
 	}
-	return sc, true
+	return sc, st, true
 }
 
 func (s *Service) checkpointLoop() {

@@ -2,6 +2,8 @@ package scoring
 
 import (
 	"context"
+	"hash/fnv"
+	"io"
 	"math"
 	"path/filepath"
 	"sync"
@@ -153,5 +155,18 @@ func TestPolicyValidation(t *testing.T) {
 	}
 	if e := p.resolve("slope", "y"); !e.enabled || e.threshold != 0.279 {
 		t.Fatalf("defaults not applied: %+v", e)
+	}
+}
+
+// TestShardHashIsFNV: the allocation-free shard hash is FNV-1a of
+// tenant NUL twin NUL channel, so shard placement (and with it every saved
+// checkpoint) is what it was.
+func TestShardHashIsFNV(t *testing.T) {
+	for _, k := range []telemetry.Key{{}, {Tenant: "default", Twin: "slope-1", Channel: "pore_pressure"}, {Tenant: "t2", Twin: "ü/𝄞", Channel: "x.anomaly"}} {
+		h := fnv.New32a()
+		io.WriteString(h, k.Tenant+"\x00"+k.Twin+"\x00"+k.Channel)
+		if got, want := shardHash(k), h.Sum32(); got != want {
+			t.Errorf("shardHash(%+v) = %d, want %d", k, got, want)
+		}
 	}
 }

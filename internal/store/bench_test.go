@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
 // BenchmarkAppend measures durable appends: 8 writers, batches of 1,000
@@ -25,6 +26,7 @@ func BenchmarkAppend(b *testing.B) {
 	next := 0
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := testenv.ProcessCPU()
 	var wg sync.WaitGroup
 	per := b.N/writers + 1
 	for w := 0; w < writers; w++ {
@@ -50,4 +52,5 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(per*writers*batch)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(per*writers*batch), "cpu-ns/sample")
 }

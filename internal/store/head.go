@@ -122,6 +122,46 @@ func (h *head) get(k telemetry.Key) *series {
 	return s
 }
 
+// resolve sets sers[i] to the series of samples[i], creating the missing
+// ones. Batches usually carry several channels of one twin in a row, so it
+// finds the twin once (one map lookup) and its channel among the twin's
+// few series; a twin with many series falls back to the full-key map.
+func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
+	missing := false
+	h.mu.RLock()
+	var twin []*series
+	var tenant, name string
+	have := false
+	for i := range samples {
+		smp := &samples[i]
+		if !have || smp.Twin != name || smp.Tenant != tenant {
+			tenant, name, have = smp.Tenant, smp.Twin, true
+			twin = h.byTwin[telemetry.Key{Tenant: tenant, Twin: name}]
+		}
+		var found *series
+		if len(twin) <= 16 {
+			for _, s := range twin {
+				if s.key.Channel == smp.Channel {
+					found = s
+					break
+				}
+			}
+		} else {
+			found = h.byKey[smp.Key()]
+		}
+		sers[i] = found
+		missing = missing || found == nil
+	}
+	h.mu.RUnlock()
+	if missing {
+		for i := range samples {
+			if sers[i] == nil {
+				sers[i] = h.add(0, samples[i].Key(), samples[i].Type)
+			}
+		}
+	}
+}
+
 // add registers a series with a given ref (from a block or the WAL) or a
 // fresh one when ref is 0.
 func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {

@@ -300,15 +300,7 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	// enqueues a sample for it (under seqMu), which keeps every series
 	// record ahead of the samples that refer to it.
 	sers := make([]*series, len(samples))
-	for i := range samples {
-		smp := &samples[i]
-		k := smp.Key()
-		ser := s.head.get(k)
-		if ser == nil {
-			ser = s.head.add(0, k, smp.Type)
-		}
-		sers[i] = ser
-	}
+	s.head.resolve(samples, sers)
 	var seriesRec []byte
 	sampRec := make([]byte, 1, 1+len(samples)*14)
 	sampRec[0] = recSamples
