@@ -309,6 +309,12 @@ func BenchmarkUpdate(b *testing.B) {
 	}{
 		{"default", DefaultConfig},
 		{"allviews", func() Config { c := DefaultConfig(); c.Views = 0; return c }},
+		// The previous default (tsingma-anomaly/1.0), for comparison in one run.
+		{"v1.0", func() Config {
+			c := DefaultConfig()
+			c.Views, c.LevelUntilSeason = ViewShift|ViewLevel|ViewRange, false
+			return c
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ts, vs := series(1<<16, -1, 0, 6)
