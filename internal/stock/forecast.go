@@ -48,6 +48,90 @@ type Forecast struct {
 	// Residuals are the recent one-step-ahead in-sample errors (actual
 	// minus forecast), oldest first.
 	Residuals []float64
+
+	path *errorPath // the fitted model's recent forecasts, for LeadTimeErrors
+}
+
+// errorPath holds what LeadTimeErrors needs: the history and the fitted
+// model's k-step-ahead in-sample forecasts from recent origins.
+type errorPath struct {
+	y     []float64              // history in its original scale
+	from  int                    // first origin day
+	ahead func(t, k int) float64 // forecast of day t+k made after day t >= from
+	lift  func(day int) float64  // planned-promotion lift of a history day (1 otherwise)
+}
+
+// undershootDays is how many recent days of demand the undershoot
+// distribution is taken from, and undershootQuantiles how many of its
+// quantiles stand for it.
+const (
+	undershootDays      = 8 * Season
+	undershootQuantiles = 8
+)
+
+// undershoots returns quantiles of the undershoot U of a daily-reviewed
+// reorder point, P(U > u) = E[(D-u)+]/E[D], for one day's demand D drawn
+// from the recent history days scaled to the mean daily demand m.
+func (p *errorPath) undershoots(m float64) []float64 {
+	days := p.y[max(0, len(p.y)-undershootDays):]
+	d := make([]float64, len(days))
+	mu := 0.0
+	for _, v := range days {
+		mu += v
+	}
+	mu /= float64(len(days))
+	if mu <= 0 || m <= 0 {
+		return []float64{0}
+	}
+	hi := 0.0
+	for i, v := range days {
+		d[i] = v * m / mu
+		hi = math.Max(hi, d[i])
+	}
+	excess := func(u float64) float64 {
+		s := 0.0
+		for _, v := range d {
+			s += math.Max(0, v-u)
+		}
+		return s / float64(len(d)) / m
+	}
+	out := make([]float64, undershootQuantiles)
+	for j := range out {
+		surv := 1 - (float64(j)+0.5)/undershootQuantiles
+		lo, h := 0.0, hi
+		for range 40 {
+			mid := (lo + h) / 2
+			if excess(mid) > surv {
+				lo = mid
+			} else {
+				h = mid
+			}
+		}
+		out[j] = h
+	}
+	return out
+}
+
+// LeadTimeErrors returns the fitted model's in-sample errors of demand
+// summed over l days: for each origin day t in the last residualWindow
+// days of the history, actual demand on days t+1..t+l minus the forecast
+// of it made after day t, oldest first. Unlike sums of one-step
+// residuals, these include the error of the level and trend the model
+// carries over the lead time. Nil for a forecast built by hand.
+func (f Forecast) LeadTimeErrors(l int) []float64 {
+	p := f.path
+	if p == nil || l < 1 {
+		return nil
+	}
+	var out []float64
+	for t := p.from; t+l < len(p.y); t++ {
+		e := 0.0
+		for k := 1; k <= l; k++ {
+			e += p.y[t+k] - math.Max(0, p.ahead(t, k))*p.lift(t+k)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // LeadTimeSigma is the standard deviation of forecast errors summed over
@@ -82,6 +166,11 @@ type model interface {
 	forecast(h int) []float64
 	sigma() float64
 	residuals() []float64
+	// ahead is the k-step forecast made after day t, for t in the last
+	// residualWindow days of the history the model was fitted to (after
+	// a keeping run).
+	ahead(t, k int) float64
+	pathFrom() int
 }
 
 // residualWindow is how many recent one-step errors a model keeps.
@@ -105,31 +194,136 @@ func ForecastDemand(history []float64, horizon int) (Forecast, error) {
 // promotions: the promotion lift is estimated from past promotion days
 // against the days around them, the history is deflated by it before the
 // models are fitted, and planned future promotion days are inflated by it.
+// It is Fit followed by Model.Forecast on the same history.
 func ForecastWithPromotions(history []float64, horizon int, promo Promotions) (Forecast, error) {
+	if horizon < 1 {
+		return Forecast{}, fmt.Errorf("stock: horizon %d must be positive", horizon)
+	}
+	m, err := Fit(history, promo.Past)
+	if err != nil {
+		return Forecast{}, err
+	}
+	return m.Forecast(history, horizon, promo)
+}
+
+// Model is a forecasting model chosen and fitted for one item: the method,
+// its smoothing parameters and the promotion lift. Fitting (model choice
+// by holdout error and a parameter search) is the expensive part;
+// Model.Forecast re-runs the fitted model over a history, cheap enough to
+// repeat every day between refits. A Model is a value, safe to copy and
+// to use concurrently.
+type Model struct {
+	Method Method
+	// HoldoutMAE is the chosen model's mean absolute error on the holdout.
+	HoldoutMAE float64
+	// Lift is the estimated demand multiplier on promotion days (1: none).
+	Lift float64
+	hw   hw      // smoothing parameters when Method is HoltWinters
+	cr   croston // smoothing parameter when Method is CrostonSBA
+}
+
+// Fit chooses between the models by holdout error on history (one value
+// per day, oldest first, non-negative; past flags planned promotion days,
+// nil for none) and fits the chosen one's parameters to all of it.
+func Fit(history []float64, past []bool) (Model, error) {
+	if len(past) != 0 && len(past) != len(history) {
+		return Model{}, fmt.Errorf("stock: %d past promotion flags for %d history days", len(past), len(history))
+	}
+	if err := checkHistory(history); err != nil {
+		return Model{}, err
+	}
+	m := Model{Lift: promoLift(history, past)}
+	adj := m.deflate(history, past)
+	hold := 4 * Season
+	if len(adj) < 2*hold+2*Season {
+		hold = Season
+	}
+	train, test := adj[:len(adj)-hold], adj[len(adj)-hold:]
+	m.HoldoutMAE = math.Inf(1)
+	if len(train) >= 2*Season {
+		m.Method, m.HoldoutMAE = HoltWinters, mae(fitHoltWinters(train).forecast(hold), test)
+	}
+	if e := mae(fitCroston(train).forecast(hold), test); e < m.HoldoutMAE-1e-12 {
+		m.Method, m.HoldoutMAE = CrostonSBA, e
+	}
+	switch m.Method {
+	case HoltWinters:
+		m.hw = fitHoltWinters(adj).(hw).params()
+	default:
+		m.cr = fitCroston(adj).(croston).params()
+	}
+	return m, nil
+}
+
+// Forecast runs the fitted model over history (the history it was fitted
+// to, or a longer one: the days since the fit are then filtered with the
+// same parameters) and forecasts horizon days ahead; promo flags the
+// planned promotion days of the history (Past) and of the horizon
+// (Future).
+func (m Model) Forecast(history []float64, horizon int, promo Promotions) (Forecast, error) {
+	if horizon < 1 {
+		return Forecast{}, fmt.Errorf("stock: horizon %d must be positive", horizon)
+	}
 	if len(promo.Past) != 0 && len(promo.Past) != len(history) {
 		return Forecast{}, fmt.Errorf("stock: %d past promotion flags for %d history days", len(promo.Past), len(history))
 	}
-	lift := promoLift(history, promo.Past)
-	if lift == 1 {
-		f, err := forecastPlain(history, horizon)
-		if err == nil {
-			f.applyLift(lift, promo.Future)
+	if err := checkHistory(history); err != nil {
+		return Forecast{}, err
+	}
+	if m.Method != HoltWinters && m.Method != CrostonSBA {
+		return Forecast{}, fmt.Errorf("stock: model %q is not fitted", m.Method)
+	}
+	adj := m.deflate(history, promo.Past)
+	var fm model
+	if m.Method == HoltWinters {
+		p := m.hw
+		p.keep = true
+		fm = p.run(adj)
+	} else {
+		p := m.cr
+		p.keep = true
+		fm = p.run(adj)
+	}
+	f := Forecast{Method: m.Method, Mean: fm.forecast(horizon), Sigma: fm.sigma(), HoldoutMAE: m.HoldoutMAE, Residuals: fm.residuals()}
+	lift := m.Lift
+	past := promo.Past
+	f.path = &errorPath{y: history, from: fm.pathFrom(), ahead: fm.ahead, lift: func(day int) float64 {
+		if lift > 1 && day < len(past) && past[day] {
+			return lift
 		}
-		return f, err
+		return 1
+	}}
+	if lift > 1 {
+		f.applyLift(lift, promo.Future)
+	}
+	return f, nil
+}
+
+// deflate divides promotion days' demand by the lift.
+func (m Model) deflate(history []float64, past []bool) []float64 {
+	if m.Lift <= 1 || len(past) == 0 {
+		return history
 	}
 	adj := make([]float64, len(history))
 	for i, y := range history {
 		adj[i] = y
-		if promo.Past[i] {
-			adj[i] = y / lift
+		if past[i] {
+			adj[i] = y / m.Lift
 		}
 	}
-	f, err := forecastPlain(adj, horizon)
-	if err != nil {
-		return f, err
+	return adj
+}
+
+func checkHistory(history []float64) error {
+	if len(history) < MinHistory {
+		return ErrShortHistory
 	}
-	f.applyLift(lift, promo.Future)
-	return f, nil
+	for i, y := range history {
+		if y < 0 || math.IsNaN(y) || math.IsInf(y, 0) {
+			return fmt.Errorf("stock: history day %d: demand %g is not a finite non-negative number", i, y)
+		}
+	}
+	return nil
 }
 
 func (f *Forecast) applyLift(lift float64, future []bool) {
@@ -172,44 +366,6 @@ func promoLift(y []float64, past []bool) float64 {
 	return math.Max(1, lift)
 }
 
-func forecastPlain(history []float64, horizon int) (Forecast, error) {
-	if len(history) < MinHistory {
-		return Forecast{}, ErrShortHistory
-	}
-	if horizon < 1 {
-		return Forecast{}, fmt.Errorf("stock: horizon %d must be positive", horizon)
-	}
-	for i, y := range history {
-		if y < 0 || math.IsNaN(y) || math.IsInf(y, 0) {
-			return Forecast{}, fmt.Errorf("stock: history day %d: demand %g is not a finite non-negative number", i, y)
-		}
-	}
-	hold := 4 * Season
-	if len(history) < 2*hold+2*Season {
-		hold = Season
-	}
-	train, test := history[:len(history)-hold], history[len(history)-hold:]
-	fits := []struct {
-		m   Method
-		fit func([]float64) model
-	}{
-		{HoltWinters, func(y []float64) model { return fitHoltWinters(y) }},
-		{CrostonSBA, func(y []float64) model { return fitCroston(y) }},
-	}
-	best, bestErr := -1, math.Inf(1)
-	for i, f := range fits {
-		if f.m == HoltWinters && len(train) < 2*Season {
-			continue
-		}
-		e := mae(f.fit(train).forecast(hold), test)
-		if e < bestErr-1e-12 {
-			best, bestErr = i, e
-		}
-	}
-	m := fits[best].fit(history)
-	return Forecast{Method: fits[best].m, Mean: m.forecast(horizon), Sigma: m.sigma(), HoldoutMAE: bestErr, Residuals: m.residuals()}, nil
-}
-
 func mae(f, y []float64) float64 {
 	s := 0.0
 	for i := range y {
@@ -228,6 +384,13 @@ type hw struct {
 	nErr                    int
 	keep                    bool
 	res                     []float64
+	from                    int       // first recorded origin
+	states                  []hwState // state after each day from `from` on
+}
+
+type hwState struct {
+	level, trend float64
+	season       [Season]float64
 }
 
 // run filters y with fixed parameters and returns the model state.
@@ -261,13 +424,32 @@ func (m hw) run(y []float64) hw {
 		m.level = m.alpha*(y[t]-m.season[k]) + (1-m.alpha)*(m.level+m.phi*m.trend)
 		m.trend = m.beta*(m.level-prevLevel) + (1-m.beta)*m.phi*m.trend
 		m.season[k] = m.gamma*(y[t]-m.level) + (1-m.gamma)*m.season[k]
+		if m.keep && t >= len(y)-residualWindow {
+			if m.states == nil {
+				m.from = t
+			}
+			m.states = append(m.states, hwState{m.level, m.trend, m.season})
+		}
 	}
 	m.n = len(y)
 	return m
 }
 
+func (m hw) pathFrom() int { return m.from }
+
+func (m hw) ahead(t, k int) float64 {
+	st := &m.states[t-m.from]
+	damp, pw := 0.0, 1.0
+	for i := 0; i < k; i++ {
+		pw *= m.phi
+		damp += pw
+	}
+	return st.level + damp*st.trend + st.season[(t+k)%Season]
+}
+
 // fitHoltWinters chooses smoothing parameters on a grid by one-step-ahead
-// squared error.
+// squared error and returns the model filtered over y with them (without
+// the recorded residuals and states of a keeping run).
 func fitHoltWinters(y []float64) model {
 	var best hw
 	bestSSE := math.Inf(1)
@@ -281,12 +463,13 @@ func fitHoltWinters(y []float64) model {
 			}
 		}
 	}
-	best.keep = true
-	best.res = nil
-	return best.run(y)
+	return best
 }
 
 func (m hw) residuals() []float64 { return m.res }
+
+// params is the model's smoothing parameters without its state.
+func (m hw) params() hw { return hw{alpha: m.alpha, beta: m.beta, gamma: m.gamma, phi: m.phi} }
 
 func (m hw) forecast(h int) []float64 {
 	out := make([]float64, h)
@@ -316,6 +499,17 @@ type croston struct {
 	nErr        int
 	keep        bool
 	res         []float64
+	from        int
+	rates       []float64 // rate after each day from `from` on
+}
+
+func (c croston) pathFrom() int { return c.from }
+
+func (c croston) ahead(t, _ int) float64 {
+	if t-c.from >= len(c.rates) {
+		return c.rate()
+	}
+	return c.rates[t-c.from]
 }
 
 func (c croston) rate() float64 {
@@ -361,6 +555,12 @@ func (c croston) run(y []float64) croston {
 		} else {
 			gap++
 		}
+		if c.keep && t >= len(y)-residualWindow {
+			if c.rates == nil {
+				c.from = t
+			}
+			c.rates = append(c.rates, c.rate())
+		}
 	}
 	return c
 }
@@ -374,12 +574,13 @@ func fitCroston(y []float64) model {
 			best, bestSSE = c, c.sse
 		}
 	}
-	best.keep = true
-	best.res = nil
-	return best.run(y)
+	return best
 }
 
 func (c croston) residuals() []float64 { return c.res }
+
+// params is the model's smoothing parameter without its state.
+func (c croston) params() croston { return croston{alpha: c.alpha} }
 
 func (c croston) forecast(h int) []float64 {
 	out := make([]float64, h)

@@ -3,13 +3,18 @@ package stock
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Policy turns a forecast into a reorder decision for a continuously
 // (daily) reviewed item: an (s, S) rule with reorder point s and
 // order-up-to level S = s + Q.
 type Policy struct {
-	// LeadTime is the number of days from ordering to receiving (>= 1).
+	// LeadTime is the number of days of demand the stock must cover
+	// between a reorder decision and the delivery being usable (>= 1).
+	// An order placed at the end of day t that serves the demand of day
+	// t+L onwards has LeadTime L-1; one placed during a day and received
+	// L days later has about L.
 	LeadTime int
 	// FillRate is the target share of demand served from stock, in (0, 1).
 	FillRate float64
@@ -32,7 +37,9 @@ type Decision struct {
 	OrderQuantity float64 // Q: the regular order size
 	Order         float64 // what to order now: S - position when at or below s, else 0
 	// StockoutRisk is the probability that demand over the lead time
-	// exceeds the current inventory position (normal approximation).
+	// exceeds the current inventory position: the share of the model's
+	// past lead-time errors that would exceed it, or the normal
+	// approximation for a forecast without a model path.
 	StockoutRisk float64
 }
 
@@ -67,17 +74,52 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 		q = math.Sqrt(2 * p.OrderingCost * (q / float64(cover)) / p.HoldingCost)
 	}
 	q = math.Max(1, math.Ceil(q))
-	sig := f.LeadTimeSigma(p.LeadTime)
-	z := 0.0
-	if sig > 0 {
-		z = safetyFactor((1 - p.FillRate) * q / sig)
+	var d Decision
+	if errs := f.LeadTimeErrors(p.LeadTime); len(errs) >= minLeadErrors {
+		// The reorder decision is taken on the daily position, which is
+		// already below s by the undershoot U (the amount the last day's
+		// demand crossed s by) when it triggers, so the shortfall per cycle
+		// is (D + U - s)+ for the demand D of the lead time. D is the
+		// forecast plus one of the model's own past errors over the lead
+		// time, U one of the quantiles of the undershoot's renewal
+		// distribution, P(U > u) = E[(D1-u)+]/E[D1] for one day's demand D1
+		// (Hadley & Whitin 1963; Silver, Pyke & Thomas 2017 §7.x), from the
+		// recent days' demand scaled to the forecast. No normality is
+		// assumed: lumpy and skewed demand keeps its shape. An order
+		// averages Q + E[U] units, and s is the lowest level whose expected
+		// shortage per order is (1-β)(Q + E[U]) (the fill-rate target).
+		lead := mu
+		us := f.path.undershoots(mean(f.Mean[:p.LeadTime+1]))
+		x := make([]float64, 0, len(errs)*len(us))
+		for _, e := range errs {
+			for _, u := range us {
+				x = append(x, e+u)
+			}
+		}
+		meanU := mean(us)
+		k := empiricalSafety(x, q, (1-p.FillRate)*(q+meanU))
+		d = Decision{SafetyStock: k - meanU, OrderQuantity: q}
+		d.ReorderPoint = math.Max(0, lead+k)
+		over := 0
+		for _, e := range errs {
+			if lead+e > position {
+				over++
+			}
+		}
+		d.StockoutRisk = float64(over) / float64(len(errs))
+	} else {
+		sig := f.LeadTimeSigma(p.LeadTime)
+		z := 0.0
+		if sig > 0 {
+			z = safetyFactor((1 - p.FillRate) * q / sig)
+		}
+		d = Decision{SafetyStock: z * sig, OrderQuantity: q}
+		d.ReorderPoint = mu + d.SafetyStock
+		d.StockoutRisk = StockoutRisk(mu, sig, position)
 	}
-	d := Decision{SafetyStock: z * sig, OrderQuantity: q}
-	d.ReorderPoint = mu + d.SafetyStock
 	if position <= d.ReorderPoint {
 		d.Order = math.Ceil(d.ReorderPoint + q - position)
 	}
-	d.StockoutRisk = StockoutRisk(mu, sig, position)
 	return d, nil
 }
 
@@ -114,4 +156,51 @@ func safetyFactor(target float64) float64 {
 		}
 	}
 	return hi
+}
+
+// minLeadErrors is the fewest lead-time errors the empirical safety stock
+// is computed from; with fewer the normal approximation is used.
+const minLeadErrors = 4 * Season
+
+// empiricalSafety returns the smallest k such that the expected shortage
+// per order cycle of an (s, S) policy with s = forecast + k and S = s + q,
+// E[(x-k)+] - E[(x-k-q)+] over the samples x of demand beyond the
+// forecast, is at most target.
+func empiricalSafety(x []float64, q, target float64) float64 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	// tail[i] = sum of x[i:].
+	tail := make([]float64, len(x)+1)
+	for i := len(x) - 1; i >= 0; i-- {
+		tail[i] = tail[i+1] + x[i]
+	}
+	above := func(k float64) float64 { // sum of (x-k)+
+		i, _ := slices.BinarySearch(x, k)
+		for i < len(x) && x[i] <= k {
+			i++
+		}
+		return tail[i] - k*float64(len(x)-i)
+	}
+	esc := func(k float64) float64 { return (above(k) - above(k+q)) / float64(len(x)) }
+	lo, hi := x[0]-q, x[len(x)-1]
+	for range 60 {
+		mid := (lo + hi) / 2
+		if esc(mid) > target {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+func mean(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
 }

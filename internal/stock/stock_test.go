@@ -165,3 +165,170 @@ func TestPolicyEOQ(t *testing.T) {
 		})
 	}
 }
+
+func TestModelForecastMatchesForecastDemand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	y := seasonal(rng, 200, 2)
+	past := make([]bool, len(y))
+	for i := 20; i < 200; i += 30 {
+		past[i], past[i+1] = true, true
+		y[i] *= 2
+		y[i+1] *= 2
+	}
+	promo := Promotions{Past: past, Future: []bool{true}}
+	want, err := ForecastWithPromotions(y, 10, promo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Fit(y, past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Forecast(y, 10, promo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Lift < 1.5 || m.Lift > 2.5 {
+		t.Errorf("lift %.2f, want about 2", m.Lift)
+	}
+	for k := range want.Mean {
+		if got.Mean[k] != want.Mean[k] {
+			t.Fatalf("day %d: Fit+Forecast %v, ForecastWithPromotions %v", k, got.Mean[k], want.Mean[k])
+		}
+	}
+	// Re-run over a longer history with a level shift: the forecast follows.
+	longer := append(append([]float64(nil), y...), make([]float64, 28)...)
+	for i := 200; i < len(longer); i++ {
+		longer[i] = 60 * [7]float64{1, 0.8, 0.9, 1, 1.2, 1.6, 0.5}[i%7]
+	}
+	f2, err := m.Forecast(longer, 7, Promotions{Past: append(past, make([]bool, 28)...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if avg := mean(f2.Mean); avg < 45 {
+		t.Errorf("mean forecast %.1f after a shift to about 60, want the model to follow", avg)
+	}
+	if _, err := (Model{}).Forecast(y, 5, Promotions{}); err == nil {
+		t.Error("an unfitted model forecast")
+	}
+}
+
+func TestLeadTimeErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	y := make([]float64, 400)
+	for i := range y {
+		y[i] = float64(poisson(rng, 20))
+	}
+	f, err := ForecastDemand(y, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []int{1, 3, 6} {
+		e := f.LeadTimeErrors(l)
+		if len(e) < residualWindow-l-1 {
+			t.Fatalf("l=%d: %d errors", l, len(e))
+		}
+		v := 0.0
+		for _, x := range e {
+			v += x * x
+		}
+		v /= float64(len(e))
+		// Poisson(20) summed over l days: variance 20·l, plus the level's error.
+		if want := 20 * float64(l); v < 0.6*want || v > 1.8*want {
+			t.Errorf("l=%d: error variance %.1f, want about %.0f", l, v, want)
+		}
+	}
+	if (Forecast{Mean: []float64{1}}).LeadTimeErrors(2) != nil {
+		t.Error("a hand-made forecast has lead-time errors")
+	}
+}
+
+func poisson(rng *rand.Rand, lam float64) int {
+	l, k, p := math.Exp(-lam), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func TestUndershootOfConstantDemand(t *testing.T) {
+	p := &errorPath{y: make([]float64, 100)}
+	for i := range p.y {
+		p.y[i] = 10
+	}
+	// Constant daily demand d: the position crosses s uniformly within a day's demand.
+	for j, u := range p.undershoots(10) {
+		if want := (float64(j) + 0.5) / undershootQuantiles * 10; math.Abs(u-want) > 1e-6 {
+			t.Errorf("quantile %d: %v, want %v", j, u, want)
+		}
+	}
+}
+
+func TestEmpiricalSafetyMatchesNormalLoss(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	x := make([]float64, 20000)
+	for i := range x {
+		x[i] = 10 * rng.NormFloat64()
+	}
+	// With a large Q the second term vanishes: E[(X-k)+] = σ·G(k/σ).
+	for _, z := range []float64{0.5, 1, 2} {
+		k := empiricalSafety(x, 1e6, 10*normLoss(z))
+		if math.Abs(k-10*z) > 0.4 {
+			t.Errorf("z=%v: k=%.2f, want about %.2f", z, k, 10*z)
+		}
+	}
+}
+
+// TestFillRateCalibrated runs the policy daily on two years of seasonal
+// Poisson demand (a year of history, a year simulated, lost sales, orders
+// placed at the end of a day arriving four days later) and checks that
+// the achieved fill rate is near the target.
+func TestFillRateCalibrated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	const hist, days, lead = 365, 365, 4
+	week := [7]float64{1, 0.8, 0.9, 1, 1.2, 1.6, 0.5}
+	y := make([]float64, hist+days)
+	for i := range y {
+		y[i] = float64(poisson(rng, 25*week[i%7]))
+	}
+	for _, target := range []float64{0.95, 0.98} {
+		pol := Policy{LeadTime: lead - 1, FillRate: target, HoldingCost: 1, OrderingCost: 400}
+		m, err := Fit(y[:hist], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onHand, demand, served := 150.0, 0.0, 0.0
+		pipe := map[int]float64{}
+		for d := hist; d < len(y); d++ {
+			onHand += pipe[d]
+			delete(pipe, d)
+			s := math.Min(onHand, y[d])
+			onHand -= s
+			demand += y[d]
+			served += s
+			pos := onHand
+			for _, q := range pipe {
+				pos += q
+			}
+			f, err := m.Forecast(y[:d+1], lead+7, Promotions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, err := pol.Decide(f, pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dec.Order > 0 {
+				pipe[d+lead] += dec.Order
+			}
+		}
+		got := served / demand
+		t.Logf("target %.3f: achieved %.4f", target, got)
+		if math.Abs(got-target) > 0.012 {
+			t.Errorf("target fill rate %.3f: achieved %.4f", target, got)
+		}
+	}
+}

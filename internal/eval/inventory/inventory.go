@@ -258,13 +258,15 @@ func simulate(it item, pol policy, cfg Config, methods map[stock.Method]int, onO
 	if pol == naiveEOQPolicy {
 		naiveQ = math.Max(1, math.Ceil(math.Sqrt(2*cfg.orderingCost*mean/it.cost)))
 	}
-	sp := stock.Policy{LeadTime: it.lead, FillRate: cfg.FillRate, CoverDays: 7}
+	sp := stock.Policy{LeadTime: it.lead - 1, FillRate: cfg.FillRate, CoverDays: 7}
 	if cfg.OrderRule == OrderEOQ {
 		sp.HoldingCost, sp.OrderingCost = it.cost, cfg.orderingCost
 	}
+	// The model (method and parameters) is chosen weekly; every day it
+	// is re-run over the demand so far and forecasts from there.
 	const refit = 7
-	horizon := it.lead + 7 + refit
-	var fc stock.Forecast
+	horizon := it.lead + 7
+	var model stock.Model
 	fitDay := -1
 	decide := func(t int, position float64) (float64, error) {
 		if pol != tsingmaPolicy {
@@ -274,24 +276,26 @@ func simulate(it item, pol policy, cfg Config, methods map[stock.Method]int, onO
 			return 0, nil
 		}
 		// The forecast made after day t sees demand[0..t] only.
+		// Promotions are planned: the calendar is known ahead, the demand
+		// they bring is not.
 		if fitDay < 0 || t-fitDay >= refit {
-			// Promotions are planned: the calendar is known ahead, the
-			// demand they bring is not.
-			f, err := stock.ForecastWithPromotions(it.demand[:t+1], horizon, stock.Promotions{
-				Past:   it.promo[:t+1],
-				Future: it.promo[t+1 : min(t+1+horizon, len(it.promo))],
-			})
+			m, err := stock.Fit(it.demand[:t+1], it.promo[:t+1])
 			if err != nil {
 				return 0, err
 			}
 			if fitDay < 0 && methods != nil {
-				methods[f.Method]++
+				methods[m.Method]++
 			}
-			fc, fitDay = f, t
+			model, fitDay = m, t
 		}
-		shifted := fc
-		shifted.Mean = fc.Mean[t-fitDay:]
-		d, err := sp.Decide(shifted, position)
+		fc, err := model.Forecast(it.demand[:t+1], horizon, stock.Promotions{
+			Past:   it.promo[:t+1],
+			Future: it.promo[t+1 : min(t+1+horizon, len(it.promo))],
+		})
+		if err != nil {
+			return 0, err
+		}
+		d, err := sp.Decide(fc, position)
 		return d.Order, err
 	}
 	// Start with stock for the lead time and one order cycle.
