@@ -96,7 +96,8 @@ type Config struct {
 	// LevelUntilSeason uses the level view only for samples whose
 	// hour-of-day profile is not established yet (fewer than SeasonDays
 	// days): the slow level stands in for the daily profile while it is
-	// learnt, and for channels whose timestamps never advance.
+	// learnt, and for channels whose timestamps never advance. It has no
+	// effect unless the season view is enabled too.
 	LevelUntilSeason bool
 }
 
@@ -252,7 +253,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	var skip uint32
 	if int64(s.SeasonDays[sb]) < d.cfg.SeasonDays {
 		skip |= ViewSeason // this hour's profile is not established yet
-	} else if d.cfg.LevelUntilSeason {
+	} else if d.cfg.LevelUntilSeason && d.views&ViewSeason != 0 {
 		skip |= ViewLevel
 	}
 	surprise := d.calibrate(&x, skip)

@@ -471,3 +471,32 @@ func TestZeroInflatedTail(t *testing.T) {
 		t.Errorf("surprise at 1, 100, 10^4: %.2f, %.2f, %.2f; want an unbounded tail (≥ 2 decades more per 100x)", small, big, huge)
 	}
 }
+
+// TestLevelStandIn: with LevelUntilSeason the level view scores while the
+// hour-of-day profile is being learnt and stops once it is established;
+// without the season view it keeps scoring (a level-only detector still
+// reports a spike on day 10).
+func TestLevelStandIn(t *testing.T) {
+	ts, vs := series(5000, 3000, 40, 11)
+	level := DefaultConfig()
+	level.Views = ViewLevel
+	if sc := run(t, level, ts, vs); sc[3000] == 0 {
+		t.Errorf("level-only detector with LevelUntilSeason: the 40σ spike on day 10 scored 0")
+	}
+	d, _ := New(DefaultConfig())
+	var skippedEarly, skippedLate bool
+	for i := range 5000 {
+		d.Update(ts[i], vs[i])
+		if i == 200 || i == 4000 {
+			established := int64(d.st.SeasonDays[seasonBin(ts[i])]) >= d.cfg.SeasonDays
+			if i == 200 {
+				skippedEarly = established
+			} else {
+				skippedLate = established
+			}
+		}
+	}
+	if skippedEarly || !skippedLate {
+		t.Errorf("hour profile established at sample 200 (day 0): %v, at sample 4000 (day 13): %v; want false, true", skippedEarly, skippedLate)
+	}
+}
