@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/auth"
 )
 
 // Alerts is the rule engine and alert store as the API uses it
@@ -164,7 +165,9 @@ func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, a)
 }
 
-// decodeAction reads {"by": ..., "comment": ...}.
+// decodeAction reads {"comment": ...} and fills in who acts from the
+// request's principal (its access token): the body cannot name someone
+// else. A "by" in the body is accepted only when it names the principal.
 func decodeAction(r *http.Request) (alert.Action, error) {
 	var a alert.Action
 	dec := json.NewDecoder(r.Body)
@@ -174,7 +177,7 @@ func decodeAction(r *http.Request) (alert.Action, error) {
 		if errors.As(err, &mbe) {
 			return a, err
 		}
-		return a, &apiError{code: "malformed-body", detail: "want {\"by\": \"who\", \"comment\": \"why\"}: " + err.Error(), cause: err}
+		return a, &apiError{code: "malformed-body", detail: "want {\"comment\": \"why\"}: " + err.Error(), cause: err}
 	}
 	if dec.More() {
 		return a, errorf("malformed-body", "more than one JSON value")
@@ -182,7 +185,29 @@ func decodeAction(r *http.Request) (alert.Action, error) {
 	if !a.At.IsZero() {
 		return a, errorf("invalid", "at: set by the server")
 	}
+	p := principalOf(r)
+	name := p.Name
+	if name == "" {
+		name = "anonymous"
+	}
+	if a.By != "" && a.By != name {
+		return a, errorf("invalid", "by: the action is recorded under your access token (%q); leave by out", clip(name))
+	}
+	a.By = actorLabel(p)
 	return a, nil
+}
+
+// actorLabel names a principal in records other people read: the token's
+// name and, since names need not be unique, its id.
+func actorLabel(p auth.Principal) string {
+	name := p.Name
+	if name == "" {
+		name = "anonymous"
+	}
+	if p.TokenID == "" {
+		return name
+	}
+	return name + " (token " + p.TokenID + ")"
 }
 
 func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 
 	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -24,6 +25,12 @@ import (
 // newAlertFixture is newFixture with a started alert engine (no default
 // rules) following the bus.
 func newAlertFixture(t *testing.T) (*fixture, *alert.Engine) {
+	t.Helper()
+	return newAlertFixtureWith(t, nil)
+}
+
+// newAlertFixtureWith lets the caller adjust the API's Config (auth).
+func newAlertFixtureWith(t *testing.T, adjust func(*Config)) (*fixture, *alert.Engine) {
 	t.Helper()
 	dir := t.TempDir()
 	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
@@ -45,9 +52,13 @@ func newAlertFixture(t *testing.T) (*fixture, *alert.Engine) {
 		t.Fatal(err)
 	}
 	eng.Start()
-	s, err := New(Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now },
+	cfg := Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now },
 		Engine: promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}), MaxBody: 1 << 20,
-		Alerts: eng, Metrics: []func(io.Writer){eng.WriteMetrics}})
+		Alerts: eng, Metrics: []func(io.Writer){eng.WriteMetrics}}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +190,13 @@ func TestAlertsAPILifecycle(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"id":"`+a.ID+`"`) {
 		t.Fatalf("list: %d %s", code, body)
 	}
-	code, _, body = f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/ack", "application/json", `{"by":"duty-engineer","comment":"GEO informed"}`)
+	code, _, body = f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/ack", "application/json", `{"comment":"GEO informed"}`)
 	if code != 200 || !strings.Contains(body, `"state":"acknowledged"`) || !strings.Contains(body, `"comment":"GEO informed"`) {
 		t.Fatalf("ack: %d %s", code, body)
 	}
-	code, h, body := f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/ack", "application/json", `{"by":"someone-else"}`)
+	code, h, body := f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/ack", "application/json", `{}`)
 	wantProblem(t, code, h, body, 409, "alert-state")
-	code, _, body = f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/resolve", "application/json", `{"by":"duty-engineer","comment":"rain stopped"}`)
+	code, _, body = f.do(t, "POST", "/api/v1/alerts/"+a.ID+"/resolve", "application/json", `{"by":"anonymous","comment":"rain stopped"}`)
 	if code != 200 || !strings.Contains(body, `"state":"cleared"`) || !strings.Contains(body, `"clearedBy":"manual"`) {
 		t.Fatalf("resolve: %d %s", code, body)
 	}
@@ -202,11 +213,11 @@ func TestAlertsAPILifecycle(t *testing.T) {
 		status                   int
 		typ                      string
 	}{
-		{"resolve twice", "POST", "/api/v1/alerts/" + a.ID + "/resolve", `{"by":"x"}`, 409, "alert-state"},
-		{"ack without who", "POST", "/api/v1/alerts/" + a.ID + "/ack", `{"comment":"x"}`, 422, "invalid"},
+		{"resolve twice", "POST", "/api/v1/alerts/" + a.ID + "/resolve", `{}`, 409, "alert-state"},
+		{"ack as someone else", "POST", "/api/v1/alerts/" + a.ID + "/ack", `{"by":"x"}`, 422, "invalid"},
 		{"ack malformed", "POST", "/api/v1/alerts/" + a.ID + "/ack", `{"by":`, 400, "malformed-body"},
 		{"ack unknown field", "POST", "/api/v1/alerts/" + a.ID + "/ack", `{"by":"x","role":"admin"}`, 400, "malformed-body"},
-		{"ack missing", "POST", "/api/v1/alerts/999/ack", `{"by":"x"}`, 404, "not-found"},
+		{"ack missing", "POST", "/api/v1/alerts/999/ack", `{}`, 404, "not-found"},
 		{"get bad id", "GET", "/api/v1/alerts/abc", "", 404, "not-found"},
 		{"bad state", "GET", "/api/v1/alerts?state=firing", "", 422, "invalid"},
 		{"bad severity", "GET", "/api/v1/alerts?severity=severe", "", 422, "invalid"},
@@ -219,5 +230,91 @@ func TestAlertsAPILifecycle(t *testing.T) {
 			code, h, body := f.do(t, c.method, c.path, "application/json", c.body)
 			wantProblem(t, code, h, body, c.status, c.typ)
 		})
+	}
+}
+
+// With authentication on, who acknowledged and who resolved an alert are
+// the principals of the tokens used, never what the body says: one
+// operator acknowledges, another resolves, and a body naming someone else
+// is refused without changing the alert.
+func TestAlertActionsRecordThePrincipal(t *testing.T) {
+	toks, err := auth.Open(auth.Config{Path: filepath.Join(t.TempDir(), "auth.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { toks.Close() })
+	mk := func(name string, role auth.Role) (auth.Token, string) {
+		tk, secret, err := toks.Create(t.Context(), "test", auth.NewToken{Name: name, Role: role, Tenant: telemetry.DefaultTenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk, secret
+	}
+	eng1, sec1 := mk("duty-a", auth.Operator)
+	eng2, sec2 := mk("duty-b", auth.Operator)
+	_, admin := mk("admin", auth.Admin)
+	f, eng := newAlertFixtureWith(t, func(c *Config) { c.Auth = toks })
+	bearer := func(s string) []string { return []string{"Authorization", "Bearer " + s} }
+	if code, _, body := f.do(t, "PUT", "/api/v1/twins/g1", "application/json", gauge, bearer(admin)...); code != 201 {
+		t.Fatalf("twin: %d %s", code, body)
+	}
+	if code, _, body := f.do(t, "POST", "/api/v1/rules", "application/json", blackRule, bearer(admin)...); code != 201 {
+		t.Fatalf("rule: %d %s", code, body)
+	}
+	base := f.now.Add(-time.Hour).UnixMilli()
+	var nd strings.Builder
+	for i, v := range []float64{7, 8, 9} {
+		fmt.Fprintf(&nd, `{"twin":"g1","channel":"rainfall","ts":%d,"value":%g}`+"\n", base+int64(i)*300_000, v)
+	}
+	if code, _, body := f.do(t, "POST", "/api/v1/telemetry", "application/x-ndjson", nd.String(), bearer(sec1)...); code != 200 {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	var id string
+	for deadline := time.Now().Add(30 * time.Second); id == "" && time.Now().Before(deadline); {
+		page, err := eng.ListAlerts(t.Context(), telemetry.DefaultTenant, alert.Query{State: "open"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) > 0 {
+			id = page.Items[0].ID
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("no alert raised")
+	}
+	get := func() alert.Alert {
+		t.Helper()
+		code, _, body := f.do(t, "GET", "/api/v1/alerts/"+id, "", "", bearer(sec2)...)
+		var a alert.Alert
+		if code != 200 || json.Unmarshal([]byte(body), &a) != nil {
+			t.Fatalf("get: %d %s", code, body)
+		}
+		return a
+	}
+	// Naming someone else is refused and changes nothing.
+	code, h, body := f.do(t, "POST", "/api/v1/alerts/"+id+"/ack", "application/json", `{"by":"duty-b","comment":"not me"}`, bearer(sec1)...)
+	wantProblem(t, code, h, body, 422, "invalid")
+	if a := get(); a.Ack != nil {
+		t.Fatalf("a refused acknowledgement changed the alert: %+v", a.Ack)
+	}
+	// No token: 401.
+	code, h, body = f.do(t, "POST", "/api/v1/alerts/"+id+"/ack", "application/json", `{"comment":"x"}`)
+	wantProblem(t, code, h, body, 401, "unauthenticated")
+	if code, _, body := f.do(t, "POST", "/api/v1/alerts/"+id+"/ack", "application/json", `{"comment":"GEO informed"}`, bearer(sec1)...); code != 200 {
+		t.Fatalf("ack: %d %s", code, body)
+	}
+	// Its own name is accepted (older clients send it).
+	if code, _, body := f.do(t, "POST", "/api/v1/alerts/"+id+"/resolve", "application/json", `{"by":"duty-b","comment":"rain stopped"}`, bearer(sec2)...); code != 200 {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
+	a := get()
+	wantAck, wantRes := "duty-a (token "+eng1.ID+")", "duty-b (token "+eng2.ID+")"
+	if a.Ack == nil || a.Ack.By != wantAck || a.Ack.Comment != "GEO informed" {
+		t.Fatalf("acknowledged: got %+v, want by %q", a.Ack, wantAck)
+	}
+	if a.Resolve == nil || a.Resolve.By != wantRes {
+		t.Fatalf("resolved: got %+v, want by %q", a.Resolve, wantRes)
 	}
 }

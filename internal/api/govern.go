@@ -20,6 +20,7 @@ import (
 type Govern interface {
 	GovernRegistry() *govern.Registry
 	GovernShadows() *govern.Shadows
+	GovernDrift() *govern.DriftMonitor // nil: no drift monitor
 	GovernSource() govern.Source
 	AuditLog() *audit.Log
 	TokenStore() *auth.Store
@@ -55,6 +56,7 @@ func (s *Server) governRoutes() []Route {
 		r("DELETE", "/api/v1/governance/systems/{id}/shadow", "Stop the system's shadow trial", s.stopShadow),
 		r("POST", "/api/v1/governance/systems/{id}/shadow/evaluation", "Record the shadow trial's counters as an evaluation", s.recordShadow),
 		r("GET", "/api/v1/governance/shadows", "Running shadow trials and their counters", s.listShadows),
+		r("GET", "/api/v1/governance/drift", "Score drift of live models against their approval baselines (PSI, KS)", s.listDrift),
 		r("POST", "/api/v1/governance/backtests", "Replay a version over recorded telemetry (deterministic, point-in-time)", s.postBacktest),
 		r("POST", "/api/v1/governance/comparisons", "Champion-challenger replay with paired bootstrap intervals", s.postComparison),
 		r("GET", "/api/v1/governance/evaluations", "List evaluations (backtests, comparisons, shadow trials)", s.listEvaluations),
@@ -316,6 +318,15 @@ func (s *Server) recordShadow(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listShadows(w http.ResponseWriter, r *http.Request) error {
 	_, t := s.tenantP(r)
 	return writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(s.cfg.Govern.GovernShadows().List(t))})
+}
+
+func (s *Server) listDrift(w http.ResponseWriter, r *http.Request) error {
+	_, t := s.tenantP(r)
+	d := s.cfg.Govern.GovernDrift()
+	if d == nil {
+		return writeJSON(w, http.StatusOK, map[string]any{"items": []any{}, "running": false})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(d.Status(t)), "running": true})
 }
 
 type replayBody struct {

@@ -53,6 +53,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// Extra routes (the console, the demo's controls).
 	ExtraRoutes func(*App) []api.Route
+	// DriftThreshold (PSI) and DriftWindow (data time) of the drift
+	// monitor of live models' scores; zero takes the defaults (0.25, 6h).
+	DriftThreshold float64
+	DriftWindow    time.Duration
 }
 
 // App is a running (or ready to run) tsingma.
@@ -81,7 +85,9 @@ type App struct {
 	BootstrapToken string
 	Govern         *govern.Registry
 	Shadows        *govern.Shadows
-	auditBus       *audit.Follower
+	// Drift measures the anomaly model's score drift (nil without scoring).
+	Drift    *govern.DriftMonitor
+	auditBus *audit.Follower
 
 	httpLn net.Listener
 	mqttLn net.Listener
@@ -187,6 +193,9 @@ func New(cfg Config) (*App, error) {
 	if err := a.Shadows.Resume(context.Background()); err != nil {
 		return nil, fmt.Errorf("resume shadow trials: %w", err)
 	}
+	if err := a.openDrift(); err != nil {
+		return nil, err
+	}
 	a.Ingester, err = telemetry.NewIngester(telemetry.IngesterConfig{MaxFuture: cfg.MaxFuture},
 		catalog{a.Twins}, a.Store, bus.Samples{Bus: a.Bus})
 	if err != nil {
@@ -228,12 +237,12 @@ func New(cfg Config) (*App, error) {
 		Bus:          a.Bus,
 		Logger:       cfg.Logger,
 		MaxBody:      cfg.MaxBody,
-		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics},
+		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics, a.driftMetrics},
 		Alerts:       a.Alerts,
 		Anomaly:      anomalyAPI(a.Scoring),
 		Landslide:    landslideAPI(a.Landslide),
 		Dispatch:     logistics{a.Routing, a.Inventory},
-		Govern:       &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens},
+		Govern:       &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens, Drift: a.Drift},
 		DevPrincipal: auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant},
 	}
 	if !cfg.NoAuth {
@@ -327,6 +336,9 @@ func (a *App) Close() error {
 
 func (a *App) closeStorage() error {
 	var errs []error
+	if a.Drift != nil { // it reads the bus and records incidents in the registry
+		a.Drift.Close()
+	}
 	if a.Shadows != nil { // shadow trials only read the bus
 		if err := a.Shadows.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close shadow trials: %w", err))
@@ -556,4 +568,33 @@ func (a *App) openLogistics() error {
 type logistics struct {
 	*dispatch.Service
 	*dispatch.Monitor
+}
+
+// openDrift starts the drift monitor of the anomaly model's scores
+// (baselines kept under drift/). Without scoring there is nothing to watch.
+func (a *App) openDrift() error {
+	if a.Scoring == nil {
+		return nil
+	}
+	var err error
+	a.Drift, err = govern.NewDriftMonitor(govern.DriftConfig{
+		Registry:  a.Govern,
+		Bus:       a.Bus,
+		Dir:       filepath.Join(a.cfg.DataDir, "drift"),
+		Sources:   map[string]string{scoring.ModelName: scoring.Suffix},
+		Threshold: a.cfg.DriftThreshold,
+		Window:    a.cfg.DriftWindow,
+		Logger:    a.cfg.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("open drift monitor: %w", err)
+	}
+	a.Drift.Start()
+	return nil
+}
+
+func (a *App) driftMetrics(w io.Writer) {
+	if a.Drift != nil {
+		a.Drift.WriteMetrics(w)
+	}
 }

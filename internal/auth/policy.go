@@ -65,6 +65,8 @@ var policy = []Rule{
 	// (reviewer reviews, approver approves) and that the approver is not
 	// the preparer; the table only lets them reach it.
 	{Method: "POST", Pattern: "/api/v1/governance/gate", Roles: everyone},
+	// Drift of live models: every role reads it (incidents it records are in the audit log).
+	{Method: "GET", Pattern: "/api/v1/governance/drift", Roles: everyone},
 	{Method: "POST", Pattern: "/api/v1/governance/assessments/{id}/signoffs", Roles: []Role{ModelOwner, Reviewer, Approver}},
 	{Method: "POST", Pattern: "/api/v1/governance/systems/{id}/promote", Roles: []Role{ModelOwner, Approver}},
 	{Method: "POST", Pattern: "/api/v1/governance/systems/{id}/rollback", Roles: []Role{ModelOwner, Approver}},

@@ -28,6 +28,37 @@ func FuzzLoadCatalogue(f *testing.F) {
 	})
 }
 
+// FuzzDriftBaselines: drift.json either loads (every kept baseline with
+// the right binning and consistent counts, and a round trip keeps them)
+// or is refused, never a panic.
+func FuzzDriftBaselines(f *testing.F) {
+	hist := make([]uint64, driftBins)
+	hist[0], hist[10] = 3, 4
+	good, _ := json.Marshal(map[string]*DriftBaseline{"default\x00anomaly": {DriftWindow: DriftWindow{Count: 7, From: 1, To: 2}, Assessment: "aia-1", Version: "v1", Hist: hist}})
+	f.Add(good)
+	f.Add([]byte(`{"default\u0000anomaly":{"count":1,"hist":[1]}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bs, err := decodeBaselines(b)
+		if err != nil {
+			return
+		}
+		for k, bl := range bs {
+			if len(bl.Hist) != driftBins {
+				t.Fatalf("%q kept with %d bins", k, len(bl.Hist))
+			}
+		}
+		out, err := json.Marshal(bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs2, err := decodeBaselines(out)
+		if err != nil || len(bs2) != len(bs) {
+			t.Fatalf("round trip: %d → %d baselines, %v", len(bs), len(bs2), err)
+		}
+	})
+}
+
 // FuzzAnomalyConfig: a version's configuration either builds a model or
 // is refused as invalid, never a panic; its hash is stable.
 func FuzzAnomalyConfig(f *testing.F) {

@@ -14,6 +14,8 @@ type Platform struct {
 	Source   Source
 	Audit    *audit.Log
 	Tokens   *auth.Store
+	// Drift measures live models' score drift; nil when not running.
+	Drift *DriftMonitor
 }
 
 // GovernRegistry returns the registry.
@@ -30,3 +32,6 @@ func (p *Platform) AuditLog() *audit.Log { return p.Audit }
 
 // TokenStore returns the token store.
 func (p *Platform) TokenStore() *auth.Store { return p.Tokens }
+
+// GovernDrift returns the drift monitor (nil when not running).
+func (p *Platform) GovernDrift() *DriftMonitor { return p.Drift }

@@ -27,6 +27,14 @@ after(async () => {
 
 const opts = { skip: skip || false, timeout: 240000 };
 
+// The browser logs a refused request as a console error; a test that
+// provokes one on purpose takes exactly that one out of the list.
+function expectedRefusal(status) {
+  const i = consoleErrors.findIndex((e) => e.includes(`status of ${status}`));
+  assert.ok(i >= 0, `the browser saw no ${status} response`);
+  consoleErrors.splice(i, 1);
+}
+
 test('the console loads without errors and the map shows twins', opts, async () => {
   const n = await waitFor(() => page.evaluate(() => {
     const m = window.tsingma.tmap.map;
@@ -180,12 +188,14 @@ test('the black rainstorm raises an alert in the feed, and acknowledging it work
   const id = await item.getAttribute('data-alert');
   await item.locator('[data-ack]').click();
   const form = page.locator(`#pane-alerts form[data-form="${id}"]`);
-  await form.locator('input[name=by]').fill('e2e operator');
+  // Who acknowledges is the token's principal (here --no-auth's dev principal), not a typed name.
+  const me = await (await fetch(demo.url + '/api/v1/whoami')).json();
+  assert.match(await form.locator('.as').textContent(), new RegExp(me.name.replace(/[()]/g, '\\$&')));
   await form.locator('textarea').fill('Inspecting the gauges; GEO duty officer informed.');
   await form.locator('button[type=submit]').click();
   await waitFor(async () => {
     const a = await (await fetch(`${demo.url}/api/v1/alerts/${encodeURIComponent(id)}`)).json();
-    return a.state === 'acknowledged' && a.acknowledged?.by === 'e2e operator';
+    return a.state === 'acknowledged' && a.acknowledged?.by === me.name;
   }, 'the alert acknowledged on the server');
   await page.locator('#af-state').selectOption('acknowledged');
   await waitFor(() => page.locator(`#pane-alerts li[data-alert="${id}"] .acked`).count(), 'the acknowledgement shown');
@@ -287,15 +297,183 @@ async function measure(page) {
 test('the governance view lists the AI systems and verifies the audit log', opts, async () => {
   await page.click('.views button[data-view="gov"]');
   await page.waitForSelector('#gov .gov-systems tr[data-system]', { timeout: 30000 });
+  assert.match(await page.evaluate(() => location.hash), /^#gov\/registry/);
   const api = await (await fetch(demo.url + '/api/v1/governance/systems')).json();
   const ids = await page.locator('#gov tr[data-system]').evaluateAll((rows) => rows.map((r) => r.dataset.system));
   assert.deepEqual(ids.sort(), api.items.map((s) => s.id).sort());
   assert.ok(ids.includes('anomaly'), 'the anomaly model is listed');
+  await page.click('#gov .gov-nav [data-page="audit"]');
+  await page.waitForSelector('#gov [data-act="gov-only"]', { timeout: 30000 });
+  await page.uncheck('#gov [data-act="gov-only"]'); // twin and alert changes too
+  await page.waitForSelector('#gov .audit-entries tr[data-seq]', { timeout: 30000 });
   await page.click('#audit-verify');
   await page.waitForSelector('#audit-result .verify', { timeout: 120000 });
   assert.match(await page.locator('#audit-result').textContent(), /^Verified\./);
   await page.screenshot({ path: join(shots, 'governance.png') });
-  await page.click('.views button[data-view="map"]');
+  await page.evaluate(() => window.tsingma.setView('map'));
+  assert.deepEqual(consoleErrors, []);
+});
+
+// The governance pages end to end, through the console's own forms: a
+// challenger version registered, a backtest and a champion-challenger
+// comparison launched and their reports opened (tables and the HTML
+// report), an assessment answered with evidence picked from the
+// platform's evaluations, signed as preparer from the queue, and the
+// server's refusal of the preparer reviewing their own assessment shown.
+test('governance: registry, replay reports, assessment with evidence, sign-off queue and a refusal', opts, async () => {
+  const api = async (method, path, body) => {
+    const r = await fetch(demo.url + path, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const sys = (await api('GET', '/api/v1/governance/systems/anomaly')).body;
+  const champion = sys.aliases.champion;
+  const challenger = champion + '-l20';
+  // Registry: the system page, its versions and transitions.
+  await page.evaluate(() => { location.hash = '#gov/registry/anomaly'; });
+  await page.waitForSelector('#gov .gov-system[data-system="anomaly"] table.versions tr[data-version]', { timeout: 30000 });
+  assert.equal(await page.locator('#gov table.versions tr[data-version]').count(), sys.versions.length);
+  assert.ok(await page.locator('#gov table.transitions tbody tr').count() >= 1, 'the built-in champion transition is listed');
+  // Register a challenger through the form.
+  const vf = page.locator('#gov form[data-form="version"]');
+  await vf.locator('input[name=version]').fill(challenger);
+  await vf.locator('input[name=family]').fill('anomaly');
+  await vf.locator('input[name=artefact_hash]').fill('ab'.repeat(32));
+  // A challenger that alerts sooner: a shorter learning period.
+  await vf.locator('textarea[name=config]').fill('{"threshold":0.3,"learning_samples":20}');
+  await vf.locator('button[type=submit]').click();
+  await page.waitForSelector(`#gov table.versions tr[data-version="${challenger}"]`, { timeout: 30000 });
+  await page.screenshot({ path: join(shots, 'governance-registry.png') });
+
+  // Replays over a few twins' last simulated hour: a backtest of the
+  // champion, then the comparison with the challenger.
+  const twins = await page.evaluate(() => {
+    const st = window.tsingma.st;
+    const live = (pre, n) => [...st.twins.values()].filter((r) => r.twin.id.startsWith(pre) && r.lastTs > 0).slice(0, n).map((r) => r.twin.id);
+    return [...live('rg-', 2), ...live('tm-an-', 6)].join(',');
+  });
+  const launch = async (kind, version) => {
+    await page.evaluate(() => { location.hash = '#gov/reports'; });
+    await page.waitForSelector('#gov form[data-form="replay"]', { timeout: 30000 });
+    const f = page.locator('#gov form[data-form="replay"]');
+    await f.locator('select[name=kind]').selectOption(kind);
+    await f.locator('select[name=system]').selectOption('anomaly');
+    await f.locator('select[name=version]').selectOption(version);
+    await f.locator('input[name=twins]').fill(twins);
+    await f.locator('input[name=resamples]').fill('200');
+    await f.locator('button[type=submit]').click();
+    await page.waitForSelector(`#gov .report[data-kind="${kind}"]`, { timeout: 120000 });
+    return page.evaluate(() => window.tsingma.gov.report.ev);
+  };
+  const bt = await launch('backtest', champion);
+  assert.equal(bt.kind, 'backtest');
+  assert.ok((await page.locator('#gov .report table.metrics tr').count()) >= 4, 'backtest metrics as a table');
+  const cmp = await launch('comparison', challenger);
+  assert.equal(cmp.kind, 'comparison');
+  assert.equal(cmp.version, challenger);
+  assert.equal(cmp.against, champion);
+  const rep = (await api('GET', `/api/v1/governance/evaluations/${cmp.id}/report`)).body;
+  assert.ok(rep.intervals.length >= 1);
+  assert.equal(await page.locator('#gov .report table.intervals tbody tr').count(), rep.intervals.length, 'one row per bootstrap interval');
+  assert.match(await page.locator('#gov .report table.metrics').textContent(), new RegExp(challenger.replace(/[./]/g, '\\$&')));
+  await page.click('#gov [data-act="html"]');
+  const frame = page.locator('#gov iframe.html-report');
+  await frame.waitFor({ timeout: 30000 });
+  assert.match(await frame.getAttribute('srcdoc'), /<table/);
+  assert.equal(await frame.getAttribute('sandbox'), '', 'the HTML report runs no script');
+  await page.screenshot({ path: join(shots, 'governance-comparison.png'), fullPage: false });
+
+  // The trials page: a shadow trial of the challenger, with its counters.
+  await page.evaluate(() => { location.hash = '#gov/reports'; });
+  const sf = page.locator('#gov form[data-form="shadow"]');
+  await sf.waitFor({ timeout: 30000 });
+  await sf.locator('select[name=system]').selectOption('anomaly');
+  await sf.locator('select[name=version]').selectOption(challenger);
+  await sf.locator('input[name=fraction]').fill('0.5');
+  await sf.locator('button[type=submit]').click();
+  await page.waitForSelector('#gov table.shadows tr[data-shadow="anomaly"]', { timeout: 30000 });
+  await waitFor(async () => {
+    await page.evaluate(() => window.tsingma.gov.load());
+    return page.evaluate(() => (window.tsingma.gov.shadows[0]?.scored || 0) > 0);
+  }, 'the shadow scores samples', 60000, 1000);
+  assert.ok(await page.locator('#gov table.drift tr[data-drift="anomaly"]').count() === 1, 'the drift of the anomaly model is listed');
+  await page.locator('#gov table.evaluations').scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector('#gov').scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, 'governance-reports.png') });
+  await page.click('#gov [data-act="stop-shadow"][data-arg="anomaly"]');
+  await waitFor(() => page.evaluate(() => window.tsingma.gov.shadows.length === 0), 'the shadow stopped');
+
+  // An assessment of the champion, started from the registry.
+  await page.evaluate(() => { location.hash = '#gov/registry/anomaly'; });
+  const sa = page.locator('#gov form[data-form="start-assessment"]');
+  await sa.waitFor({ timeout: 30000 });
+  await sa.locator('select[name=version]').selectOption(champion);
+  await sa.locator('button[type=submit]').click();
+  await page.waitForSelector('#gov .assessment[data-assessment]', { timeout: 30000 });
+  const aid = await page.locator('#gov .assessment').getAttribute('data-assessment');
+  // Answer one criterion that needs evidence, through the form, citing the backtest.
+  const cat = (await api('GET', '/api/v1/governance/principles')).body;
+  const crits = cat.principles.flatMap((p) => p.criteria);
+  const crit = crits.find((c) => c.evidence);
+  const form = page.locator(`#gov form[data-form="answer"][data-criterion="${crit.id}"]`);
+  await form.locator('textarea[name=text]').fill('Every alert names the model version and carries its score; the backtest shows the run.');
+  await form.locator('select[name=ev-kind]').selectOption('evaluation');
+  await form.locator('select[name=ev-evaluation]').selectOption(bt.id);
+  await form.locator('[data-act="pick"]').click();
+  await page.locator(`#gov form[data-criterion="${crit.id}"] ul.picked li`).waitFor();
+  await page.locator(`#gov form[data-form="answer"][data-criterion="${crit.id}"] button[type=submit]`).click();
+  await page.waitForSelector(`#gov li.criterion.done[data-criterion="${crit.id}"] ul.evidence li`, { timeout: 30000 });
+  const shown = await page.locator(`#gov li.criterion[data-criterion="${crit.id}"] ul.evidence`).textContent();
+  assert.match(shown, new RegExp(`backtest of ${champion.replace(/[./]/g, '\\$&')}: pass=`), 'the server filled in what the evidence is');
+  const stored = (await api('GET', `/api/v1/governance/assessments/${aid}`)).body;
+  assert.deepEqual(stored.answers[crit.id].evidence.map((e) => [e.kind, e.ref]), [['evaluation', bt.id]]);
+  await page.locator(`#gov li.criterion[data-criterion="${crit.id}"]`).scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, 'governance-assessment.png') });
+  // Evidence that is not a platform measurement is refused, and the refusal shown.
+  const c2 = crits.find((c) => c.evidence && c.id !== crit.id);
+  const f2 = page.locator(`#gov form[data-form="answer"][data-criterion="${c2.id}"]`);
+  await f2.locator('textarea[name=text]').fill('typed claim');
+  await f2.locator('select[name=ev-kind]').selectOption('document');
+  await f2.locator('input[name=ev-document-ref]').fill('00'.repeat(32));
+  await f2.locator('[data-act="pick"]').click();
+  await page.locator(`#gov form[data-form="answer"][data-criterion="${c2.id}"] button[type=submit]`).click();
+  await page.waitForSelector(`#gov form[data-criterion="${c2.id}"] .problem`, { timeout: 30000 });
+  assert.match(await page.locator(`#gov form[data-criterion="${c2.id}"] .problem`).textContent(), /no registered document/);
+  expectedRefusal(422);
+  // The rest through the API (the preparer is this console's principal).
+  for (const c of crits) {
+    if (c.id === crit.id) continue;
+    const r = await api('PUT', `/api/v1/governance/assessments/${aid}/answers/${c.id}`, { text: `answered for ${c.id}`, evidence: [{ kind: 'evaluation', ref: bt.id }] });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+
+  // The queue: sign as preparer; the assessment moves on to the reviewer step.
+  await page.click('#gov .gov-nav [data-page="queue"]');
+  const row = page.locator(`#gov table.queue.mine tr[data-assessment="${aid}"]`);
+  await row.waitFor({ timeout: 30000 });
+  assert.match(await row.textContent(), /preparer/);
+  await row.locator('input[name=comment]').fill('Prepared in the browser test.');
+  await row.locator('button[type=submit]').click();
+  await page.waitForSelector(`#gov tr[data-assessment="${aid}"] .saved`, { timeout: 30000 });
+  const after = (await api('GET', `/api/v1/governance/assessments/${aid}`)).body;
+  assert.equal(after.state, 'in-review');
+  assert.deepEqual(after.sign_offs.map((s) => s.step), ['preparer']);
+  assert.match(await page.locator(`#gov tr[data-assessment="${aid}"]`).textContent(), /reviewer/);
+  // The same principal (an admin may take the reviewer step) is the preparer: refused.
+  await page.locator(`#gov tr[data-assessment="${aid}"] button[type=submit]`).click();
+  await page.waitForSelector(`#gov tr[data-assessment="${aid}"] .problem`, { timeout: 30000 });
+  const refusal = await page.locator(`#gov tr[data-assessment="${aid}"] .problem`).textContent();
+  assert.match(refusal, /403/);
+  assert.match(refusal, /preparer cannot sign as reviewer/);
+  assert.equal((await api('GET', `/api/v1/governance/assessments/${aid}`)).body.sign_offs.length, 1, 'the refusal changed nothing');
+  expectedRefusal(403);
+  await page.screenshot({ path: join(shots, 'governance-queue.png') });
+
+  // The audit log shows the sign-off.
+  await page.click('#gov .gov-nav [data-page="audit"]');
+  await page.waitForSelector('#gov .audit-entries tr[data-seq]', { timeout: 30000 });
+  assert.match(await page.locator('#gov .audit-entries').textContent(), /assessment\.signed/);
+  await page.evaluate(() => window.tsingma.setView('map'));
   assert.deepEqual(consoleErrors, []);
 });
 

@@ -3,6 +3,7 @@
 // events; without an alerts API it says so and stays empty.
 import { getJSON, sendJSON, HttpError, type Alert } from './api';
 import { State, esc, fmtNum, fmtTime } from './state';
+import { actorLabel, whoami } from './whoami';
 
 export class AlertsPanel {
   private sevFilter = '';
@@ -10,6 +11,8 @@ export class AlertsPanel {
   private text = '';
   private openForm = '';
   private scheduled = false;
+  /** Who acknowledgements are recorded as (from the token). */
+  private me = '';
   onJump: (id: string) => void = () => {};
   onChange: () => void = () => {};
 
@@ -27,6 +30,7 @@ export class AlertsPanel {
     el.querySelector<HTMLInputElement>('#af-text')!.addEventListener('input', (e) => { this.text = (e.target as HTMLInputElement).value.toLowerCase(); this.render(); });
     el.querySelector<HTMLSelectElement>('#af-sev')!.addEventListener('change', (e) => { this.sevFilter = (e.target as HTMLSelectElement).value; this.render(); });
     el.querySelector<HTMLSelectElement>('#af-state')!.addEventListener('change', (e) => { this.stateFilter = (e.target as HTMLSelectElement).value; this.render(); });
+    void whoami().then((p) => { this.me = actorLabel(p); if (this.openForm) this.render(); });
   }
 
   async load() {
@@ -124,8 +128,7 @@ export class AlertsPanel {
     const val = a.value !== undefined ? `${fmtNum(a.value, 2)}${a.unit ? ' ' + esc(a.unit) : ''}` : '';
     const form = this.openForm === a.id ? `
       <form data-form="${esc(a.id)}">
-        <label class="visually-hidden" for="by-${esc(a.id)}">Your name</label>
-        <input type="text" id="by-${esc(a.id)}" name="by" placeholder="Your name" required value="${esc(localStorage.getItem('tsingma-operator') || '')}">
+        <p class="muted as">As <b>${esc(this.me || '…')}</b> (the access token's principal; the server records it)</p>
         <label class="visually-hidden" for="c-${esc(a.id)}">Comment</label>
         <textarea id="c-${esc(a.id)}" name="comment" rows="2" placeholder="Comment (what you are doing about it)" required></textarea>
         <div class="row"><button type="submit" class="primary">Acknowledge</button><button type="button" class="btn" data-cancel>Cancel</button><span class="err muted" role="alert"></span></div>
@@ -142,13 +145,11 @@ export class AlertsPanel {
 
   private async ack(f: HTMLFormElement) {
     const id = f.dataset.form!;
-    const by = (f.elements.namedItem('by') as HTMLInputElement).value.trim();
     const comment = (f.elements.namedItem('comment') as HTMLTextAreaElement).value.trim();
     const err = f.querySelector('.err')!;
-    if (!by || !comment) { err.textContent = 'Name and comment are required.'; return; }
+    if (!comment) { err.textContent = 'A comment is required.'; return; }
     try {
-      localStorage.setItem('tsingma-operator', by);
-      const a = await sendJSON<Alert>('POST', `/api/v1/alerts/${encodeURIComponent(id)}/ack`, { by, comment });
+      const a = await sendJSON<Alert>('POST', `/api/v1/alerts/${encodeURIComponent(id)}/ack`, { comment });
       if (a && a.id) this.st.alerts.set(a.id, a);
       this.openForm = '';
       (document.activeElement as HTMLElement | null)?.blur();

@@ -31,8 +31,11 @@ export interface Scenario {
   focus: { bridge: string; site: string; depot: string; warehouse: string; hall: string; susceptible: string[] };
 }
 
+/** An RFC 9457 problem as the API returns it. */
+export interface Problem { type?: string; title?: string; status?: number; detail?: string; errors?: string[] }
+
 export class HttpError extends Error {
-  constructor(public status: number, message: string) { super(message); }
+  constructor(public status: number, message: string, public problem?: Problem) { super(message); }
 }
 
 // Servers with authentication want "Authorization: Bearer <token>". The
@@ -67,14 +70,27 @@ async function check(r: Response): Promise<Response> {
   if (r.status === 401) onUnauthorized();
   if (!r.ok) {
     let detail = r.statusText;
-    try { const p = await r.json(); detail = p.detail || p.title || detail; } catch { /* not JSON */ }
-    throw new HttpError(r.status, `${r.status} ${detail}`);
+    let problem: Problem | undefined;
+    try { problem = await r.json() as Problem; detail = problem.detail || problem.title || detail; } catch { /* not JSON */ }
+    throw new HttpError(r.status, `${r.status} ${detail}`, problem);
   }
   return r;
 }
 
 export async function getJSON<T>(path: string, signal?: AbortSignal): Promise<T> {
   const r = await check(await fetch(path, { headers: headers({ Accept: 'application/json' }), signal }));
+  return r.json() as Promise<T>;
+}
+
+/** GET a body as text (reports, HTML). */
+export async function getText(path: string, accept = 'text/html'): Promise<string> {
+  const r = await check(await fetch(path, { headers: headers({ Accept: accept }) }));
+  return r.text();
+}
+
+/** POST raw bytes (document registration). */
+export async function sendBytes<T>(path: string, body: Blob | ArrayBuffer, type = 'application/octet-stream'): Promise<T> {
+  const r = await check(await fetch(path, { method: 'POST', headers: headers({ 'Content-Type': type, Accept: 'application/json' }), body }));
   return r.json() as Promise<T>;
 }
 

@@ -22,6 +22,7 @@ const landslide = new LandslideLayer(tmap, st, $('landslide'), $('ls-banner'));
 const routes = new RoutePlanner(tmap, fleet.routesEl);
 panel.onSlope = (id, host) => { void landslide.slopePanel(id, host); };
 const gov = new GovernanceView($('gov'));
+gov.clock = () => st.simNow || Date.now();
 let view: 'map' | 'fleet' | 'dc' | 'gov' = 'map';
 let samplesSeen = 0;
 let simAnchor = { sim: 0, wall: 0, speed: 1 };
@@ -90,8 +91,18 @@ function setView(v: typeof view) {
   if (v === 'fleet') { tmap.fitFleet(); selectTab('fleet'); }
   if (v === 'map') tmap.fitAll();
   if (v === 'dc') dc.render();
-  if (v === 'gov') void gov.load();
+  if (v === 'gov') {
+    // Each governance page has its own fragment (#gov/queue, ...).
+    if (!location.hash.startsWith('#gov')) history.replaceState(null, '', '#gov/registry');
+    void gov.load();
+  } else if (location.hash.startsWith('#gov')) {
+    history.replaceState(null, '', location.pathname + location.search);
+  }
 }
+window.addEventListener('hashchange', () => {
+  if (!location.hash.startsWith('#gov')) return;
+  if (view !== 'gov') setView('gov'); else void gov.load();
+});
 document.querySelectorAll<HTMLButtonElement>('.views button').forEach((b) => b.addEventListener('click', () => setView(b.dataset.view as typeof view)));
 
 // --- layers ---
@@ -328,6 +339,7 @@ async function boot() {
   renderKpis();
   const m = /twin=([^&]+)/.exec(location.hash);
   if (m) select(decodeURIComponent(m[1]));
+  if (location.hash.startsWith('#gov')) setView('gov');
   document.body.dataset.ready = 'true';
 }
 
