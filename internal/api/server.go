@@ -47,6 +47,7 @@ type Twins interface {
 // Telemetry is the store as the read side of the API uses it.
 type Telemetry interface {
 	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
+	RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts []int64, vs []float64) bool) error
 	Latest(k telemetry.Key) (store.Point, bool)
 	LatestOfTwin(tenant, twin string) map[string]store.Point
 	Channels(tenant, twin string) []string

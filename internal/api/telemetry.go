@@ -188,56 +188,80 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 
 // aggregate buckets [mint, maxt] by step (aligned to multiples of step).
 func aggregate(r *http.Request, st Telemetry, key telemetry.Key, mint, maxt, step int64, agg string) ([]store.Point, error) {
-	var out []store.Point
-	var vals []float64
-	var cur int64 = math.MinInt64
-	var n int
-	var sum, mn, mx, first, last float64
-	emit := func() {
-		if n == 0 {
-			return
-		}
-		var v float64
-		switch agg {
-		case "mean":
-			v = sum / float64(n)
-		case "sum":
-			v = sum
-		case "min":
-			v = mn
-		case "max":
-			v = mx
-		case "count":
-			v = float64(n)
-		case "first":
-			v = first
-		case "last":
-			v = last
-		case "p95":
-			sort.Float64s(vals)
-			v = quantile(vals, 0.95)
-		}
-		out = append(out, store.Point{TS: cur, Value: v})
-	}
-	err := st.Range(r.Context(), key, mint, maxt, func(ts int64, v float64) bool {
-		b := ts - ((ts%step)+step)%step
-		if b != cur {
-			emit()
-			cur, n, sum, mn, mx, first = b, 0, 0, v, v, v
-			vals = vals[:0]
+	b := bucketer{step: step, agg: agg}
+	err := st.RangeBatch(r.Context(), key, mint, maxt, b.add)
+	b.emit()
+	return b.out, err
+}
+
+// bucketer aggregates a time-ordered run of samples into step buckets.
+type bucketer struct {
+	step int64
+	agg  string
+	out  []store.Point
+
+	cur                      int64 // the open bucket's start
+	n                        int   // samples in it (0: none open)
+	sum, mn, mx, first, last float64
+	vals                     []float64 // p95 only
+}
+
+// add takes a run of samples. The open bucket lives in locals for the
+// loop: this is the inner loop of every aggregation query.
+func (b *bucketer) add(tss []int64, vs []float64) bool {
+	step, p95 := b.step, b.agg == "p95"
+	cur, n, sum, mn, mx, first, last := b.cur, b.n, b.sum, b.mn, b.mx, b.first, b.last
+	for i, ts := range tss {
+		v := vs[i]
+		if n == 0 || ts < cur || ts-cur >= step { // a new bucket: only then divide
+			b.cur, b.n, b.sum, b.mn, b.mx, b.first, b.last = cur, n, sum, mn, mx, first, last
+			b.emit()
+			cur, n, sum, mn, mx, first = ts-((ts%step)+step)%step, 0, 0, v, v, v
+			b.vals = b.vals[:0]
 		}
 		n++
 		sum += v
-		mn = min(mn, v)
-		mx = max(mx, v)
-		last = v
-		if agg == "p95" {
-			vals = append(vals, v)
+		if v < mn {
+			mn = v
 		}
-		return true
-	})
-	emit()
-	return out, err
+		if v > mx {
+			mx = v
+		}
+		last = v
+		if p95 {
+			b.vals = append(b.vals, v)
+		}
+	}
+	b.cur, b.n, b.sum, b.mn, b.mx, b.first, b.last = cur, n, sum, mn, mx, first, last
+	return true
+}
+
+// emit closes the open bucket, if any.
+func (b *bucketer) emit() {
+	if b.n == 0 {
+		return
+	}
+	var v float64
+	switch b.agg {
+	case "mean":
+		v = b.sum / float64(b.n)
+	case "sum":
+		v = b.sum
+	case "min":
+		v = b.mn
+	case "max":
+		v = b.mx
+	case "count":
+		v = float64(b.n)
+	case "first":
+		v = b.first
+	case "last":
+		v = b.last
+	case "p95":
+		sort.Float64s(b.vals)
+		v = quantile(b.vals, 0.95)
+	}
+	b.out = append(b.out, store.Point{TS: b.cur, Value: v})
 }
 
 // quantile of sorted xs by linear interpolation (type 7).

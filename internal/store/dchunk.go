@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -116,61 +117,103 @@ func encodeD1(ts []int64, vs []float64) []byte {
 
 // decodeD1 decodes a chunk written by encodeD1 (including its first byte).
 func decodeD1(b []byte) ([]int64, []float64, error) {
+	return decodeD1Into(b, nil, nil)
+}
+
+// inflater is a reusable DEFLATE reader with its output buffer.
+type inflater struct {
+	r   io.ReadCloser // implements flate.Resetter
+	src bytes.Reader
+	out bytes.Buffer
+}
+
+var inflaters = sync.Pool{New: func() any { return &inflater{} }}
+
+// decodeD1Into is decodeD1 appending to ts[:0] and vs[:0], so that a
+// reader of many chunks reuses its slices.
+func decodeD1Into(b []byte, ts []int64, vs []float64) ([]int64, []float64, error) {
 	var raw []byte
 	switch {
 	case len(b) > 0 && b[0] == encD1Raw:
 		raw = b[1:]
 	case len(b) > 0 && b[0] == encD1:
-		var err error
-		raw, err = io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b[1:])), 64<<20))
-		if err != nil {
+		inf := inflaters.Get().(*inflater)
+		defer inflaters.Put(inf)
+		inf.src.Reset(b[1:])
+		if inf.r == nil {
+			inf.r = flate.NewReader(&inf.src)
+		} else if err := inf.r.(flate.Resetter).Reset(&inf.src, nil); err != nil {
 			return nil, nil, fmt.Errorf("%w: inflate chunk: %v", ErrCorrupt, err)
 		}
+		inf.out.Reset()
+		if _, err := inf.out.ReadFrom(io.LimitReader(inf.r, 64<<20)); err != nil {
+			return nil, nil, fmt.Errorf("%w: inflate chunk: %v", ErrCorrupt, err)
+		}
+		raw = inf.out.Bytes() // valid until inf is reused: after this call
 	default:
 		return nil, nil, fmt.Errorf("%w: not a D1 chunk", ErrCorrupt)
 	}
-	d := &decoder{b: raw}
-	n := d.uvarint()
-	if d.err != nil || n == 0 || n > maxD1Chunk || n > uint64(len(raw)) {
-		return nil, nil, fmt.Errorf("%w: bad D1 sample count", ErrCorrupt)
+	// The varints are read in place (p indexes raw): this is the inner
+	// loop of every query over blocks.
+	bad := func(what string) ([]int64, []float64, error) {
+		return nil, nil, fmt.Errorf("%w: %s in D1 chunk", ErrCorrupt, what)
 	}
-	ts := make([]int64, n)
-	vs := make([]float64, n)
-	ts[0] = d.varint()
-	if d.err != nil || len(d.b) == 0 {
-		return nil, nil, fmt.Errorf("%w: short D1 chunk", ErrCorrupt)
+	n, k := binary.Uvarint(raw)
+	if k <= 0 || n == 0 || n > maxD1Chunk || n > uint64(len(raw)) {
+		return bad("bad sample count")
 	}
-	mode := d.b[0]
-	d.b = d.b[1:]
+	p := k
+	t0, k := binary.Varint(raw[p:])
+	if k <= 0 || p+k >= len(raw) {
+		return bad("short chunk")
+	}
+	p += k
+	mode := raw[p]
+	p++
 	if mode > maxExponent && mode != floatMode {
-		return nil, nil, fmt.Errorf("%w: bad D1 mode %d", ErrCorrupt, mode)
+		return bad(fmt.Sprintf("bad mode %d", mode))
 	}
+	ts, vs = slices.Grow(ts[:0], int(n))[:n], slices.Grow(vs[:0], int(n))[:n]
+	ts[0] = t0
 	var delta int64
 	for i := 1; i < len(ts); i++ {
-		delta += unzigzag(d.uvarint())
-		ts[i] = ts[i-1] + delta
-		if delta <= 0 {
-			return nil, nil, fmt.Errorf("%w: D1 timestamps not increasing", ErrCorrupt)
+		u, k := binary.Uvarint(raw[p:])
+		if k <= 0 {
+			return bad("bad uvarint")
 		}
+		p += k
+		delta += unzigzag(u)
+		if delta <= 0 {
+			return bad("timestamps not increasing")
+		}
+		ts[i] = ts[i-1] + delta
 	}
 	if mode == floatMode {
 		var prev uint64
 		for i := range vs {
-			prev ^= d.uvarint()
+			u, k := binary.Uvarint(raw[p:])
+			if k <= 0 {
+				return bad("bad uvarint")
+			}
+			p += k
+			prev ^= u
 			vs[i] = math.Float64frombits(prev)
 		}
 	} else {
 		var x int64
+		scale := pow10[mode]
 		for i := range vs {
-			x += unzigzag(d.uvarint())
-			vs[i] = float64(x) / pow10[mode]
+			u, k := binary.Uvarint(raw[p:])
+			if k <= 0 {
+				return bad("bad uvarint")
+			}
+			p += k
+			x += unzigzag(u)
+			vs[i] = float64(x) / scale
 		}
 	}
-	if d.err != nil {
-		return nil, nil, d.err
-	}
-	if len(d.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: trailing bytes in D1 chunk", ErrCorrupt)
+	if p != len(raw) {
+		return bad("trailing bytes")
 	}
 	return ts, vs, nil
 }

@@ -90,46 +90,71 @@ var ErrNoSeries = fmt.Errorf("store: no such series")
 // Range calls fn for each sample of the series in [mint, maxt], in time
 // order, until fn returns false.
 func (s *Store) Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error {
+	return s.RangeBatch(ctx, k, mint, maxt, func(ts []int64, vs []float64) bool {
+		for i, t := range ts {
+			if !fn(t, vs[i]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// RangeBatch is Range a run of samples at a time (a chunk's worth, already
+// cut to [mint, maxt]), for callers that loop over many samples: it spares
+// them a function call per sample. ts and vs are reused after fn returns.
+func (s *Store) RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts []int64, vs []float64) bool) error {
 	ser := s.head.get(k)
 	if ser == nil {
 		return ErrNoSeries
 	}
 	stop := errors.New("stop")
 	n := 0
+	var tsBuf []int64
+	var vsBuf []float64
 	err := ser.visit(mint, maxt, func(xor []byte, blk *block, off int64, length int) error {
 		if n++; n%64 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var ts []int64
+		var vs []float64
 		if xor == nil { // a D1 block chunk: decode straight to slices
 			raw, err := blk.readChunk(off, length)
 			if err != nil {
 				return err
 			}
-			ts, vs, err := decodeD1(raw)
-			if err != nil {
+			if tsBuf, vsBuf, err = decodeD1Into(raw, tsBuf, vsBuf); err != nil {
 				return fmt.Errorf("block %s at %d: %w", blk.path, off, err)
 			}
-			for i, t := range ts {
-				if t < mint {
-					continue
-				}
-				if t > maxt || !fn(t, vs[i]) {
-					return stop
-				}
+			ts, vs = tsBuf, vsBuf
+		} else {
+			tsBuf, vsBuf = tsBuf[:0], vsBuf[:0]
+			it := xorIterator(xor)
+			for it.Next() != chunkenc.ValNone {
+				t, v := it.At()
+				tsBuf = append(tsBuf, t)
+				vsBuf = append(vsBuf, v)
 			}
-			return nil
+			if err := it.Err(); err != nil {
+				return err
+			}
+			ts, vs = tsBuf, vsBuf
 		}
-		it := xorIterator(xor)
-		for it.Next() != chunkenc.ValNone {
-			ts, v := it.At()
-			if ts < mint {
-				continue
-			}
-			if ts > maxt || !fn(ts, v) {
-				return stop
-			}
+		lo, hi := 0, len(ts)
+		for lo < hi && ts[lo] < mint {
+			lo++
 		}
-		return it.Err()
+		end := hi
+		for hi > lo && ts[hi-1] > maxt {
+			hi--
+		}
+		if lo < hi && !fn(ts[lo:hi], vs[lo:hi]) {
+			return stop
+		}
+		if hi < end { // past maxt: nothing later can be in range
+			return stop
+		}
+		return nil
 	})
 	if err == stop {
 		return nil
