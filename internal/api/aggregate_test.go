@@ -111,3 +111,88 @@ func TestAggregationsMatchReference(t *testing.T) {
 	}
 	check("block")
 }
+
+// TestAppendJSONString: the hand-written answers quote strings as JSON
+// does, hostile ones included.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "slope-1", `a"b`, `back\slash`, "nul\x00", "tab\tline\n", "<script>&", "ü/𝄞", "\u2028", "bad\xffutf8"} {
+		b := appendJSONString([]byte("x"), s)
+		var got string
+		if err := json.Unmarshal(b[1:], &got); err != nil {
+			t.Fatalf("%q -> %s: %v", s, b[1:], err)
+		}
+		want, _ := json.Marshal(s)
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Errorf("%q -> %s decodes to %q, want %q", s, b[1:], got, w)
+		}
+	}
+}
+
+// TestLatestOfManyTwins: /api/v1/latest answers every matching twin in id
+// order with its channels' newest samples, sorted, filtered by channel.
+func TestLatestOfManyTwins(t *testing.T) {
+	f := newFixture(t)
+	nd := ""
+	var samples []telemetry.Sample
+	ts := f.now.UnixMilli() - 5000
+	for i := 4; i >= 0; i-- { // created out of order
+		nd += fmt.Sprintf(`{"id":"inc-%d","type":"inclinometer"}`+"\n", i)
+		if i == 2 {
+			continue // no data: listed with no channels
+		}
+		samples = append(samples,
+			telemetry.Sample{Tenant: "default", Twin: fmt.Sprintf("inc-%d", i), Channel: "tilt", Type: "inclinometer", TS: ts, Value: float64(i)},
+			telemetry.Sample{Tenant: "default", Twin: fmt.Sprintf("inc-%d", i), Channel: "displacement", Type: "inclinometer", TS: ts, Value: 0.5},
+			telemetry.Sample{Tenant: "default", Twin: fmt.Sprintf("inc-%d", i), Channel: "tilt", Type: "inclinometer", TS: ts + 1000, Value: float64(10 * i)})
+	}
+	nd += `{"id":"g","type":"rain-gauge"}` + "\n"
+	if code, _, body := f.do(t, "POST", "/api/v1/twins/_bulk", "application/x-ndjson", nd); code != 200 {
+		t.Fatal(code, body)
+	}
+	if _, err := f.st.Append(t.Context(), samples); err != nil {
+		t.Fatal(err)
+	}
+	type item struct {
+		Twin     string `json:"twin"`
+		Type     string `json:"type"`
+		Channels map[string]struct {
+			TS    int64   `json:"ts"`
+			Value float64 `json:"value"`
+		} `json:"channels"`
+	}
+	get := func(q string) []item {
+		code, _, body := f.do(t, "GET", "/api/v1/latest?"+q, "", "")
+		if code != 200 {
+			t.Fatalf("%s: %d %s", q, code, body)
+		}
+		var got struct{ Items []item }
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatalf("%s: %v in %s", q, err, body)
+		}
+		return got.Items
+	}
+	items := get("type=inclinometer")
+	if len(items) != 5 {
+		t.Fatalf("%d items, want 5: %+v", len(items), items)
+	}
+	for i, it := range items {
+		if it.Twin != fmt.Sprintf("inc-%d", i) || it.Type != "inclinometer" {
+			t.Fatalf("item %d is %s/%s", i, it.Twin, it.Type)
+		}
+		if i == 2 {
+			if len(it.Channels) != 0 {
+				t.Fatalf("inc-2 has no data, got %+v", it.Channels)
+			}
+			continue
+		}
+		if c := it.Channels["tilt"]; c.TS != ts+1000 || c.Value != float64(10*i) || it.Channels["displacement"].Value != 0.5 || len(it.Channels) != 2 {
+			t.Fatalf("inc-%d channels %+v", i, it.Channels)
+		}
+	}
+	items = get("type=inclinometer&channel=tilt&limit=2")
+	if len(items) != 2 || len(items[1].Channels) != 1 || items[1].Channels["tilt"].Value != 10 {
+		t.Fatalf("filtered: %+v", items)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tsingma/tsingma/internal/telemetry"
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
 // BenchmarkLatest10k reads the latest values of 10,000 twins over HTTP.
@@ -26,6 +27,7 @@ func BenchmarkLatest10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := testenv.ProcessCPU()
 	for b.Loop() {
 		resp, err := http.Get(f.srv.URL + "/api/v1/latest?type=rain-gauge")
 		if err != nil {
@@ -37,4 +39,5 @@ func BenchmarkLatest10k(b *testing.B) {
 			b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
 		}
 	}
+	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(b.N)/1e6, "cpu-ms/query")
 }

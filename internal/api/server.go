@@ -50,6 +50,7 @@ type Telemetry interface {
 	RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts []int64, vs []float64) bool) error
 	Latest(k telemetry.Key) (store.Point, bool)
 	LatestOfTwin(tenant, twin string) map[string]store.Point
+	AppendLatestOfTwin(dst []store.ChannelPoint, tenant, twin string) []store.ChannelPoint
 	Channels(tenant, twin string) []string
 	Stats() store.Stats
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -306,6 +307,20 @@ func (s *Server) latestOf(tenant, id string, only map[string]bool) map[string]la
 // getLatest returns the newest samples of many twins at once, selected
 // with the twin query parameters (type, label, bbox, ...); channel=a,b
 // narrows the channels. Up to 10,000 twins per page.
+// appendJSONString appends s as a JSON string: as it is when it is plain
+// printable ASCII (ids and channel names are), else through encoding/json.
+func appendJSONString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(buf, b...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
 func (s *Server) getLatest(w http.ResponseWriter, r *http.Request) error {
 	tenant := tenantOf(r)
 	v := r.URL.Query()
@@ -337,30 +352,27 @@ func (s *Server) getLatest(w http.ResponseWriter, r *http.Request) error {
 	// Written by hand: this answer is read often, for thousands of twins.
 	buf := make([]byte, 0, 64+len(refs)*96)
 	buf = append(buf, `{"items":[`...)
-	var chans []string
+	var latest []store.ChannelPoint
 	for i, ref := range refs {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, `{"twin":`...)
-		buf = strconv.AppendQuote(buf, ref.ID)
+		buf = appendJSONString(buf, ref.ID)
 		buf = append(buf, `,"type":`...)
-		buf = strconv.AppendQuote(buf, ref.Type)
+		buf = appendJSONString(buf, ref.Type)
 		buf = append(buf, `,"channels":{`...)
-		latest := s.cfg.Store.LatestOfTwin(tenant, ref.ID)
-		chans = chans[:0]
-		for ch := range latest {
-			if only == nil || only[ch] {
-				chans = append(chans, ch)
+		latest = s.cfg.Store.AppendLatestOfTwin(latest[:0], tenant, ref.ID)
+		first := true
+		for _, p := range latest {
+			if only != nil && !only[p.Channel] {
+				continue
 			}
-		}
-		sort.Strings(chans)
-		for j, ch := range chans {
-			if j > 0 {
+			if !first {
 				buf = append(buf, ',')
 			}
-			p := latest[ch]
-			buf = strconv.AppendQuote(buf, ch)
+			first = false
+			buf = appendJSONString(buf, p.Channel)
 			buf = append(buf, `:{"ts":`...)
 			buf = strconv.AppendInt(buf, p.TS, 10)
 			buf = append(buf, `,"value":`...)

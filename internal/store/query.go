@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
@@ -203,6 +205,28 @@ func (s *Store) LatestOfTwin(tenant, twin string) map[string]Point {
 		ser.mu.Unlock()
 	}
 	return out
+}
+
+// ChannelPoint is the newest sample of one channel.
+type ChannelPoint struct {
+	Channel string
+	Point
+}
+
+// AppendLatestOfTwin appends the newest sample of every channel of a twin
+// to dst, sorted by channel: LatestOfTwin without a map per twin, for
+// answers about thousands of twins.
+func (s *Store) AppendLatestOfTwin(dst []ChannelPoint, tenant, twin string) []ChannelPoint {
+	n := len(dst)
+	for _, ser := range s.head.twinSeries(tenant, twin) {
+		ser.mu.Lock()
+		if ser.lastTS != noTS {
+			dst = append(dst, ChannelPoint{ser.key.Channel, Point{ser.lastTS, ser.lastVal}})
+		}
+		ser.mu.Unlock()
+	}
+	slices.SortFunc(dst[n:], func(a, b ChannelPoint) int { return strings.Compare(a.Channel, b.Channel) })
+	return dst
 }
 
 // Queryable returns a Prometheus storage.Queryable over one tenant's data.

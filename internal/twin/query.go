@@ -694,6 +694,20 @@ func (r *Registry) Refs(ctx context.Context, tenantName string, q Query, max int
 	if err != nil {
 		return nil, err
 	}
+	if c.sort == "id" { // the default: compare ids alone, move pointers
+		slices.SortFunc(hits, func(a, b *Twin) int {
+			if c.desc {
+				return strings.Compare(b.ID, a.ID)
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		hits = hits[:min(len(hits), max)]
+		out := make([]Ref, len(hits))
+		for i, tw := range hits {
+			out[i] = Ref{tw.ID, tw.Type}
+		}
+		return out, nil
+	}
 	// Compute each sort key once (keyOf is not free), then sort.
 	type keyed struct {
 		k  cursor
