@@ -31,9 +31,19 @@ type server struct {
 func startServer(t *testing.T, dir string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--no-auth", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	s, out := launch(t, args)
+	go io.Copy(io.Discard, out)
+	return s
+}
+
+// launch starts this test binary as tsingma with args and reads the
+// addresses from its first line; the rest of its stdout is for the caller
+// to read (or discard: it must be drained).
+func launch(t *testing.T, args []string) (*server, *bufio.Reader) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TSINGMA_TEST_MAIN=1")
-	out, err := cmd.StdoutPipe()
+	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +52,8 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	out := bufio.NewReader(pipe)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -60,8 +71,7 @@ func startServer(t *testing.T, dir string, extra ...string) *server {
 	if s.http == "" || s.mqtt == "" {
 		t.Fatalf("no addresses in first line %q", line)
 	}
-	go io.Copy(io.Discard, out)
-	return s
+	return s, out
 }
 
 func (s *server) kill(t *testing.T) {
