@@ -16,9 +16,9 @@
 //     large, empirical in the body and a peaks-over-threshold Pareto tail
 //     (Hill's estimator) beyond the 98th percentile, so that it is
 //     unbounded and needs no scale or range from the future.
-//  3. Combination. The views' tail probabilities are combined with Fisher's
-//     method, and Page's CUSUM of the combined surprise lets a run of
-//     moderately surprising samples count like one very surprising sample.
+//  3. Combination. Page's CUSUM of each view's surprise lets a run of
+//     moderately surprising samples count like one very surprising sample,
+//     and the views' evidence is combined with Fisher's method.
 //  4. Events. Only the onset of an anomalous region is reported: a sample
 //     scores when its surprise reaches On, and then the detector stays
 //     silent for Refractory samples unless the region gets markedly (Step)
@@ -70,9 +70,14 @@ type Config struct {
 	// MaxCombine takes the largest view surprise instead of Fisher's
 	// combination (an ablation).
 	MaxCombine bool
-	// CusumK is the reference of the CUSUM of the surprise; a CUSUM of
-	// CusumH counts as a surprise of On. CusumH = 0 disables it.
+	// CusumK is the reference of the CUSUM of each view's surprise (and
+	// of the combined surprise with CombinedCusum); a CUSUM of CusumH
+	// counts as a surprise of On. CusumH = 0 disables it.
 	CusumK, CusumH float64
+	// CombinedCusum runs one CUSUM on the combined surprise, after Fisher's
+	// combination, instead of one per view before it (1.0's method; an
+	// ablation).
+	CombinedCusum bool
 	// On is the surprise at which a sample opens an anomalous region.
 	On float64
 	// Step is how much more surprising than the region's last report a
@@ -262,7 +267,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if s.N <= uint64(d.cfg.Warmup) {
 		return 0
 	}
-	if d.cfg.CusumH > 0 {
+	if d.cfg.CusumH > 0 && d.cfg.CombinedCusum {
 		// Page's CUSUM on the surprise: a run of moderately surprising
 		// samples adds up to the evidence of one very surprising sample.
 		s.Cusum = max(0, s.Cusum+surprise-d.cfg.CusumK)
@@ -339,6 +344,7 @@ func (d *Detector) event(surprise float64) float64 {
 	s.EventMax = surprise
 	s.Quiet = uint32(d.cfg.Refractory)
 	s.Cusum = 0
+	s.CusumV = [numViews]float64{}
 	return score(surprise)
 }
 

@@ -352,10 +352,10 @@ func daily(days, missing, stepMin int, seed uint64) (ts []int64, vs []float64) {
 
 // TestSeasonMissingPeak: a day whose high phase does not come has values
 // well inside the usual range, so only the hour-of-day profile can see it:
-// the season view alone reports it, the level view alone does not.
-// (The default detector combines the season view with two views that see
-// nothing here, and on this clean synthetic cycle Fisher's combination
-// keeps the surprise below On: see docs/decisions/anomaly.md.)
+// the season view alone reports it, the level view alone does not, and at
+// 5-minute sampling the default detector reports it above everything else
+// after the first 3 days (the season view's CUSUM carries the evidence
+// through Fisher's combination with two views that see nothing).
 func TestSeasonMissingPeak(t *testing.T) {
 	// The profile's memory is in days, so the view works the same at any
 	// sampling rate: 1, 5 and 60 minutes (hourly samples get a longer
@@ -385,6 +385,11 @@ func TestSeasonMissingPeak(t *testing.T) {
 		if in, _ := best(run(t, level, ts, vs)); in > 0 {
 			t.Errorf("%d-minute samples: the level view scored the missing peak %v; the test no longer isolates the season view", stepMin, in)
 		}
+		if stepMin == 5 {
+			if in, out := best(run(t, DefaultConfig(), ts, vs)); in <= out {
+				t.Errorf("default detector: best score in the missing peak %v, elsewhere after day 3 %v", in, out)
+			}
+		}
 	}
 }
 
@@ -410,15 +415,21 @@ func TestSeasonGate(t *testing.T) {
 	}
 }
 
-// TestOldCheckpoint: a checkpoint of the previous format (version 2, 8,886
-// bytes) is refused with ErrCheckpoint, so the platform re-learns instead of
-// restoring state it would misread.
+// TestOldCheckpoint: checkpoints of earlier formats (version 2, 8,886
+// bytes, of tsingma-anomaly/1.0; version 3, 8,615 bytes, of 1.1) are refused
+// with ErrCheckpoint, so the platform re-learns instead of restoring state
+// it would misread.
 func TestOldCheckpoint(t *testing.T) {
 	old := make([]byte, 8886)
 	copy(old, []byte{0x44, 0x41, 0x53, 0x54, 2, 0, 0, 0}) // magic "TSAD" little-endian, version 2
 	var d Detector
 	if err := d.UnmarshalBinary(old); !errors.Is(err, ErrCheckpoint) {
 		t.Fatalf("version-2 checkpoint: got %v, want ErrCheckpoint", err)
+	}
+	v3 := make([]byte, 8615)
+	copy(v3, []byte{0x44, 0x41, 0x53, 0x54, 3, 0, 0, 0})
+	if err := d.UnmarshalBinary(v3); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("version-3 checkpoint: got %v, want ErrCheckpoint", err)
 	}
 	good, _ := New(DefaultConfig())
 	b, _ := good.MarshalBinary()

@@ -4,7 +4,8 @@ import "math"
 
 // calibrate turns the enabled views' statistics into one surprise (−log10
 // of a tail probability): each view's surprise against its own history,
-// combined with Fisher's method (or the largest, with MaxCombine). Then the
+// raised to its CUSUM's evidence (unless CombinedCusum), combined with
+// Fisher's method (or the largest, with MaxCombine). Then the
 // histograms learn the statistics. Views in skip are neither scored nor
 // learnt for this sample.
 func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
@@ -17,6 +18,16 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 		b := bin(x[k])
 		if s.N > 2 {
 			nl := d.negLogTail(k, b, x[k])
+			if d.cfg.CusumH > 0 && !d.cfg.CombinedCusum && s.N > uint64(d.cfg.Warmup) {
+				// Page's CUSUM of the view's surprise (log10 units): a run
+				// of moderately surprising values of one view adds up to
+				// the evidence of one very surprising value, before
+				// Fisher's combination can dilute it with views that see
+				// nothing.
+				nl10 := nl / math.Ln10
+				s.CusumV[k] = max(0, s.CusumV[k]+nl10-d.cfg.CusumK)
+				nl = max(nl10, s.CusumV[k]*d.cfg.On/d.cfg.CusumH) * math.Ln10
+			}
 			largest = max(largest, nl)
 			fisherT += nl
 			nv++

@@ -12,7 +12,7 @@ var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
 
 const (
 	ckptMagic   = 0x54534144 // "TSAD"
-	ckptVersion = 3
+	ckptVersion = 4
 )
 
 type checkpoint struct {
@@ -72,6 +72,11 @@ func (s *state) validate() error {
 	for _, x := range []float64{s.Resid, s.StepScale, s.LongDev, s.VolFast, s.VolSlow, s.SlowDev, s.Cusum} {
 		if !nonneg(x) {
 			return errors.New("negative or non-finite scale")
+		}
+	}
+	for _, x := range s.CusumV {
+		if !nonneg(x) {
+			return errors.New("negative or non-finite CUSUM")
 		}
 	}
 	if s.RangePos > 1<<30 || s.RangeIdx >= numBlocks || s.RangeBlocks > numBlocks || s.RingPos >= patDim || s.NProto > nProto || s.Quiet > 1<<30 {

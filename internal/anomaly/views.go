@@ -49,9 +49,10 @@ type state struct {
 	Inc    float64           // histogram increment (grows instead of decaying every bin)
 	Excess [numViews]float64 // mean log-excess over the tail threshold (Hill)
 
-	Cusum    float64
-	Quiet    uint32  // samples left in the refractory period
-	EventMax float64 // surprise of the last report
+	Cusum    float64           // CUSUM of the combined surprise (CombinedCusum)
+	CusumV   [numViews]float64 // CUSUM of each view's surprise
+	Quiet    uint32            // samples left in the refractory period
+	EventMax float64           // surprise of the last report
 }
 
 // rangeStat is the range view: how far v lies beyond the range of the last

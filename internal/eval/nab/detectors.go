@@ -30,10 +30,12 @@ func detectorConfigs() map[string]func() anomaly.Config {
 		"tsingma-1.0": with(func(c *anomaly.Config) {
 			c.Views = anomaly.ViewShift | anomaly.ViewLevel | anomaly.ViewRange
 			c.LevelUntilSeason = false
+			c.CombinedCusum = true
 		}),
-		"tsingma-nolevel":   with(func(c *anomaly.Config) { c.Views &^= anomaly.ViewLevel }),
-		"tsingma-seasonnow": with(func(c *anomaly.Config) { c.SeasonDays = 0 }),
-		"tsingma-range":     with(func(c *anomaly.Config) { c.Views = anomaly.ViewRange }),
+		"tsingma-combinedcusum": with(func(c *anomaly.Config) { c.CombinedCusum = true }),
+		"tsingma-nolevel":       with(func(c *anomaly.Config) { c.Views &^= anomaly.ViewLevel }),
+		"tsingma-seasonnow":     with(func(c *anomaly.Config) { c.SeasonDays = 0 }),
+		"tsingma-range":         with(func(c *anomaly.Config) { c.Views = anomaly.ViewRange }),
 	}
 }
 
