@@ -9,6 +9,13 @@ import (
 type GaugeCheckConfig struct {
 	MaxPerSample float64       // mm per sample above which a reading is absurd (default 150)
 	StuckAfter   int           // identical non-zero readings in a row that make a gauge stuck (default 6)
+	// Light readings repeat in real drizzle: a tipping bucket reports in
+	// 0.5 mm steps, so 0.5 mm every interval for half an hour is rain, not
+	// a fault. Readings of at most LightMM (default 2 mm) count as stuck
+	// only after LightStuckAfter identical ones (default 36: three hours
+	// at 5-minute samples).
+	LightMM         float64
+	LightStuckAfter int
 	DropAfter    time.Duration // silence after which a gauge counts as dropped (default 30 min)
 }
 
@@ -33,6 +40,12 @@ func NewGaugeCheck(cfg GaugeCheckConfig) *GaugeCheck {
 	if cfg.DropAfter <= 0 {
 		cfg.DropAfter = 30 * time.Minute
 	}
+	if cfg.LightMM <= 0 {
+		cfg.LightMM = 2
+	}
+	if cfg.LightStuckAfter <= 0 {
+		cfg.LightStuckAfter = 6 * cfg.StuckAfter
+	}
 	return &GaugeCheck{cfg: cfg}
 }
 
@@ -56,7 +69,7 @@ func (g *GaugeCheck) Check(at time.Time, mm float64) Quality {
 			g.repeat = 1
 		}
 		g.last = mm
-		if g.repeat >= g.cfg.StuckAfter {
+		if g.stuck() {
 			q |= GaugeStuck
 		}
 	}
@@ -69,8 +82,17 @@ func (g *GaugeCheck) Status(now time.Time) Quality {
 	if !g.seen || now.Sub(g.lastAt) > g.cfg.DropAfter {
 		return GaugeDropped
 	}
-	if g.repeat >= g.cfg.StuckAfter {
+	if g.stuck() {
 		return GaugeStuck
 	}
 	return 0
+}
+
+// stuck reports whether the current run of identical readings is too long
+// to be rain.
+func (g *GaugeCheck) stuck() bool {
+	if g.last <= g.cfg.LightMM {
+		return g.repeat >= g.cfg.LightStuckAfter
+	}
+	return g.repeat >= g.cfg.StuckAfter
 }

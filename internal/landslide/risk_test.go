@@ -118,6 +118,14 @@ func TestGaugeCheck(t *testing.T) {
 	if q := g.Status(at.Add(time.Hour)); q != GaugeDropped {
 		t.Errorf("status after an hour: %v", q)
 	}
+	// Steady drizzle: 0.5 mm (one tip) every interval is rain for a long
+	// while (3 × 6 intervals with StuckAfter 3), then a stuck gauge.
+	for i := 1; i <= 18; i++ {
+		q := next(0.5)
+		if stuck := q&GaugeStuck != 0; stuck != (i >= 18) {
+			t.Fatalf("drizzle reading %d: stuck=%v", i, stuck)
+		}
+	}
 }
 
 func TestLevelText(t *testing.T) {
