@@ -312,7 +312,7 @@ func BenchmarkUpdate(b *testing.B) {
 		// The previous default (tsingma-anomaly/1.0), for comparison in one run.
 		{"v1.0", func() Config {
 			c := DefaultConfig()
-			c.Views, c.LevelUntilSeason = ViewShift|ViewLevel|ViewRange, false
+			c.Views, c.LevelUntilSeason, c.CombinedCusum = ViewShift|ViewLevel|ViewRange, false, true
 			return c
 		}},
 	} {
