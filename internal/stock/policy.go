@@ -28,12 +28,17 @@ type Policy struct {
 	// after the lead time (Harris 1913, Wilson 1934); otherwise it is
 	// CoverDays of forecast demand.
 	HoldingCost, OrderingCost float64
+	// CycleService, when positive (in [0, 1)), is a second service
+	// criterion on top of the fill-rate target: a floor on the probability
+	// of no stock-out in an order cycle. A fill-rate target alone lets an
+	// item with large batches run short briefly in many cycles.
+	CycleService float64
 }
 
 // Decision is the policy's answer for one item on one day.
 type Decision struct {
 	ReorderPoint  float64 // s: order when the inventory position is at or below it
-	SafetyStock   float64 // z * sigma over the lead time
+	SafetyStock   float64 // s minus the expected demand over the lead time (and the expected undershoot)
 	OrderQuantity float64 // Q: the regular order size
 	Order         float64 // what to order now: S - position when at or below s, else 0
 	// StockoutRisk is the probability that demand over the lead time
@@ -44,16 +49,22 @@ type Decision struct {
 }
 
 // Decide computes the reorder point from the forecast demand over the
-// lead time plus a safety stock sized for the target fill rate (the
-// standard normal loss function method: expected shortage per order cycle
-// equal to (1-FillRate)·Q), and the order for the given inventory
-// position (on hand plus on order).
+// lead time plus a safety stock sized for the target fill rate (expected
+// shortage per order cycle equal to (1-FillRate) times the mean order),
+// and the order for the given inventory position (on hand plus on order).
+// A forecast from a fitted model (ForecastDemand, Model.Forecast) is
+// combined with the model's own lead-time errors and the undershoot of a
+// daily review; a hand-made one (Mean, Sigma, Residuals only) with the
+// normal loss function over σ_L = LeadTimeSigma.
 func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 	if p.LeadTime < 1 {
 		return Decision{}, fmt.Errorf("stock: lead time %d must be at least one day", p.LeadTime)
 	}
 	if !(p.FillRate > 0 && p.FillRate < 1) {
 		return Decision{}, fmt.Errorf("stock: fill rate %g must be in (0, 1)", p.FillRate)
+	}
+	if !(p.CycleService >= 0 && p.CycleService < 1) {
+		return Decision{}, fmt.Errorf("stock: cycle service level %g must be in [0, 1)", p.CycleService)
 	}
 	cover := p.CoverDays
 	if cover <= 0 {
@@ -98,6 +109,9 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 		}
 		meanU := mean(us)
 		k := empiricalSafety(x, q, (1-p.FillRate)*(q+meanU))
+		if p.CycleService > 0 {
+			k = math.Max(k, quantile(x, p.CycleService))
+		}
 		d = Decision{SafetyStock: k - meanU, OrderQuantity: q}
 		d.ReorderPoint = math.Max(0, lead+k)
 		over := 0
@@ -112,6 +126,9 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 		z := 0.0
 		if sig > 0 {
 			z = safetyFactor((1 - p.FillRate) * q / sig)
+			if p.CycleService > 0 {
+				z = math.Max(z, normQuantile(p.CycleService))
+			}
 		}
 		d = Decision{SafetyStock: z * sig, OrderQuantity: q}
 		d.ReorderPoint = mu + d.SafetyStock
@@ -203,4 +220,26 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+// quantile is the p-quantile of x (nearest rank).
+func quantile(x []float64, p float64) float64 {
+	y := slices.Clone(x)
+	slices.Sort(y)
+	i := int(math.Ceil(p*float64(len(y)))) - 1
+	return y[min(max(i, 0), len(y)-1)]
+}
+
+// normQuantile is the standard normal p-quantile, p in (0, 1).
+func normQuantile(p float64) float64 {
+	lo, hi := -10.0, 10.0
+	for range 80 {
+		mid := (lo + hi) / 2
+		if normCDF(mid) < p {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }

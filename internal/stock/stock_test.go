@@ -332,3 +332,38 @@ func TestFillRateCalibrated(t *testing.T) {
 		}
 	}
 }
+
+func TestCycleServiceFloor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	y := make([]float64, 300)
+	for i := range y {
+		y[i] = float64(poisson(rng, 20))
+	}
+	fitted, err := ForecastDemand(y, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hand := Forecast{Mean: fitted.Mean, Sigma: 4.5}
+	for name, f := range map[string]Forecast{"fitted": fitted, "hand-made": hand} {
+		t.Run(name, func(t *testing.T) {
+			// A large batch: the fill-rate target alone needs little safety stock.
+			base := Policy{LeadTime: 3, FillRate: 0.98, CoverDays: 14}
+			plain, err := base.Decide(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base.CycleService = 0.95
+			floor, err := base.Decide(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Lead-time demand has sd about sqrt(3·20) ≈ 7.7: 95 % needs about 1.645·7.7 ≈ 12.7 above the mean.
+			if floor.ReorderPoint < plain.ReorderPoint+1 || floor.SafetyStock < 9 {
+				t.Errorf("with a 95%% cycle service floor s=%.1f (safety %.1f), without s=%.1f: want a clearly higher s", floor.ReorderPoint, floor.SafetyStock, plain.ReorderPoint)
+			}
+		})
+	}
+	if _, err := (Policy{LeadTime: 3, FillRate: 0.98, CycleService: 1}).Decide(fitted, 0); err == nil {
+		t.Error("cycle service level 1 accepted")
+	}
+}

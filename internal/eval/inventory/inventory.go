@@ -30,11 +30,12 @@ const (
 
 // Config sets up the simulation.
 type Config struct {
-	Seed      uint64
-	Items     int       // default 120
-	Days      int       // simulated days, default 365 (after a year of history)
-	FillRate  float64   // tsingma's target fill rate, default 0.98
-	OrderRule OrderRule // tsingma's order sizing, default OrderEOQ
+	Seed         uint64
+	Items        int       // default 120
+	Days         int       // simulated days, default 365 (after a year of history)
+	FillRate     float64   // tsingma's target fill rate, default 0.98
+	OrderRule    OrderRule // tsingma's order sizing, default OrderEOQ
+	CycleService float64
 
 	orderingCost float64 // set by Run from the order budget
 }
@@ -97,6 +98,9 @@ func Run(cfg Config, out io.Writer) (*Result, error) {
 	if cfg.Items < 0 || cfg.Days < 0 || !(cfg.FillRate > 0 && cfg.FillRate < 1) {
 		return nil, errors.New("inventory: items and days must be positive and the fill rate in (0, 1)")
 	}
+	if !(cfg.CycleService >= 0 && cfg.CycleService < 1) {
+		return nil, fmt.Errorf("inventory: cycle service level %g is not in [0, 1)", cfg.CycleService)
+	}
 	if cfg.OrderRule != OrderEOQ && cfg.OrderRule != OrderCover {
 		return nil, fmt.Errorf("inventory: order rule %q is not %q or %q", cfg.OrderRule, OrderEOQ, OrderCover)
 	}
@@ -131,8 +135,8 @@ func Run(cfg Config, out io.Writer) (*Result, error) {
 		k[1].add(n)
 		res.ByKind[it.kind] = k
 	}
-	fmt.Fprintf(out, "items=%d (smooth=%d intermittent=%d) days=%d history=%d seed=%d target_fill=%.2f order_rule=%s\n",
-		cfg.Items, kinds["smooth"], kinds["intermittent"], cfg.Days, historyDays, cfg.Seed, cfg.FillRate, cfg.OrderRule)
+	fmt.Fprintf(out, "items=%d (smooth=%d intermittent=%d) days=%d history=%d seed=%d target_fill=%.2f cycle_service=%.2f order_rule=%s\n",
+		cfg.Items, kinds["smooth"], kinds["intermittent"], cfg.Days, historyDays, cfg.Seed, cfg.FillRate, cfg.CycleService, cfg.OrderRule)
 	fmt.Fprintf(out, "ordering cost %.0f per order (EOQ scale for the naive 7-day cover's expected order count), holding cost 1 per unit cost and day\n", res.OrderingCost)
 	fmt.Fprintf(out, "models chosen at start: holt-winters=%d croston-sba=%d\n", res.Methods[stock.HoltWinters], res.Methods[stock.CrostonSBA])
 	for _, kind := range []string{"smooth", "intermittent"} {
@@ -258,7 +262,7 @@ func simulate(it item, pol policy, cfg Config, methods map[stock.Method]int, onO
 	if pol == naiveEOQPolicy {
 		naiveQ = math.Max(1, math.Ceil(math.Sqrt(2*cfg.orderingCost*mean/it.cost)))
 	}
-	sp := stock.Policy{LeadTime: it.lead - 1, FillRate: cfg.FillRate, CoverDays: 7}
+	sp := stock.Policy{LeadTime: it.lead - 1, FillRate: cfg.FillRate, CoverDays: 7, CycleService: cfg.CycleService}
 	if cfg.OrderRule == OrderEOQ {
 		sp.HoldingCost, sp.OrderingCost = it.cost, cfg.orderingCost
 	}
