@@ -413,7 +413,11 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 	}
 	if err != nil {
 		// Not durable: no PUBACK, so the client resends after reconnecting.
-		h.b.log.Error("mqtt ingest failed", "err", err)
+		if h.b.ctx.Err() != nil {
+			h.b.log.Debug("mqtt publish not acknowledged: shutting down", "err", err)
+		} else {
+			h.b.log.Error("mqtt ingest failed", "err", err)
+		}
 		return items
 	}
 	h.samples.Add(int64(res.Accepted))

@@ -257,7 +257,7 @@ func shardHash(k telemetry.Key) uint32 {
 	h := uint32(2166136261)
 	for i, part := range [3]string{k.Tenant, k.Twin, k.Channel} {
 		if i > 0 {
-			h = (h ^ 0) * prime
+			h *= prime // the NUL separator: h ^ 0 is h
 		}
 		for j := 0; j < len(part); j++ {
 			h = (h ^ uint32(part[j])) * prime
