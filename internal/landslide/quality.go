@@ -7,8 +7,8 @@ import (
 
 // GaugeCheckConfig sets the plausibility limits of a rain gauge.
 type GaugeCheckConfig struct {
-	MaxPerSample float64       // mm per sample above which a reading is absurd (default 150)
-	StuckAfter   int           // identical non-zero readings in a row that make a gauge stuck (default 6)
+	MaxPerSample float64 // mm per sample above which a reading is absurd (default 150)
+	StuckAfter   int     // identical non-zero readings in a row that make a gauge stuck (default 6)
 	// Light readings repeat in real drizzle: a tipping bucket reports in
 	// 0.5 mm steps, so 0.5 mm every interval for half an hour is rain, not
 	// a fault. Readings of at most LightMM (default 2 mm) count as stuck
@@ -16,7 +16,7 @@ type GaugeCheckConfig struct {
 	// at 5-minute samples).
 	LightMM         float64
 	LightStuckAfter int
-	DropAfter    time.Duration // silence after which a gauge counts as dropped (default 30 min)
+	DropAfter       time.Duration // silence after which a gauge counts as dropped (default 30 min)
 }
 
 // GaugeCheck flags one gauge's readings as they arrive. Not safe for
