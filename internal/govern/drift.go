@@ -55,7 +55,8 @@ type DriftConfig struct {
 	Threshold float64
 	// MinSamples in each window before a value is computed; default 2000.
 	MinSamples int
-	// Every is how often (wall clock) Run evaluates; default 1 minute.
+	// Every is how often (wall clock) the monitor evaluates; default 15 s
+	// (an evaluation reads two registry records and sums the histogram).
 	Every  time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -117,6 +118,13 @@ type DriftStatus struct {
 	Detail     string  `json:"detail,omitempty"`
 	PSI        float64 `json:"psi,omitzero"`
 	KS         float64 `json:"ks,omitzero"`
+	// Tail: the scores above the lowest bin (for the anomaly model, the
+	// scores that are not ~0). TailPSI compares their distribution,
+	// baseline against recent, when both windows hold at least 200 of
+	// them; TailRate is their share [baseline, recent]. Shown, not used
+	// for the decision (see docs/decisions/governance.md).
+	TailPSI  float64    `json:"tail_psi,omitzero"`
+	TailRate [2]float64 `json:"tail_rate"`
 	// Measured: PSI and KS were computed (both windows full).
 	Measured   bool           `json:"measured"`
 	Threshold  float64        `json:"threshold"`
@@ -192,7 +200,7 @@ func NewDriftMonitor(cfg DriftConfig) (*DriftMonitor, error) {
 		cfg.MinSamples = 2000
 	}
 	if cfg.Every <= 0 {
-		cfg.Every = time.Minute
+		cfg.Every = 15 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -516,6 +524,15 @@ func (m *DriftMonitor) measure(st *DriftStatus, bl *DriftBaseline, recent *drift
 	}
 	st.PSI, st.KS = PSI(bl.Hist, recent[:]), KS(bl.Hist, recent[:])
 	st.Measured = true
+	var tb, tr uint64
+	for i := 1; i < driftBins; i++ {
+		tb += bl.Hist[i]
+		tr += recent[i]
+	}
+	st.TailRate = [2]float64{float64(tb) / float64(bl.Count), float64(tr) / float64(recent.total())}
+	if tb >= 200 && tr >= 200 {
+		st.TailPSI = PSI(bl.Hist[1:], recent[1:])
+	}
 	return true
 }
 

@@ -191,7 +191,10 @@ func TestDriftShiftRecordsIncident(t *testing.T) {
 	if st.State != DriftDrifted || st.PSI <= 0.25 || st.Incident == nil {
 		t.Fatalf("after the shift: %+v, want drift with an incident", st)
 	}
-	t.Logf("PSI %.3f, KS %.3f after half a window of shifted scores", st.PSI, st.KS)
+	t.Logf("PSI %.3f, KS %.3f after half a window of shifted scores (tail PSI %.3f, tail share %.3f → %.3f)", st.PSI, st.KS, st.TailPSI, st.TailRate[0], st.TailRate[1])
+	if st.TailPSI <= 0 || !(st.TailRate[1] > st.TailRate[0]) {
+		t.Fatalf("tail measures: PSI %.3f, share %v; want a tail PSI and a larger recent tail share", st.TailPSI, st.TailRate)
+	}
 	got, err := f.reg.GetAssessment(tenant, a.ID)
 	if err != nil || got.State != StateReassess || !strings.HasPrefix(got.Invalidated, "drift: ") {
 		t.Fatalf("assessment after drift: %s %q %v, want reassessment-due by drift", got.State, got.Invalidated, err)

@@ -38,7 +38,7 @@ interface Checkpoint { checkpoint: { origin: string; size: number; root: string;
 export interface VerifyResult { ok: boolean; entries: number; checkpoints: number; trusted_checkpoints?: number; signed_size: number; unsigned: number; key_id?: string; key_pinned?: boolean; error?: string; detail?: string }
 interface DriftWindow { count: number; from?: number; to?: number }
 export interface DriftStatus {
-  system: string; version?: string; assessment?: string; state: string; detail?: string; psi?: number; ks?: number; threshold: number;
+  system: string; version?: string; assessment?: string; state: string; detail?: string; psi?: number; ks?: number; tail_psi?: number; tail_rate?: [number, number]; threshold: number;
   window: string; min_samples: number; baseline?: DriftWindow & { recorded?: string }; recent?: DriftWindow; incident?: { at: string; detail: string; audit_seq: number };
 }
 interface Metrics { samples: number; errors: number; alerts: number; series_days: number; true_positives?: number; false_positives?: number; windows?: number; detected?: number; precision?: number; recall?: number; f1?: number }
@@ -588,6 +588,7 @@ export class GovernanceView {
     const drift = this.drift.map((d) => `<tr data-drift="${esc(d.system)}"><td>${esc(d.system)} <span class="mono">${esc(d.version || '')}</span></td><td>${esc(d.assessment || '—')}</td>
       <td><span class="state-badge ${d.state === 'drift' ? 'alarm' : d.state === 'stable' ? 'ok' : ''}">${esc(d.state)}</span>${d.detail ? `<div class="muted">${esc(d.detail)}</div>` : ''}</td>
       <td class="r">${fmtNum(d.psi, 3)}</td><td class="r">${fmtNum(d.ks, 3)}</td><td class="r">${fmtNum(d.threshold, 2)}</td>
+      <td class="r">${fmtNum(d.tail_psi, 3)}</td><td class="r">${d.tail_rate && d.baseline ? `${(d.tail_rate[0] * 100).toFixed(2)}% → ${(d.tail_rate[1] * 100).toFixed(2)}%` : '—'}</td>
       <td class="r">${fmtNum(d.baseline?.count, 0)}</td><td class="r">${fmtNum(d.recent?.count, 0)}</td><td>${esc(d.window)}</td></tr>`).join('');
     const sh = this.shadows.map((s) => `<tr data-shadow="${esc(s.system)}"><td>${esc(s.system)} <span class="mono">${esc(s.version)}</span></td><td class="r">${fmtNum(s.fraction, 2)}</td><td>${esc(when(s.started))}</td>
       <td class="r">${fmtNum(s.seen, 0)}</td><td class="r">${fmtNum(s.sampled, 0)}</td><td class="r">${fmtNum(s.scored, 0)}</td><td class="r">${fmtNum(s.dropped, 0)}</td><td class="r">${fmtNum(s.alerts, 0)}</td><td class="r">${fmtNum(s.errors, 0)}</td><td class="r">${fmtNum(s.panics, 0)}</td>
@@ -600,7 +601,7 @@ export class GovernanceView {
     const now = this.clock();
     return `<section aria-labelledby="gov-drift"><h3 id="gov-drift">Drift of live models</h3>
       <p class="muted">Each live champion's output scores over the recent window against the baseline recorded when its current assessment was approved (population stability index; above the threshold a drift incident is recorded and the assessment becomes due).</p>
-      ${drift ? `<table class="grid drift"><thead><tr><th scope="col">System</th><th scope="col">Assessment</th><th scope="col">State</th><th scope="col" class="r">PSI</th><th scope="col" class="r">KS</th><th scope="col" class="r">Threshold</th><th scope="col" class="r">Baseline n</th><th scope="col" class="r">Recent n</th><th scope="col">Window</th></tr></thead><tbody>${drift}</tbody></table>` : '<p class="muted">No drift monitor on this server.</p>'}</section>
+      ${drift ? `<table class="grid drift"><thead><tr><th scope="col">System</th><th scope="col">Assessment</th><th scope="col">State</th><th scope="col" class="r">PSI</th><th scope="col" class="r">KS</th><th scope="col" class="r">Threshold</th><th scope="col" class="r" title="PSI of the non-zero scores (shown, not decided on)">Tail PSI</th><th scope="col" class="r">Non-zero share</th><th scope="col" class="r">Baseline n</th><th scope="col" class="r">Recent n</th><th scope="col">Window</th></tr></thead><tbody>${drift}</tbody></table>` : '<p class="muted">No drift monitor on this server.</p>'}</section>
       <section aria-labelledby="gov-shadows"><h3 id="gov-shadows">Shadow trials <span class="count">${this.shadows.length}</span></h3>
       ${sh ? `<table class="grid shadows"><thead><tr><th scope="col">System, version</th><th scope="col" class="r">Fraction</th><th scope="col">Started</th><th scope="col" class="r">Seen</th><th scope="col" class="r">Sampled</th><th scope="col" class="r">Scored</th><th scope="col" class="r">Dropped</th><th scope="col" class="r">Would alert</th><th scope="col" class="r">Errors</th><th scope="col" class="r">Panics</th><th scope="col"></th></tr></thead><tbody>${sh}</tbody></table>` : '<p class="muted">No shadow trial running.</p>'}
       <form data-form="shadow" class="gov-form inline"><label>System <select name="system">${sysOpts}</select></label><label>Version <select name="version">${verOpts}</select></label>
