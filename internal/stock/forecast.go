@@ -7,14 +7,19 @@
 // method for intermittent demand with the Syntetos-Boylan bias correction
 // (SBA, Syntetos & Boylan 2005). The model with the lower mean absolute
 // error on a holdout of the most recent weeks is chosen, then refitted on
-// the whole history. The package is pure: no I/O, no shared state; all
-// functions are safe for concurrent use.
+// the whole history (Fit); a fitted Model can be re-run cheaply over a
+// longer history every day (Model.Forecast). A forecast carries the
+// model's own in-sample errors over any lead time (LeadTimeErrors), from
+// which Policy sizes the safety stock without assuming normal demand. The
+// package is pure: no I/O, no shared state; all functions are safe for
+// concurrent use.
 package stock
 
 import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Method names a forecasting model.
@@ -55,10 +60,11 @@ type Forecast struct {
 // errorPath holds what LeadTimeErrors needs: the history and the fitted
 // model's k-step-ahead in-sample forecasts from recent origins.
 type errorPath struct {
-	y     []float64              // history in its original scale
-	from  int                    // first origin day
+	y     []float64              // the history's days from off on, original scale (a copy)
+	lift  []float64              // planned-promotion lift of those days (1 otherwise)
+	off   int                    // history index of y[0]
+	from  int                    // first origin day (history index)
 	ahead func(t, k int) float64 // forecast of day t+k made after day t >= from
-	lift  func(day int) float64  // planned-promotion lift of a history day (1 otherwise)
 }
 
 // undershootDays is how many recent days of demand the undershoot
@@ -74,6 +80,9 @@ const (
 // from the recent history days scaled to the mean daily demand m.
 func (p *errorPath) undershoots(m float64) []float64 {
 	days := p.y[max(0, len(p.y)-undershootDays):]
+	if len(days) == 0 {
+		return []float64{0}
+	}
 	d := make([]float64, len(days))
 	mu := 0.0
 	for _, v := range days {
@@ -124,10 +133,11 @@ func (f Forecast) LeadTimeErrors(l int) []float64 {
 		return nil
 	}
 	var out []float64
-	for t := p.from; t+l < len(p.y); t++ {
+	for t := p.from; t+l < p.off+len(p.y); t++ {
 		e := 0.0
 		for k := 1; k <= l; k++ {
-			e += p.y[t+k] - math.Max(0, p.ahead(t, k))*p.lift(t+k)
+			i := t + k - p.off
+			e += p.y[i] - math.Max(0, p.ahead(t, k))*p.lift[i]
 		}
 		out = append(out, e)
 	}
@@ -285,14 +295,18 @@ func (m Model) Forecast(history []float64, horizon int, promo Promotions) (Forec
 		fm = p.run(adj)
 	}
 	f := Forecast{Method: m.Method, Mean: fm.forecast(horizon), Sigma: fm.sigma(), HoldoutMAE: m.HoldoutMAE, Residuals: fm.residuals()}
+	// The path keeps copies: the caller may reuse its slices.
 	lift := m.Lift
-	past := promo.Past
-	f.path = &errorPath{y: history, from: fm.pathFrom(), ahead: fm.ahead, lift: func(day int) float64 {
-		if lift > 1 && day < len(past) && past[day] {
-			return lift
+	from := fm.pathFrom()
+	off := max(0, min(from, len(history)-undershootDays))
+	p := &errorPath{y: slices.Clone(history[off:]), lift: make([]float64, len(history)-off), off: off, from: from, ahead: fm.ahead}
+	for i := range p.lift {
+		p.lift[i] = 1
+		if lift > 1 && off+i < len(promo.Past) && promo.Past[off+i] {
+			p.lift[i] = lift
 		}
-		return 1
-	}}
+	}
+	f.path = p
 	if lift > 1 {
 		f.applyLift(lift, promo.Future)
 	}

@@ -94,12 +94,11 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 		// forecast plus one of the model's own past errors over the lead
 		// time, U one of the quantiles of the undershoot's renewal
 		// distribution, P(U > u) = E[(D1-u)+]/E[D1] for one day's demand D1
-		// (Hadley & Whitin 1963; Silver, Pyke & Thomas 2017 §7.x), from the
+		// (Hadley & Whitin 1963; Silver, Pyke & Thomas 2017 on (s, S)), from the
 		// recent days' demand scaled to the forecast. No normality is
 		// assumed: lumpy and skewed demand keeps its shape. An order
 		// averages Q + E[U] units, and s is the lowest level whose expected
 		// shortage per order is (1-β)(Q + E[U]) (the fill-rate target).
-		lead := mu
 		us := f.path.undershoots(mean(f.Mean[:p.LeadTime+1]))
 		x := make([]float64, 0, len(errs)*len(us))
 		for _, e := range errs {
@@ -113,10 +112,10 @@ func (p Policy) Decide(f Forecast, position float64) (Decision, error) {
 			k = math.Max(k, quantile(x, p.CycleService))
 		}
 		d = Decision{SafetyStock: k - meanU, OrderQuantity: q}
-		d.ReorderPoint = math.Max(0, lead+k)
+		d.ReorderPoint = math.Max(0, mu+k)
 		over := 0
 		for _, e := range errs {
-			if lead+e > position {
+			if mu+e > position {
 				over++
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -238,6 +239,14 @@ func TestLeadTimeErrors(t *testing.T) {
 			t.Errorf("l=%d: error variance %.1f, want about %.0f", l, v, want)
 		}
 	}
+	// The forecast keeps its own copy: reusing the history slice changes nothing.
+	before := f.LeadTimeErrors(3)
+	for i := range y {
+		y[i] = 1000
+	}
+	if after := f.LeadTimeErrors(3); !slices.Equal(before, after) {
+		t.Error("lead-time errors changed with the caller's history slice")
+	}
 	if (Forecast{Mean: []float64{1}}).LeadTimeErrors(2) != nil {
 		t.Error("a hand-made forecast has lead-time errors")
 	}
@@ -255,7 +264,7 @@ func poisson(rng *rand.Rand, lam float64) int {
 }
 
 func TestUndershootOfConstantDemand(t *testing.T) {
-	p := &errorPath{y: make([]float64, 100)}
+	p := &errorPath{y: make([]float64, 100), lift: make([]float64, 100)}
 	for i := range p.y {
 		p.y[i] = 10
 	}
