@@ -51,7 +51,7 @@ type AnomalyConfig struct {
 
 // DefaultAnomalyConfig is the configuration the scoring service runs.
 func DefaultAnomalyConfig() AnomalyConfig {
-	return AnomalyConfig{Threshold: 0.279, LearningSamples: 300}
+	return AnomalyConfig{Threshold: 0.261, LearningSamples: 300}
 }
 
 func newAnomalyModel(cfg json.RawMessage, _ uint64) (Model, error) {

@@ -73,12 +73,12 @@ type Policy struct {
 	Twins   map[string]Settings `json:"twins,omitempty"`
 }
 
-// DefaultPolicy: on for everything, threshold 0.279 (NAB's swept
+// DefaultPolicy: on for everything, threshold 0.261 (NAB's swept
 // standard-profile threshold), 300 samples learning. Vehicles are scored
 // but raise no anomaly alerts: speed and vibration switch regimes at every
 // stop, so onsets are routine there; breakdowns are caught by rules.
 func DefaultPolicy() Policy {
-	on, off, th, learn := true, false, 0.279, 300
+	on, off, th, learn := true, false, 0.261, 300
 	return Policy{
 		Default: Settings{Enabled: &on, Threshold: &th, LearningSamples: &learn, Alerts: &on},
 		Types:   map[string]Settings{"vehicle": {Alerts: &off}},
@@ -93,7 +93,7 @@ type effective struct {
 }
 
 func (p *Policy) resolve(typ, twin string) effective {
-	e := effective{true, 0.279, 300, true}
+	e := effective{true, 0.261, 300, true}
 	apply := func(s Settings) {
 		if s.Enabled != nil {
 			e.enabled = *s.Enabled

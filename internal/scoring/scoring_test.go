@@ -153,7 +153,7 @@ func TestPolicyValidation(t *testing.T) {
 	if e := p.resolve("slope", "x"); e.enabled {
 		t.Fatal("twin override ignored")
 	}
-	if e := p.resolve("slope", "y"); !e.enabled || e.threshold != 0.279 {
+	if e := p.resolve("slope", "y"); !e.enabled || e.threshold != 0.261 {
 		t.Fatalf("defaults not applied: %+v", e)
 	}
 }

@@ -18,7 +18,7 @@ function hkTick(ms: number, prev: number | null): string {
 }
 
 /** Anomaly scores at or above this mark an onset on the channel's chart. */
-export const onsetThreshold = 0.279;
+export const onsetThreshold = 0.261;
 
 interface ChartRec {
   twin: string; channel: string; plot: uPlot; xs: number[]; ys: number[]; valueEl: HTMLElement; pending: boolean;
