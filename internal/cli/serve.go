@@ -36,6 +36,8 @@ type serveFlags struct {
 	maxPending int
 	maxBody    int64
 	anomaly    bool
+	driftPSI   float64
+	driftWin   time.Duration
 	noAuth     bool
 	logLevel   string
 	logFormat  string
@@ -60,6 +62,8 @@ func newServeFlags(name string) *serveFlags {
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
+	fs.Float64Var(&f.driftPSI, "drift-threshold", 0.25, "population stability index of a live model's scores against its approval baseline above which a drift incident is recorded (the assessment becomes due)")
+	fs.DurationVar(&f.driftWin, "drift-window", 6*time.Hour, "window of recent scores (data time) the drift monitor compares with the baseline")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() {
@@ -156,6 +160,9 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MaxPending:    f.maxPending,
 		MaxBody:       f.maxBody,
 		Logger:        log,
+
+		DriftThreshold: f.driftPSI,
+		DriftWindow:    f.driftWin,
 	}
 }
 
