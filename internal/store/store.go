@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,30 @@ type commitReq struct {
 	apply   []applied
 	n       int
 	done    chan error
+
+	applyBuf *[]applied // pooled backing of apply
+	recBuf   *[]byte    // pooled backing of the samples record (a payload queued before this request)
+}
+
+var (
+	sersPool  = sync.Pool{New: func() any { return new([]*series) }}
+	applyPool = sync.Pool{New: func() any { return new([]applied) }}
+	recPool   = sync.Pool{New: func() any { return new([]byte) }}
+)
+
+// release returns a request's pooled buffers once the committer has
+// written its WAL record and applied its samples (or it was never queued).
+func (r *commitReq) release() {
+	if r.applyBuf != nil {
+		clear(r.apply) // drop the series pointers
+		*r.applyBuf = r.apply[:0]
+		applyPool.Put(r.applyBuf)
+		r.applyBuf, r.apply = nil, nil
+	}
+	if r.recBuf != nil {
+		recPool.Put(r.recBuf)
+		r.recBuf = nil
+	}
 }
 
 type applied struct {
@@ -293,17 +318,21 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	if s.pendN.Load()+int64(len(samples)) > int64(s.cfg.MaxPending) {
 		return ErrBusy
 	}
-	req := &commitReq{done: make(chan error, 1), apply: make([]applied, 0, len(samples))}
+	// The per-batch buffers come from pools: the lookups' slice is back
+	// when the reservation is done, the WAL record and the apply list
+	// when the committer has written and applied them.
+	req := &commitReq{done: make(chan error, 1), applyBuf: applyPool.Get().(*[]applied), recBuf: recPool.Get().(*[]byte)}
+	req.apply = slices.Grow((*req.applyBuf)[:0], len(samples))
 	// Series are looked up before taking seqMu, so that concurrent batches
 	// resolve their series in parallel; only the reservation below is
 	// serialised. A series is written to the WAL by the first batch that
 	// enqueues a sample for it (under seqMu), which keeps every series
 	// record ahead of the samples that refer to it.
-	sers := make([]*series, len(samples))
+	sersBuf := sersPool.Get().(*[]*series)
+	sers := slices.Grow((*sersBuf)[:0], len(samples))[:len(samples)]
 	s.head.resolve(samples, sers)
 	var seriesRec []byte
-	sampRec := make([]byte, 1, 1+len(samples)*14)
-	sampRec[0] = recSamples
+	sampRec := append(slices.Grow((*req.recBuf)[:0], 1+len(samples)*14), recSamples)
 
 	s.seqMu.Lock()
 	for i := range samples {
@@ -335,6 +364,10 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 		}
 	}
 	req.n = len(req.apply)
+	clear(sers)
+	*sersBuf = sers[:0]
+	sersPool.Put(sersBuf)
+	*req.recBuf = sampRec
 	var payloads [][]byte
 	if seriesRec != nil {
 		payloads = append(payloads, seriesRec)
@@ -344,6 +377,7 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	}
 	if len(payloads) == 0 {
 		s.seqMu.Unlock()
+		req.release()
 		// Only duplicates: they are durable already, if their original is.
 		// Wait for anything queued before us so the original is on disk.
 		return s.barrier(ctx)
@@ -447,6 +481,9 @@ func (s *Store) commit(batch []*commitReq) {
 			s.added.Add(uint64(len(r.apply)))
 		}
 		s.pendN.Add(-int64(r.n))
+		// Every payload of the batch was written before the sync, so the
+		// request's buffers are free; return them before waking its owner.
+		r.release()
 		if r.done != nil {
 			r.done <- err
 		}
