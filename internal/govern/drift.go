@@ -655,11 +655,7 @@ func groups(base []uint64) []int {
 // group so that an empty group does not give infinity.
 func PSI(base, recent []uint64) float64 {
 	cuts := groups(base)
-	var nb, nr float64
-	for i := range base {
-		nb += float64(base[i])
-		nr += float64(recent[i])
-	}
+	nb, nr := totals(base, recent)
 	if nb == 0 || nr == 0 {
 		return 0
 	}
@@ -680,15 +676,20 @@ func PSI(base, recent []uint64) float64 {
 	return psi
 }
 
-// KS is the two-sample Kolmogorov-Smirnov statistic of two histograms
-// over the same bins: the largest distance between their cumulative
-// distributions at a bin edge.
-func KS(base, recent []uint64) float64 {
-	var nb, nr float64
+// totals returns the counts of two histograms over the same bins.
+func totals(base, recent []uint64) (nb, nr float64) {
 	for i := range base {
 		nb += float64(base[i])
 		nr += float64(recent[i])
 	}
+	return nb, nr
+}
+
+// KS is the two-sample Kolmogorov-Smirnov statistic of two histograms
+// over the same bins: the largest distance between their cumulative
+// distributions at a bin edge.
+func KS(base, recent []uint64) float64 {
+	nb, nr := totals(base, recent)
 	if nb == 0 || nr == 0 {
 		return 0
 	}

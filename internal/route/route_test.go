@@ -265,8 +265,13 @@ func TestSolveReachesBruteForceOptimum(t *testing.T) {
 }
 
 func TestSolveDeterministic(t *testing.T) {
-	p := randomProblem(11, 25, 8, 40, 400)
-	opts := Options{Seed: 42, MaxIterations: 25, PopMin: 8, Generation: 8}
+	solveTwiceSame(t, randomProblem(11, 25, 8, 40, 400), Options{Seed: 42, MaxIterations: 25, PopMin: 8, Generation: 8})
+}
+
+// solveTwiceSame solves p twice with opts and fails unless both runs give
+// the same solution after the same number of iterations; it returns one.
+func solveTwiceSame(t *testing.T, p *Problem, opts Options) *Result {
+	t.Helper()
 	a, err := Solve(t.Context(), p, opts, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -278,6 +283,7 @@ func TestSolveDeterministic(t *testing.T) {
 	if fmt.Sprint(a.Solution) != fmt.Sprint(b.Solution) || a.Iterations != b.Iterations {
 		t.Fatalf("same seed, different results:\n%v\n%v", a.Solution, b.Solution)
 	}
+	return a
 }
 
 func TestSolveTimeLimit(t *testing.T) {

@@ -1,7 +1,6 @@
 package route
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -51,17 +50,7 @@ func TestHierarchicalDeterministic(t *testing.T) {
 	p.Objective = MinVehiclesThenDistance
 	p.Metric = Euclidean
 	opts := Options{Seed: 7, MaxIterations: 60, PopMin: 8, Generation: 8}
-	a, err := Solve(t.Context(), p, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Solve(t.Context(), p, opts, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(a.Solution) != fmt.Sprint(b.Solution) || a.Iterations != b.Iterations {
-		t.Fatalf("same seed, different results:\n%v\n%v", a.Solution, b.Solution)
-	}
+	a := solveTwiceSame(t, p, opts)
 	if a.Iterations > opts.MaxIterations {
 		t.Errorf("%d iterations, limit %d", a.Iterations, opts.MaxIterations)
 	}
