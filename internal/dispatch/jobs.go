@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -440,22 +441,12 @@ func (s *Service) List(tenant string) ([]Summary, error) {
 		if c := b.Created.Compare(a.Created); c != 0 {
 			return c
 		}
-		return compareStrings(b.ID, a.ID)
+		return strings.Compare(b.ID, a.ID)
 	})
 	if out == nil {
 		out = []Summary{}
 	}
 	return out, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func summary(j *Job) Summary {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -575,9 +576,9 @@ func (r *Registry) EvidencePack(tenant, id string) (Pack, error) {
 	if err != nil {
 		return Pack{}, err
 	}
-	slices.SortFunc(pk.Evaluations, func(x, y Evaluation) int { return cmpStr(x.ID, y.ID) })
+	slices.SortFunc(pk.Evaluations, func(x, y Evaluation) int { return strings.Compare(x.ID, y.ID) })
 	pk.Evaluations = slices.CompactFunc(pk.Evaluations, func(x, y Evaluation) bool { return x.ID == y.ID })
-	slices.SortFunc(pk.Documents, func(x, y Document) int { return cmpStr(x.SHA256, y.SHA256) })
+	slices.SortFunc(pk.Documents, func(x, y Document) int { return strings.Compare(x.SHA256, y.SHA256) })
 	pk.Documents = slices.CompactFunc(pk.Documents, func(x, y Document) bool { return x.SHA256 == y.SHA256 })
 	slices.Sort(seqs)
 	for _, s := range slices.Compact(seqs) {
@@ -588,14 +589,4 @@ func (r *Registry) EvidencePack(tenant, id string) (Pack, error) {
 		pk.Proofs = append(pk.Proofs, pr)
 	}
 	return pk, nil
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -260,7 +261,7 @@ func (r *Registry) Compare(ctx context.Context, p auth.Principal, tenant string,
 	}
 	slices.SortFunc(keys, func(a, b blockKey) int {
 		if a.series != b.series {
-			return cmpStr(a.series, b.series)
+			return strings.Compare(a.series, b.series)
 		}
 		return int(a.day - b.day)
 	})
