@@ -17,9 +17,7 @@ import (
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/bus"
-	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
-	"github.com/tsingma/tsingma/internal/twin"
 )
 
 // newAlertFixture is newFixture with a started alert engine (no default
@@ -32,15 +30,7 @@ func newAlertFixture(t *testing.T) (*fixture, *alert.Engine) {
 // newAlertFixtureWith lets the caller adjust the API's Config (auth).
 func newAlertFixtureWith(t *testing.T, adjust func(*Config)) (*fixture, *alert.Engine) {
 	t.Helper()
-	dir := t.TempDir()
-	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, reg, st := openBackends(t)
 	b := bus.New()
 	now := time.Date(2026, 6, 7, 12, 0, 0, 0, time.UTC)
 	in, err := telemetry.NewIngester(telemetry.IngesterConfig{Now: func() time.Time { return now }}, catalog{reg}, st, bus.Samples{Bus: b})
@@ -68,8 +58,6 @@ func newAlertFixtureWith(t *testing.T, adjust func(*Config)) (*fixture, *alert.E
 		if err := eng.Close(); err != nil {
 			t.Error(err)
 		}
-		st.Close()
-		reg.Close()
 	})
 	return f, eng
 }

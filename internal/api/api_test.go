@@ -43,17 +43,27 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t testing.TB) *fixture {
+// openBackends opens a twin registry and a telemetry store in a fresh
+// directory, closed when the test ends (after what the caller registers
+// later, such as its server).
+func openBackends(t testing.TB) (dir string, reg *twin.Registry, st *store.Store) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
+	t.Cleanup(func() { reg.Close() })
+	if st, err = store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return dir, reg, st
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	dir, reg, st := openBackends(t)
 	b := bus.New()
 	now := time.Date(2026, 6, 7, 12, 0, 0, 0, time.UTC)
 	in, err := telemetry.NewIngester(telemetry.IngesterConfig{Now: func() time.Time { return now }}, catalog{reg}, st, bus.Samples{Bus: b})
@@ -80,8 +90,6 @@ func newFixture(t testing.TB) *fixture {
 		f.srv.Close()
 		sc.Close()
 		al.Close()
-		st.Close()
-		reg.Close()
 	})
 	return f
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/slopewatch"
-	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
 )
@@ -20,16 +18,8 @@ import (
 // slopes (steep and weak, gentle and strong) and one rain gauge.
 func newLandslideFixture(t *testing.T) (*fixture, *bus.Bus, *slopewatch.Service) {
 	t.Helper()
-	dir := t.TempDir()
+	_, reg, st := openBackends(t)
 	b := bus.New()
-	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := t.Context()
 	sq := func(lon, lat float64) *twin.Geometry {
 		d := 0.0002
@@ -63,8 +53,6 @@ func newLandslideFixture(t *testing.T) (*fixture, *bus.Bus, *slopewatch.Service)
 	t.Cleanup(func() {
 		f.srv.Close()
 		ls.Close()
-		st.Close()
-		reg.Close()
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for ls.Snapshot(telemetry.DefaultTenant) == nil {

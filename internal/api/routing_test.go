@@ -16,7 +16,6 @@ import (
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/dispatch"
 	"github.com/tsingma/tsingma/internal/route"
-	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
 )
@@ -29,16 +28,8 @@ type logisticsFixture struct {
 
 func newRoutingFixture(t *testing.T) *logisticsFixture {
 	t.Helper()
-	dir := t.TempDir()
+	dir, reg, st := openBackends(t)
 	b := bus.New()
-	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	in, err := telemetry.NewIngester(telemetry.IngesterConfig{}, catalog{reg}, st, bus.Samples{Bus: b})
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +56,6 @@ func newRoutingFixture(t *testing.T) *logisticsFixture {
 		f.srv.Close()
 		svc.Close()
 		mon.Close()
-		st.Close()
-		reg.Close()
 	})
 	return f
 }
