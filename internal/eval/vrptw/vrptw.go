@@ -1,6 +1,7 @@
-// Package vrptw runs tsingma's VRPTW solver on the Solomon benchmark (or
-// the Gehring & Homberger extended sets, same format), checks every
-// solution and compares it with the best-known solutions of bks.csv.
+// Package vrptw runs tsingma's VRPTW solver on the Solomon benchmark or
+// the Gehring & Homberger extended sets (Solomon's text layout or VRPLIB's,
+// told apart by content), checks every solution and compares it with the
+// best-known solutions of bks.csv.
 package vrptw
 
 import (
@@ -21,7 +22,7 @@ import (
 
 // Config selects instances and solver settings.
 type Config struct {
-	Instances string        // directory of <NAME>.txt files
+	Instances string        // directory of <NAME>.txt (Solomon) and <NAME>.vrp (VRPLIB) files
 	BKS       string        // bks.csv path; "" means <Instances>/../bks.csv (missing file: no gaps)
 	Time      time.Duration // per instance
 	Only      []string      // instance names; empty means all
@@ -74,7 +75,8 @@ type BKSEntry struct {
 }
 
 // ReadBKS reads bks.csv rows for one objective ("distance-dimacs" or
-// "hierarchical"), keyed by instance name.
+// "hierarchical"), keyed by instance name. An empty vehicles field means
+// the source gives no route count (Vehicles 0).
 func ReadBKS(r io.Reader, objective string) (map[string]BKSEntry, error) {
 	cr := csv.NewReader(r)
 	recs, err := cr.ReadAll()
@@ -89,7 +91,11 @@ func ReadBKS(r io.Reader, objective string) (map[string]BKSEntry, error) {
 		if len(rec) < 4 || rec[3] != objective {
 			continue
 		}
-		v, err1 := strconv.Atoi(rec[1])
+		var v int
+		var err1 error
+		if rec[1] != "" {
+			v, err1 = strconv.Atoi(rec[1])
+		}
 		d, err2 := strconv.ParseFloat(rec[2], 64)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("read bks: row %d: %w", i+2, err)
@@ -99,21 +105,37 @@ func ReadBKS(r io.Reader, objective string) (map[string]BKSEntry, error) {
 	return out, nil
 }
 
-// Instances lists the instance names (file stems of *.txt) in dir, sorted.
+// isInstanceFile reports whether a file name has an instance extension
+// (.txt or .vrp, any case).
+func isInstanceFile(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".txt" || ext == ".vrp"
+}
+
+// Instances lists the instance names (file stems of *.txt and *.vrp) in
+// dir, sorted. Two files with the same stem (C1_2_1.txt and C1_2_1.vrp)
+// are an error: the benchmark would not know which one it measured.
 func Instances(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("list instances %s: %w", dir, err)
 	}
 	var names []string
+	seen := make(map[string]string)
 	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(strings.ToLower(e.Name()), ".txt") {
-			names = append(names, strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())))
+		if e.IsDir() || !isInstanceFile(e.Name()) {
+			continue
 		}
+		stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+		if other, ok := seen[strings.ToUpper(stem)]; ok {
+			return nil, fmt.Errorf("instance %s has two files in %s: %s and %s", stem, dir, other, e.Name())
+		}
+		seen[strings.ToUpper(stem)] = e.Name()
+		names = append(names, stem)
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no .txt instances in %s", dir)
+		return nil, fmt.Errorf("no .txt or .vrp instances in %s", dir)
 	}
 	return names, nil
 }
@@ -195,12 +217,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 }
 
 // findFile returns the file name of instance name in dir (case-insensitive
-// match of the stem).
+// match of the stem of a .txt or .vrp file).
 func findFile(dir, name string) string {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		stem := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
-		if strings.EqualFold(stem, name) {
+		if !e.IsDir() && isInstanceFile(e.Name()) && strings.EqualFold(stem, name) {
 			return e.Name()
 		}
 	}
@@ -234,7 +256,7 @@ func solveOne(ctx context.Context, cfg Config, path string, metric route.Metric)
 	if err != nil {
 		return Row{Err: err.Error()}
 	}
-	p, err := route.ParseSolomon(f, metric)
+	p, err := route.ParseInstance(f, metric)
 	f.Close()
 	if err != nil {
 		return Row{Err: err.Error()}
@@ -261,10 +283,13 @@ func printRow(w io.Writer, r Row) {
 		fmt.Fprintf(w, "%-10s %5d INFEASIBLE %s\n", r.Name, r.Customers, r.Err)
 		return
 	}
-	bks, gap := "-", "-"
+	bks, gap, bveh := "-", "-", "-"
+	if r.BKSVehicles > 0 {
+		bveh = strconv.Itoa(r.BKSVehicles)
+	}
 	if r.BKS > 0 {
 		bks = strconv.FormatFloat(r.BKS, 'f', 2, 64)
 		gap = strconv.FormatFloat(r.Gap, 'f', 3, 64)
 	}
-	fmt.Fprintf(w, "%-10s %5d %4d %10.2f %4d %10s %8s %6d %6.2fs\n", r.Name, r.Customers, r.Vehicles, r.Distance, r.BKSVehicles, bks, gap, r.Iterations, r.Elapsed.Seconds())
+	fmt.Fprintf(w, "%-10s %5d %4d %10.2f %4s %10s %8s %6d %6.2fs\n", r.Name, r.Customers, r.Vehicles, r.Distance, bveh, bks, gap, r.Iterations, r.Elapsed.Seconds())
 }

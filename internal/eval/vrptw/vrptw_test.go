@@ -126,3 +126,55 @@ func TestRunGehringHombergerLayout(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 }
+
+// TestRunVRPLIBLayout runs the eval on a directory holding one instance in
+// Solomon's layout and one in VRPLIB's (as CVRPLIB and PyVRP distribute
+// the Gehring & Homberger sets), with a bks.csv whose vehicles field is
+// empty; two files with one stem are refused.
+func TestRunVRPLIBLayout(t *testing.T) {
+	dir := t.TempDir()
+	writeInstance(t, dir, "A1", 12, 3)
+	rng := rand.New(rand.NewPCG(4, 1))
+	p := &route.Problem{Name: "G1_2_1", DepotX: 70, DepotY: 70}
+	for i := range 15 {
+		ready := float64(rng.IntN(300))
+		p.Stops = append(p.Stops, route.Stop{ID: fmt.Sprint(i + 1), X: float64(rng.IntN(141)), Y: float64(rng.IntN(141)), Demand: int64(1 + rng.IntN(20)), Ready: ready, Due: ready + 400, Service: 10})
+	}
+	for v := range 6 {
+		p.Vehicles = append(p.Vehicles, route.Vehicle{ID: fmt.Sprint(v + 1), Capacity: 200, ShiftEnd: 1000})
+	}
+	var b bytes.Buffer
+	if err := route.FormatVRPLIB(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "G1_2_1.vrp"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bks := filepath.Join(t.TempDir(), "bks.csv")
+	if err := os.WriteFile(bks, []byte("instance,vehicles,distance,objective,source,check\nG1_2_1,,100000.0,distance-dimacs,test,none\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sum, err := Run(context.Background(), Config{Instances: dir, BKS: bks, Time: 150 * time.Millisecond, Seed: 1}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Rows) != 2 || sum.Rows[1].Name != "G1_2_1" || sum.Rows[1].Customers != 15 || !sum.Rows[1].Feasible || sum.WithBKS != 1 {
+		t.Fatalf("rows %+v, with bks %d\n%s", sum.Rows, sum.WithBKS, out.String())
+	}
+	var row []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "G1_2_1 ") {
+			row = strings.Fields(l)
+		}
+	}
+	if len(row) < 6 || row[1] != "15" || row[4] != "-" || row[5] != "100000.00" {
+		t.Errorf("row for G1_2_1 %q, want 15 customers, bveh -, bks 100000.00:\n%s", row, out.String())
+	}
+	if err := os.WriteFile(filepath.Join(dir, "G1_2_1.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Instances(dir); err == nil {
+		t.Error("two files for one instance accepted")
+	}
+}
