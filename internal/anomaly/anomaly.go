@@ -223,14 +223,29 @@ func (d *Detector) Config() Config { return d.cfg }
 // the time only to pick the hour-of-day bin of the season view. The cost is
 // a fixed number of operations per sample.
 func (d *Detector) Update(tsMillis int64, v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	surprise, ok := d.surprise(tsMillis, v)
+	if !ok {
 		return 0
+	}
+	if d.cfg.Raw {
+		return score(surprise)
+	}
+	return d.event(surprise)
+}
+
+// surprise runs stages 1–3 on one sample: it scores the views, calibrates
+// and combines them, learns the sample, and returns the combined surprise.
+// ok is false for the samples that are not scored: non-finite values
+// (which leave the state unchanged), the first sample and the warm-up.
+func (d *Detector) surprise(tsMillis int64, v float64) (surprise float64, ok bool) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
 	}
 	s := &d.st
 	s.N++
 	if s.N == 1 {
 		d.first(v)
-		return 0
+		return 0, false
 	}
 	// A tiny scale floor keeps constant signals finite without hiding the
 	// first change: anything above it is news after a flat line.
@@ -261,11 +276,11 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	} else if d.cfg.LevelUntilSeason && d.views&ViewSeason != 0 {
 		skip |= ViewLevel
 	}
-	surprise := d.calibrate(&x, skip)
+	surprise = d.calibrate(&x, skip)
 	d.learn(v, step, short, volFast, sb, tsMillis)
 
 	if s.N <= uint64(d.cfg.Warmup) {
-		return 0
+		return 0, false
 	}
 	if d.cfg.CusumH > 0 && d.cfg.CombinedCusum {
 		// Page's CUSUM on the surprise: a run of moderately surprising
@@ -273,10 +288,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 		s.Cusum = max(0, s.Cusum+surprise-d.cfg.CusumK)
 		surprise = max(surprise, s.Cusum*d.cfg.On/d.cfg.CusumH)
 	}
-	if d.cfg.Raw {
-		return score(surprise)
-	}
-	return d.event(surprise)
+	return surprise, true
 }
 
 // first initialises the levels from the first sample.

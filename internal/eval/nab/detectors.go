@@ -39,10 +39,27 @@ func detectorConfigs() map[string]func() anomaly.Config {
 	}
 }
 
+// recalibratedConfigs are the default detector followed by one of the
+// per-channel recalibration stages (ablations of session 3; none is the
+// default).
+func recalibratedConfigs() map[string]anomaly.RecalConfig {
+	reportOnly := func(rc anomaly.RecalConfig) anomaly.RecalConfig { rc.ReportOnly = true; return rc }
+	return map[string]anomaly.RecalConfig{
+		"tsingma-likelihood":        anomaly.DefaultRecalConfig(anomaly.RecalLikelihood),
+		"tsingma-likelihood-report": reportOnly(anomaly.DefaultRecalConfig(anomaly.RecalLikelihood)),
+		"tsingma-rank":              anomaly.DefaultRecalConfig(anomaly.RecalRank),
+		"tsingma-rank-report":       reportOnly(anomaly.DefaultRecalConfig(anomaly.RecalRank)),
+		"tsingma-budget":            anomaly.DefaultRecalConfig(anomaly.RecalBudget),
+	}
+}
+
 // DetectorNames lists the names NewDetector accepts.
 func DetectorNames() []string {
 	var out []string
 	for k := range detectorConfigs() {
+		out = append(out, k)
+	}
+	for k := range recalibratedConfigs() {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -51,6 +68,14 @@ func DetectorNames() []string {
 
 // NewDetector returns a constructor of fresh detectors of the named kind.
 func NewDetector(name string, seed int64) (func() (Detector, error), error) {
+	if rc, ok := recalibratedConfigs()[name]; ok {
+		cfg := anomaly.DefaultConfig()
+		cfg.Seed = seed
+		if _, err := anomaly.NewRecalibrated(cfg, rc); err != nil {
+			return nil, err
+		}
+		return func() (Detector, error) { return anomaly.NewRecalibrated(cfg, rc) }, nil
+	}
 	mk, ok := detectorConfigs()[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown detector %q (known: %v)", name, DetectorNames())

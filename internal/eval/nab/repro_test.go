@@ -137,6 +137,7 @@ func TestDetectorNAB(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(rep.Summary())
+	logOracle(t, DefaultDetector, c.Profiles, files)
 	floor := map[string]float64{Standard: 71, LowFP: 61, LowFN: 76}
 	for _, p := range rep.Profiles {
 		if p.Score < floor[p.Profile.Name] {
