@@ -35,8 +35,13 @@ func TestAggregationsMatchReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := ts[137]+1, ts[2861]-1
-	const step = int64(7000)
-	want := func(agg string) map[int64]float64 {
+	// 7 s gives a few hundred buckets (one part); 250 ms gives over
+	// aggregateParallelBuckets, so the range is cut into parts bucketed
+	// concurrently.
+	if (to-from)/250 < aggregateParallelBuckets {
+		t.Fatalf("range too short to test the parallel path")
+	}
+	want := func(agg string, step int64) map[int64]float64 {
 		buckets := map[int64][]float64{}
 		for i, x := range ts {
 			if x >= from && x <= to {
@@ -79,9 +84,15 @@ func TestAggregationsMatchReference(t *testing.T) {
 		}
 		return out
 	}
+	var checkStep func(where string, step int64)
 	check := func(where string) {
+		for _, step := range []int64{7000, 250} {
+			checkStep(where, step)
+		}
+	}
+	checkStep = func(where string, step int64) {
 		for _, agg := range []string{"mean", "sum", "min", "max", "count", "first", "last", "p95"} {
-			code, _, body := f.do(t, "GET", fmt.Sprintf("/api/v1/twins/g/telemetry/rainfall?from=%d&to=%d&step=7s&agg=%s", from, to, agg), "", "")
+			code, _, body := f.do(t, "GET", fmt.Sprintf("/api/v1/twins/g/telemetry/rainfall?from=%d&to=%d&step=%dms&agg=%s", from, to, step, agg), "", "")
 			if code != 200 {
 				t.Fatalf("%s %s: %d %s", where, agg, code, body)
 			}
@@ -94,7 +105,7 @@ func TestAggregationsMatchReference(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatal(err)
 			}
-			w := want(agg)
+			w := want(agg, step)
 			if len(got.Points) != len(w) {
 				t.Fatalf("%s %s: %d buckets, want %d", where, agg, len(got.Points), len(w))
 			}
@@ -194,5 +205,19 @@ func TestLatestOfManyTwins(t *testing.T) {
 	items = get("type=inclinometer&channel=tilt&limit=2")
 	if len(items) != 2 || len(items[1].Channels) != 1 || items[1].Channels["tilt"].Value != 10 {
 		t.Fatalf("filtered: %+v", items)
+	}
+}
+
+// TestAppendJSONFloat: the hand-written aggregation answer writes numbers
+// exactly as encoding/json does.
+func TestAppendJSONFloat(t *testing.T) {
+	for _, v := range []float64{0, -0.0, 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-9, -3.2e-12, 1e20, 1e21, 1.5e300, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.125} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONFloat(nil, v); string(got) != string(want) {
+			t.Errorf("appendJSONFloat(%g) = %s, want %s", v, got, want)
+		}
 	}
 }

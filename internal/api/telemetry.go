@@ -10,9 +10,11 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tsingma/tsingma/internal/store"
@@ -178,21 +180,105 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 		}
 		return bw.Flush()
 	}
-	if pts == nil {
-		pts = []store.Point{}
+	// The same document encoding/json makes of the map of these fields
+	// (keys sorted), written directly: a month of minutes is 43,200
+	// points, and reflection was a tenth of the query's time.
+	buf := make([]byte, 0, 128+len(pts)*40)
+	buf = append(buf, `{"agg":`...)
+	buf = appendJSONString(buf, agg)
+	buf = append(buf, `,"channel":`...)
+	buf = appendJSONString(buf, ch)
+	buf = append(buf, `,"from":`...)
+	buf = strconv.AppendInt(buf, from.UnixMilli(), 10)
+	buf = append(buf, `,"points":[`...)
+	for i, p := range pts {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"ts":`...)
+		buf = strconv.AppendInt(buf, p.TS, 10)
+		buf = append(buf, `,"value":`...)
+		buf = appendJSONFloat(buf, p.Value)
+		buf = append(buf, '}')
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"twin": id, "channel": ch, "from": from.UnixMilli(), "to": to.UnixMilli(),
-		"step": step.Milliseconds(), "agg": agg, "points": pts,
-	})
+	buf = append(buf, `],"step":`...)
+	buf = strconv.AppendInt(buf, step.Milliseconds(), 10)
+	buf = append(buf, `,"to":`...)
+	buf = strconv.AppendInt(buf, to.UnixMilli(), 10)
+	buf = append(buf, `,"twin":`...)
+	buf = appendJSONString(buf, id)
+	buf = append(buf, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf)
+	return err
 }
 
+// appendJSONFloat formats a finite float as encoding/json does.
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 → e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// aggregateParallelBuckets is the number of buckets from which an
+// aggregation is split across cores.
+const aggregateParallelBuckets = 4096
+
 // aggregate buckets [mint, maxt] by step (aligned to multiples of step).
+// A long range is cut at bucket boundaries into parts that are decoded
+// and bucketed concurrently, one per core: no bucket straddles two parts,
+// so the concatenated parts are the serial answer.
 func aggregate(r *http.Request, st Telemetry, key telemetry.Key, mint, maxt, step int64, agg string) ([]store.Point, error) {
-	b := bucketer{step: step, agg: agg}
-	err := st.RangeBatch(r.Context(), key, mint, maxt, b.add)
-	b.emit()
-	return b.out, err
+	parts := min(runtime.GOMAXPROCS(0), 8)
+	if step <= 0 || parts < 2 || (maxt-mint)/step < aggregateParallelBuckets {
+		b := bucketer{step: step, agg: agg}
+		err := st.RangeBatch(r.Context(), key, mint, maxt, b.add)
+		b.emit()
+		return b.out, err
+	}
+	// Cut points at multiples of step, strictly inside (mint, maxt].
+	cuts := []int64{mint}
+	for i := 1; i < parts; i++ {
+		c := mint + (maxt-mint)/int64(parts)*int64(i)
+		c -= ((c % step) + step) % step
+		if c > cuts[len(cuts)-1] && c <= maxt {
+			cuts = append(cuts, c)
+		}
+	}
+	cuts = append(cuts, maxt+1)
+	bs := make([]bucketer, len(cuts)-1)
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i := range bs {
+		bs[i] = bucketer{step: step, agg: agg}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = st.RangeBatch(r.Context(), key, cuts[i], cuts[i+1]-1, bs[i].add)
+			bs[i].emit()
+		}()
+	}
+	wg.Wait()
+	var out []store.Point
+	for i := range bs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, bs[i].out...)
+	}
+	return out, nil
 }
 
 // bucketer aggregates a time-ordered run of samples into step buckets.

@@ -409,6 +409,26 @@ func (c catalog) Channel(tenant, id, ch string) (telemetry.ChannelInfo, error) {
 	return telemetry.ChannelInfo{Type: ci.Type, Unit: ci.Unit, Min: ci.Min, Max: ci.Max}, nil
 }
 
+// TwinChannels hands the ingester the channel table of one twin's type.
+func (c catalog) TwinChannels(tenant, id string) (telemetry.ChannelTable, error) {
+	m, err := c.r.TwinChannels(tenant, id)
+	switch {
+	case errors.Is(err, twin.ErrNotFound):
+		return nil, telemetry.ErrUnknownTwin
+	case err != nil:
+		return nil, err
+	}
+	return channelTable(m), nil
+}
+
+// channelTable is a type's channels as the ingester validates against.
+type channelTable map[string]twin.ChannelInfo
+
+func (t channelTable) Lookup(ch string) (telemetry.ChannelInfo, bool) {
+	ci, ok := t[ch]
+	return telemetry.ChannelInfo{Type: ci.Type, Unit: ci.Unit, Min: ci.Min, Max: ci.Max}, ok
+}
+
 // twinChange is a registry event as the live stream shows it.
 type twinChange struct{ ev twin.Event }
 

@@ -254,7 +254,12 @@ func decodeBaselines(b []byte) (map[string]*DriftBaseline, error) {
 
 // Start subscribes to the live stream and evaluates every cfg.Every.
 func (m *DriftMonitor) Start() {
-	m.sub = m.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
+	m.sub = m.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool {
+		// Scores travel in batches of their own (see scoring): a batch
+		// whose first sample is no score is raw telemetry, which would
+		// cost a string test a sample to skip here.
+		return ev.Kind == "samples" && len(ev.Samples) > 0 && m.isScore(ev.Samples[0].Channel)
+	}})
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -277,6 +282,15 @@ func (m *DriftMonitor) Start() {
 			}
 		}
 	}()
+}
+
+func (m *DriftMonitor) isScore(channel string) bool {
+	for _, suffix := range m.cfg.Sources {
+		if strings.HasSuffix(channel, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops the monitor and waits for its goroutines. Idempotent.
@@ -308,25 +322,40 @@ func (m *DriftMonitor) Observe(samples []telemetry.Sample) {
 	window := m.cfg.Window.Milliseconds()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// A batch usually holds one source's scores of one tenant and data
+	// hour: the series and bucket found for one sample serve the next.
+	var (
+		lastTenant, lastSys string
+		ds                  *driftSeries
+		h                   *driftHist
+		hb                  int64
+		n                   uint64
+	)
 	for _, s := range samples {
 		for sys, suffix := range m.cfg.Sources {
 			if !strings.HasSuffix(s.Channel, suffix) {
 				continue
 			}
-			k := s.Tenant + "\x00" + sys
-			ds := m.series[k]
-			if ds == nil {
-				ds = &driftSeries{buckets: map[int64]*driftHist{}}
-				m.series[k] = ds
+			if ds == nil || s.Tenant != lastTenant || sys != lastSys {
+				k := s.Tenant + "\x00" + sys
+				ds = m.series[k]
+				if ds == nil {
+					ds = &driftSeries{buckets: map[int64]*driftHist{}}
+					m.series[k] = ds
+				}
+				lastTenant, lastSys, h = s.Tenant, sys, nil
 			}
 			if s.TS < ds.maxTS-window {
 				continue // older than the recent window
 			}
 			bi := s.TS / bucket
-			h := ds.buckets[bi]
-			if h == nil {
-				h = &driftHist{}
-				ds.buckets[bi] = h
+			if h == nil || bi != hb {
+				h = ds.buckets[bi]
+				if h == nil {
+					h = &driftHist{}
+					ds.buckets[bi] = h
+				}
+				hb = bi
 			}
 			h[m.bin(s.Value)]++
 			if s.TS > ds.maxTS {
@@ -337,11 +366,13 @@ func (m *DriftMonitor) Observe(samples []telemetry.Sample) {
 							delete(ds.buckets, b)
 						}
 					}
+					h = nil
 				}
 			}
-			m.observed.Add(1)
+			n++
 		}
 	}
+	m.observed.Add(n)
 }
 
 // recent sums the buckets of the last Window of data time.

@@ -168,6 +168,7 @@ type Service struct {
 
 	polMu  sync.RWMutex
 	policy Policy
+	polGen atomic.Uint64 // bumped by SetPolicy; series re-resolve on change
 
 	dropped atomic.Uint64
 	scored  atomic.Uint64
@@ -189,15 +190,46 @@ type seriesState struct {
 	vari     float64
 	onsetTS  int64
 	alerting bool
-	recent   [4]alert.Evidence
+	// recent holds the last samples (newest at recent[head]), kept without
+	// strings so that the hot path moves no pointers.
+	recent [4]struct {
+		ts int64
+		v  float64
+	}
+	head uint8
+	// eff is the policy resolved for this series at generation effGen.
+	eff    effective
+	effGen uint64
 
+	channel      string
 	scoreChannel string // channel + Suffix, built once
 }
 
+// A shard owns the series of the twins that hash to it. series serves the
+// checkpoint; twins serves the hot path, which finds a twin once for a run
+// of its samples and its channel among the twin's few series.
 type shard struct {
 	in     chan []telemetry.Sample
 	ckpt   chan chan []byte
 	series map[telemetry.Key]*seriesState
+	twins  map[telemetry.Key][]*seriesState // Channel ""
+}
+
+func (sh *shard) put(k telemetry.Key, st *seriesState) {
+	st.channel = k.Channel
+	if old := sh.series[k]; old != nil {
+		tk := telemetry.Key{Tenant: k.Tenant, Twin: k.Twin}
+		for i, x := range sh.twins[tk] {
+			if x == old {
+				sh.twins[tk][i] = st
+			}
+		}
+		sh.series[k] = st
+		return
+	}
+	sh.series[k] = st
+	tk := telemetry.Key{Tenant: k.Tenant, Twin: k.Twin}
+	sh.twins[tk] = append(sh.twins[tk], st)
 }
 
 // Open loads the policy and checkpoint and brings detectors up to date
@@ -225,6 +257,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("create %s: %w", cfg.Dir, err)
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "scoring"), policy: DefaultPolicy()}
+	s.polGen.Store(1)
 	if b, err := os.ReadFile(filepath.Join(cfg.Dir, "policy.json")); err == nil {
 		var p Policy
 		if err := json.Unmarshal(b, &p); err != nil {
@@ -236,7 +269,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.policy = p
 	}
 	for i := 0; i < cfg.Shards; i++ {
-		s.shards = append(s.shards, &shard{in: make(chan []telemetry.Sample, cfg.QueueBatches), ckpt: make(chan chan []byte), series: map[telemetry.Key]*seriesState{}})
+		s.shards = append(s.shards, &shard{in: make(chan []telemetry.Sample, cfg.QueueBatches), ckpt: make(chan chan []byte), series: map[telemetry.Key]*seriesState{}, twins: map[telemetry.Key][]*seriesState{}})
 	}
 	n, err := s.restore(ctx)
 	if err != nil {
@@ -247,15 +280,21 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 func (s *Service) shardOf(k telemetry.Key) *shard {
-	return s.shards[shardHash(k)%uint32(len(s.shards))]
+	return s.shards[s.shardIndex(k)]
 }
 
-// shardHash is FNV-1a (32 bit) of tenant NUL twin NUL channel, computed
-// without building the string (this runs for every sample).
+// shardIndex places a series by its twin: all channels of a twin share a
+// shard, so that a batch's run of one twin's samples is found once.
+func (s *Service) shardIndex(k telemetry.Key) int {
+	return int(shardHash(k) % uint32(len(s.shards)))
+}
+
+// shardHash is FNV-1a (32 bit) of tenant NUL twin, computed without
+// building the string.
 func shardHash(k telemetry.Key) uint32 {
 	const prime = 16777619
 	h := uint32(2166136261)
-	for i, part := range [3]string{k.Tenant, k.Twin, k.Channel} {
+	for i, part := range [2]string{k.Tenant, k.Twin} {
 		if i > 0 {
 			h *= prime // the NUL separator: h ^ 0 is h
 		}
@@ -288,11 +327,15 @@ func (s *Service) route() {
 		for i := range parts {
 			parts[i] = nil
 		}
+		var tenant, twin string
+		i := -1
 		for _, smp := range ev.Samples {
 			if strings.HasSuffix(smp.Channel, Suffix) {
 				continue
 			}
-			i := s.shardIndex(smp.Key())
+			if i < 0 || smp.Twin != twin || smp.Tenant != tenant {
+				tenant, twin, i = smp.Tenant, smp.Twin, s.shardIndex(smp.Key())
+			}
 			parts[i] = append(parts[i], smp)
 		}
 		for i, p := range parts {
@@ -311,16 +354,6 @@ func (s *Service) route() {
 	}
 }
 
-func (s *Service) shardIndex(k telemetry.Key) int {
-	sh := s.shardOf(k)
-	for i, x := range s.shards {
-		if x == sh {
-			return i
-		}
-	}
-	return 0
-}
-
 func (s *Service) work(sh *shard) {
 	defer s.wgWork.Done()
 	var out []telemetry.Sample
@@ -331,8 +364,13 @@ func (s *Service) work(sh *shard) {
 				return
 			}
 			out = out[:0]
+			var cur twinCursor
 			for _, smp := range batch {
-				if sc, st, ok := s.score(sh, smp); ok {
+				st := cur.find(sh, smp)
+				if st == nil {
+					continue
+				}
+				if sc, ok := s.score(st, smp); ok {
 					// Stored to 1e-4: finer than any threshold, and a
 					// quantised series compresses to about a byte a
 					// sample instead of seven.
@@ -352,26 +390,65 @@ func (s *Service) work(sh *shard) {
 	}
 }
 
-// score updates the series' detector and decides about alerts.
-func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, *seriesState, bool) {
-	k := smp.Key()
-	st := sh.series[k]
-	if st == nil {
-		d, err := anomaly.New(anomaly.DefaultConfig())
-		if err != nil {
-			return 0, nil, false
+// twinCursor finds the series of a batch's samples: the twin once for a
+// run of its samples, then its channel among the twin's series, scanning
+// from after the last match (channels mostly arrive in the same order).
+type twinCursor struct {
+	tenant, twin string
+	sers         []*seriesState
+	next         int
+	have         bool
+}
+
+// find returns the series of smp, created if new (nil only if no
+// detector can be built).
+func (c *twinCursor) find(sh *shard, smp telemetry.Sample) *seriesState {
+	if !c.have || smp.Twin != c.twin || smp.Tenant != c.tenant {
+		c.tenant, c.twin, c.have = smp.Tenant, smp.Twin, true
+		c.sers, c.next = sh.twins[telemetry.Key{Tenant: smp.Tenant, Twin: smp.Twin}], 0
+	}
+	n := len(c.sers)
+	if n > 64 {
+		if st := sh.series[smp.Key()]; st != nil {
+			return st
 		}
-		st = &seriesState{det: d, typ: smp.Type, lastTS: math.MinInt64}
-		sh.series[k] = st
+		n = 0 // new series
 	}
+	for j := range n {
+		k := c.next + j
+		if k >= n {
+			k -= n
+		}
+		if st := c.sers[k]; st.channel == smp.Channel {
+			c.next = k + 1
+			return st
+		}
+	}
+	d, err := anomaly.New(anomaly.DefaultConfig())
+	if err != nil {
+		return nil
+	}
+	st := &seriesState{det: d, typ: smp.Type, lastTS: math.MinInt64}
+	sh.put(smp.Key(), st)
+	c.sers = sh.twins[telemetry.Key{Tenant: smp.Tenant, Twin: smp.Twin}]
+	c.next = len(c.sers)
+	return st
+}
+
+// score updates the series' detector and decides about alerts.
+func (s *Service) score(st *seriesState, smp telemetry.Sample) (float64, bool) {
 	if smp.TS <= st.lastTS {
-		return 0, nil, false
+		return 0, false
 	}
-	s.polMu.RLock()
-	eff := s.policy.resolve(smp.Type, smp.Twin)
-	s.polMu.RUnlock()
+	if g := s.polGen.Load(); st.effGen != g {
+		s.polMu.RLock()
+		st.eff = s.policy.resolve(smp.Type, smp.Twin)
+		s.polMu.RUnlock()
+		st.effGen = g
+	}
+	eff := st.eff
 	if !eff.enabled {
-		return 0, nil, false
+		return 0, false
 	}
 	if st.scoreChannel == "" {
 		st.scoreChannel = smp.Channel + Suffix
@@ -380,9 +457,14 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, *seriesState,
 	st.lastTS = smp.TS
 	st.n++
 	s.scored.Add(1)
-	copy(st.recent[1:], st.recent[:len(st.recent)-1])
-	st.recent[0] = alert.Evidence{Twin: smp.Twin, Channel: smp.Channel, TS: smp.TS, Value: smp.Value}
-	lo, hi := st.mean-3*math.Sqrt(st.vari), st.mean+3*math.Sqrt(st.vari)
+	st.head = (st.head + 1) % uint8(len(st.recent))
+	st.recent[st.head].ts, st.recent[st.head].v = smp.TS, smp.Value
+	raise := eff.alerts && sc >= eff.threshold && st.n > eff.learning
+	var lo, hi float64
+	if raise {
+		// The band before this sample moved it.
+		lo, hi = st.mean-3*math.Sqrt(st.vari), st.mean+3*math.Sqrt(st.vari)
+	}
 	// EWMA over ~100 samples for the band shown in the reason.
 	const a = 0.02
 	if st.n == 1 {
@@ -393,16 +475,17 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, *seriesState,
 		st.vari = (1 - a) * (st.vari + a*d*d)
 	}
 	if s.cfg.Alerts == nil || (!eff.alerts && !st.alerting) {
-		return sc, st, true
+		return sc, true
 	}
 	switch {
-	case eff.alerts && sc >= eff.threshold && st.n > eff.learning:
+	case raise:
 		st.onsetTS = smp.TS
 		v := sc
 		ev := make([]alert.Evidence, 0, len(st.recent))
-		for _, e := range st.recent {
-			if e.TS != 0 {
-				ev = append(ev, e)
+		for i := range len(st.recent) {
+			e := st.recent[(int(st.head)-i+len(st.recent))%len(st.recent)]
+			if e.ts != 0 {
+				ev = append(ev, alert.Evidence{Twin: smp.Twin, Channel: smp.Channel, TS: e.ts, Value: e.v})
 			}
 		}
 		_, err := s.cfg.Alerts.Raise(s.ctx, alert.Signal{
@@ -427,7 +510,7 @@ func (s *Service) score(sh *shard, smp telemetry.Sample) (float64, *seriesState,
 			st.alerting = false
 		}
 	}
-	return sc, st, true
+	return sc, true
 }
 
 func (s *Service) checkpointLoop() {
@@ -564,7 +647,7 @@ func (s *Service) restore(ctx context.Context) (int, error) {
 		}
 		key := telemetry.Key{Tenant: strs[0], Twin: strs[1], Channel: strs[2]}
 		st := &seriesState{det: &d, typ: strs[3], lastTS: lastTS, n: int(cnt), mean: mean, vari: vari}
-		s.shardOf(key).series[key] = st
+		s.shardOf(key).put(key, st)
 		// Catch up on samples stored after the checkpoint (alerts are not
 		// re-raised for them: they were decided, or missed, before).
 		err := s.cfg.Store.Range(ctx, key, lastTS+1, math.MaxInt64, func(ts int64, v float64) bool {
@@ -620,6 +703,7 @@ func (s *Service) SetPolicy(p Policy) error {
 	}
 	s.polMu.Lock()
 	s.policy = p
+	s.polGen.Add(1)
 	s.polMu.Unlock()
 	return nil
 }

@@ -132,17 +132,25 @@ func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 	var twin []*series
 	var tenant, name string
 	have := false
+	next := 0 // where the scan of twin starts: after the last match
 	for i := range samples {
 		smp := &samples[i]
 		if !have || smp.Twin != name || smp.Tenant != tenant {
 			tenant, name, have = smp.Tenant, smp.Twin, true
 			twin = h.byTwin[telemetry.Key{Tenant: tenant, Twin: name}]
+			next = 0
 		}
 		var found *series
-		if len(twin) <= 16 {
-			for _, s := range twin {
-				if s.key.Channel == smp.Channel {
-					found = s
+		if n := len(twin); n <= 64 {
+			// Channels usually arrive in the same order batch after
+			// batch, so the scan from the last match mostly hits at once.
+			for j := range n {
+				k := next + j
+				if k >= n {
+					k -= n
+				}
+				if s := twin[k]; s.key.Channel == smp.Channel {
+					found, next = s, k+1
 					break
 				}
 			}

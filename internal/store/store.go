@@ -145,6 +145,13 @@ func (r *commitReq) release() {
 	}
 }
 
+// applyJob is one synced (or failed) batch, or a barrier (done only).
+type applyJob struct {
+	batch []*commitReq
+	err   error
+	done  chan struct{}
+}
+
 type applied struct {
 	s  *series
 	ts int64
@@ -165,8 +172,12 @@ type Store struct {
 	flushRq chan chan cutResult
 	flushMu sync.Mutex // one Flush at a time
 
-	walDir        string
-	seg           *segmentWriter // owned by the committer
+	walDir string
+	seg    *segmentWriter // owned by the committer
+	// applyCh carries fsynced batches from the committer to the applier,
+	// which adds them to the head and wakes their writers, in commit
+	// order, while the committer writes and syncs the next batch.
+	applyCh       chan applyJob
 	walSinceFlush atomic.Int64
 
 	blocksMu sync.RWMutex
@@ -197,6 +208,7 @@ func Open(cfg Config) (*Store, error) {
 		head:    newHead(),
 		wake:    make(chan struct{}, 1),
 		flushRq: make(chan chan cutResult),
+		applyCh: make(chan applyJob, 4),
 		walDir:  filepath.Join(cfg.Dir, "wal"),
 	}
 	for _, d := range []string{cfg.Dir, s.walDir, filepath.Join(cfg.Dir, "blocks")} {
@@ -242,8 +254,9 @@ func Open(cfg Config) (*Store, error) {
 	s.log.Info("store opened", "dir", cfg.Dir, "series", s.head.numSeries(), "blocks", len(s.blocks),
 		"wal_segments", len(seqs), "replayed_samples", replayed, "took", time.Since(start))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.committer()
+	go s.applier()
 	go s.maintain()
 	return s, nil
 }
@@ -426,11 +439,16 @@ func (s *Store) barrier(ctx context.Context) error {
 
 func (s *Store) committer() {
 	defer s.wg.Done()
+	defer close(s.applyCh) // after the last batch: the applier drains and stops
 	var batch []*commitReq
 	for {
 		select {
 		case <-s.wake:
 		case ch := <-s.flushRq:
+			// The cut snapshots the head and starts a new WAL segment; the
+			// old segments are deleted once the block is written, so every
+			// batch synced to them must be in the head first.
+			s.drainApplier()
 			snap, err := s.cut()
 			ch <- cutResult{snap, err}
 			continue
@@ -457,6 +475,7 @@ func (s *Store) committer() {
 	}
 }
 
+// commit writes and syncs a batch, then hands it to the applier.
 func (s *Store) commit(batch []*commitReq) {
 	var err error
 	var bytes int64
@@ -473,26 +492,14 @@ func (s *Store) commit(batch []*commitReq) {
 	}
 	s.walSinceFlush.Add(bytes)
 	s.commits.Add(1)
-	for _, r := range batch {
-		if err == nil {
-			for _, a := range r.apply {
-				a.s.append(a.ts, a.v)
-			}
-			s.added.Add(uint64(len(r.apply)))
-		}
-		s.pendN.Add(-int64(r.n))
-		// Every payload of the batch was written before the sync, so the
-		// request's buffers are free; return them before waking its owner.
-		r.release()
-		if r.done != nil {
-			r.done <- err
-		}
-	}
 	if err != nil {
 		// A failed write or fsync leaves the WAL in an unknown state: stop
 		// accepting (as PostgreSQL does) rather than acknowledge later data.
 		s.log.Error("wal write failed; refusing further appends", "err", err)
 		s.closed.Store(true)
+	}
+	s.applyCh <- applyJob{batch: slices.Clone(batch), err: err}
+	if err != nil {
 		return
 	}
 	if s.seg.size >= s.cfg.SegmentSize {
@@ -500,6 +507,41 @@ func (s *Store) commit(batch []*commitReq) {
 			s.log.Error("wal rotate failed", "err", err)
 		}
 	}
+}
+
+// applier adds synced batches to the head and wakes their writers, in
+// commit order. It stops when the committer closes applyCh.
+func (s *Store) applier() {
+	defer s.wg.Done()
+	for job := range s.applyCh {
+		for _, r := range job.batch {
+			if job.err == nil {
+				for _, a := range r.apply {
+					a.s.append(a.ts, a.v)
+				}
+				s.added.Add(uint64(len(r.apply)))
+			}
+			s.pendN.Add(-int64(r.n))
+			// Every payload of the batch was written before the sync, so
+			// the request's buffers are free; return them before waking
+			// its owner.
+			r.release()
+			if r.done != nil {
+				r.done <- job.err
+			}
+		}
+		if job.done != nil {
+			close(job.done)
+		}
+	}
+}
+
+// drainApplier waits until the applier has applied every batch handed to
+// it. Only the committer calls it.
+func (s *Store) drainApplier() {
+	done := make(chan struct{})
+	s.applyCh <- applyJob{done: done}
+	<-done
 }
 
 func (s *Store) rotate() error {

@@ -1205,6 +1205,26 @@ func (r *Registry) Channel(tenantName, twinID, channel string) (ChannelInfo, err
 	return ci, nil
 }
 
+// TwinChannels returns the channel table of the twin's type, so that a
+// run of samples of one twin costs one lookup. The map is shared and
+// never modified (a type change builds a new one): callers only read it.
+func (r *Registry) TwinChannels(tenantName, twinID string) (map[string]ChannelInfo, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	t := r.tenants[tenantName]
+	if t == nil {
+		return nil, ErrNotFound
+	}
+	tw := t.twins[twinID]
+	if tw == nil {
+		return nil, ErrNotFound
+	}
+	return t.types[tw.Type].channels, nil
+}
+
 // Count returns the number of twins in the tenant.
 func (r *Registry) Count(tenantName string) int {
 	r.mu.RLock()
