@@ -431,6 +431,11 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		e.Index -= start[mi]
 		rej[mi] = append(rej[mi], e)
 	}
+	// The batch is one client's: its PUBACKs go out in one write (mochi
+	// writes each packet with a syscall of its own), then the messages are
+	// forwarded to ordinary subscribers.
+	var acks bytes.Buffer
+	ok := make([]bool, len(batch))
 	for i, m := range batch {
 		n := start[i+1] - start[i]
 		code := packets.CodeSuccess
@@ -447,15 +452,23 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 			}
 		}
 		if m.pk.FixedHeader.Qos == 1 {
-			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID}
-			if m.cl.Properties.ProtocolVersion == 5 {
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: m.cl.Properties.ProtocolVersion}
+			if ack.ProtocolVersion == 5 {
 				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
 			}
-			if err := m.cl.WritePacket(ack); err != nil {
-				h.b.log.Debug("write puback", "client", m.cl.ID, "err", err)
+			if err := ack.PubackEncode(&acks); err != nil {
+				h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
 			}
 		}
-		if code == packets.CodeSuccess {
+		ok[i] = code == packets.CodeSuccess
+	}
+	if acks.Len() > 0 {
+		if err := writeRaw(batch[0].cl, acks.Bytes()); err != nil {
+			h.b.log.Debug("write puback", "client", batch[0].cl.ID, "err", err)
+		}
+	}
+	for i, m := range batch {
+		if ok[i] && h.forwarded(m.pk) {
 			// Forward to ordinary subscribers, as the broker would have.
 			if err := h.b.srv.Publish(m.pk.TopicName, m.pk.Payload, m.pk.FixedHeader.Retain, m.pk.FixedHeader.Qos); err != nil {
 				h.b.log.Debug("forward telemetry", "err", err)
@@ -463,6 +476,33 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		}
 	}
 	return items
+}
+
+// forwarded tells whether a stored telemetry message must also go through
+// the broker: when it is retained or someone subscribes to its topic.
+// Mostly nobody does, and a publish through mochi costs as much as the
+// rest of the message's handling.
+func (h *hook) forwarded(pk packets.Packet) bool {
+	if pk.FixedHeader.Retain {
+		return true
+	}
+	subs := h.b.srv.Topics.Subscribers(pk.TopicName)
+	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
+}
+
+// writeRaw writes encoded packets to a client's connection under the
+// client's lock, which mochi's own writes take too.
+func writeRaw(cl *mqtt.Client, b []byte) error {
+	if cl.Closed() {
+		return mqtt.ErrConnectionClosed
+	}
+	if cl.Net.Conn == nil {
+		return nil
+	}
+	cl.Lock()
+	defer cl.Unlock()
+	_, err := cl.Net.Conn.Write(b)
+	return err
 }
 
 // publishSync stores a QoS 2 publish before mochi sends its PUBREC.
