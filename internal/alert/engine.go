@@ -326,13 +326,32 @@ func (e *Engine) Process(samples []telemetry.Sample) {
 	if e.closed {
 		return
 	}
+	e.stats.samples.Add(uint64(len(samples)))
+	// Batches carry runs of one tenant and twin: their rule tables are
+	// looked up once a run, and a sample with no rule costs no more.
+	var (
+		ts                          *tenantState
+		tenant, twin, typ           string
+		byTwin, byType              map[string][]*compiled
+		haveTenant, haveTwin, haveT bool
+	)
 	for _, s := range samples {
-		e.stats.samples.Add(1)
-		ts := e.tenants[s.Tenant]
+		if !haveTenant || s.Tenant != tenant {
+			ts, tenant, haveTenant, haveTwin, haveT = e.tenants[s.Tenant], s.Tenant, true, false, false
+		}
 		if ts == nil {
 			continue
 		}
-		for _, rules := range [2][]*compiled{ts.byTwin[s.Twin][s.Channel], ts.byType[s.Type][s.Channel]} {
+		if !haveTwin || s.Twin != twin {
+			byTwin, twin, haveTwin = ts.byTwin[s.Twin], s.Twin, true
+		}
+		if !haveT || s.Type != typ {
+			byType, typ, haveT = ts.byType[s.Type], s.Type, true
+		}
+		if byTwin == nil && byType == nil {
+			continue
+		}
+		for _, rules := range [2][]*compiled{byTwin[s.Channel], byType[s.Channel]} {
 			for _, k := range rules {
 				e.evaluate(ts, s, k)
 			}
