@@ -186,6 +186,11 @@ type Detector struct {
 	// constants derived from cfg
 	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
 	st                                                           state
+	// cache is derived from st's histograms (not checkpointed).
+	cache [numViews]histCache
+	// scan makes the calibration scan the histograms instead of using
+	// cache: the reference the tests compare the cache with.
+	scan bool
 }
 
 // New returns a detector for one channel.
@@ -196,6 +201,7 @@ func New(cfg Config) (*Detector, error) {
 	d := &Detector{cfg: cfg}
 	d.derive()
 	d.st.Inc = 1
+	d.rebuildCache()
 	return d, nil
 }
 

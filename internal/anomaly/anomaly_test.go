@@ -465,9 +465,9 @@ func TestZeroInflatedTail(t *testing.T) {
 		surprise(v)
 	}
 	probe := func(v float64) float64 {
-		saved := d.st
+		saved := *d
 		s := surprise(v)
-		d.st = saved
+		*d = saved
 		return s
 	}
 	zero, small, big, huge := probe(0), probe(1), probe(100), probe(1e4)

@@ -34,6 +34,7 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 		}
 		s.Hist[k][b] += s.Inc
 		s.Total[k] += s.Inc
+		d.cache[k].added(&s.Hist[k], b)
 	}
 	s.Inc /= 1 - d.aCal
 	if s.Inc > 1e200 {
@@ -65,34 +66,24 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 // positive part's 1−TailMass quantile.
 func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	s := &d.st
-	h := &s.Hist[k]
-	need := d.cfg.TailMass * s.Total[k]
-	tail := 0.0
-	tb := nBins - 1
-	for ; tb > 0; tb-- {
-		tail += h[tb]
-		if tail >= need {
-			break
-		}
+	if x <= 0 {
+		// At or below every threshold: the body, whatever the threshold
+		// is (the searches below have no effect on the result).
+		return d.negLogBody(k, b)
 	}
+	h := &s.Hist[k]
+	c := &d.cache[k]
+	tb := d.tailBin(&c.tail, h, d.cfg.TailMass*s.Total[k], 1)
 	t := binEdges[tb]
-	logMass := d.negLogTailMass
+	zeroInflated := false
 	if t <= 0 {
 		// A zero-inflated statistic (the range view is 0 inside the
 		// range): the tail is modelled on its positive part, so that it
 		// stays unbounded however rarely the statistic is positive.
-		pos := s.Total[k] - h[0]
-		if pos > 0 {
-			need = d.cfg.TailMass * pos
-			tail = 0
-			for tb = nBins - 1; tb > 1; tb-- {
-				tail += h[tb]
-				if tail >= need {
-					break
-				}
-			}
+		if pos := s.Total[k] - h[0]; pos > 0 {
+			tb = d.tailBin(&c.pos, h, d.cfg.TailMass*pos, 2)
 			t = binEdges[tb]
-			logMass = d.negLogTailMass - math.Log(pos/s.Total[k])
+			zeroInflated = true
 		}
 	}
 	if x <= t || t <= 0 {
@@ -101,6 +92,10 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	e := math.Log(x / t)
 	var nl float64
 	if s.Excess[k] > 0 {
+		logMass := d.negLogTailMass
+		if zeroInflated {
+			logMass = d.negLogTailMass - math.Log((s.Total[k]-h[0])/s.Total[k])
+		}
 		nl = logMass + e/s.Excess[k]
 		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
@@ -111,6 +106,26 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 	return nl
 }
 
+// tailBin is the tail threshold's bin: the largest bin j ≥ lo whose
+// suffix mass h[nBins-1] + … + h[j], summed from the top bin down, reaches
+// need, or lo−1 if none does. This is the scan from the top bin down, and
+// with d.scan set it runs as one; otherwise c resumes it from where the
+// last search stopped (see tailCursor).
+func (d *Detector) tailBin(c *tailCursor, h *[nBins]float64, need float64, lo int) int {
+	if d.scan {
+		tail := 0.0
+		tb := nBins - 1
+		for ; tb >= lo; tb-- {
+			tail += h[tb]
+			if tail >= need {
+				break
+			}
+		}
+		return tb
+	}
+	return c.find(h, need, lo)
+}
+
 // negLogBody is −ln of the decayed empirical probability of a statistic
 // at least as large as bin b: the mass above b, half of b's own, and one
 // pseudo-count. It sums the shorter side of the histogram (most statistics
@@ -118,16 +133,22 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 func (d *Detector) negLogBody(k, b int) float64 {
 	s := &d.st
 	h := &s.Hist[k]
+	// Bins outside [lo, hi] are +0, and adding +0 to a non-negative sum
+	// leaves it unchanged, so the sums skip them.
+	lo, hi := 0, nBins-1
+	if !d.scan {
+		lo, hi = int(d.cache[k].zeroLo), nBins-1-int(d.cache[k].zeroHi)
+	}
 	var tail float64
 	if b < nBins/2 {
 		below := 0.5 * h[b]
-		for i := range b {
+		for i := lo; i < b; i++ {
 			below += h[i]
 		}
 		tail = max(s.Total[k]-below, 0)
 	} else {
 		tail = 0.5 * h[b]
-		for i := b + 1; i < nBins; i++ {
+		for i := b + 1; i <= hi; i++ {
 			tail += h[i]
 		}
 	}
@@ -145,6 +166,7 @@ func (d *Detector) rescale() {
 		s.Total[k] *= f
 	}
 	s.Inc = 1
+	d.rebuildCache() // every partial sum changed; a bin may have underflowed to 0
 }
 
 // binEdges[b] is the lower edge of histogram bin b on the statistic's

@@ -56,6 +56,7 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	}
 	d.cfg, d.st = c.Cfg, c.St
 	d.derive()
+	d.rebuildCache()
 	return nil
 }
 

@@ -1,0 +1,91 @@
+package anomaly
+
+// histCache is derived from one view's histogram (st.Hist[k]) so that the
+// calibration need not scan the histogram on every sample. It is not part
+// of the checkpoint: New, UnmarshalBinary and rescale rebuild it, and every
+// addition to the histogram goes through added. Its zero value is valid
+// (it then knows nothing and the searches start from the top bin).
+//
+// It changes no result: a cursor holds partial sums computed by the same
+// floating-point additions, in the same order, as the scan it replaces
+// (there is no running total to drift), and the body's sums skip only bins
+// that are exactly zero. TestCacheMatchesScan compares the whole state
+// after every sample with the plain scans.
+type histCache struct {
+	tail tailCursor // the 1−TailMass quantile's bin (bins 1…nBins−1)
+	pos  tailCursor // the same for the positive part of a zero-inflated view (bins 2…nBins−1)
+	// zeroLo and zeroHi count bins known to be +0 at the bottom and at the
+	// top of the histogram.
+	zeroLo, zeroHi uint8
+}
+
+// tailCursor resumes the scan from the top bin down. With j = nBins − n,
+// at is h[nBins−1] + … + h[j] and above is h[nBins−1] + … + h[j+1], each
+// added in that order from 0, exactly as the scan adds them; j = nBins
+// (n = 0) is the scan's start, both sums 0. The partial sums never
+// decrease going down (the bins are non-negative and rounding is
+// monotone), so the scan's answer, the first j from the top whose sum
+// reaches need, is the largest such j: when above < need ≤ at, it is j.
+type tailCursor struct {
+	above, at float64
+	n         uint8
+}
+
+// find returns the largest j ≥ lo with h[nBins−1] + … + h[j] ≥ need, or
+// lo−1 if there is none, as the scan from the top bin down does, and
+// leaves the cursor at the answer (at lo when there is none). lo ≥ 1.
+func (c *tailCursor) find(h *[nBins]float64, need float64, lo int) int {
+	j := nBins - int(c.n)
+	if j < nBins-1 && c.above >= need {
+		// The answer lies above j (the top bins gained mass): start over.
+		j, c.above, c.at = nBins, 0, 0
+	}
+	for j == nBins || c.at < need {
+		if j == lo {
+			c.n = uint8(nBins - j)
+			return lo - 1
+		}
+		j--
+		c.above = c.at
+		c.at += h[j]
+	}
+	c.n = uint8(nBins - j)
+	return j
+}
+
+// added updates the cursor after h[b] changed: a bin below the cursor
+// changes neither sum, the cursor's own bin changes at (recomputed with the
+// scan's addition), and a bin above it changes both (the cursor restarts
+// from the top).
+func (c *tailCursor) added(h *[nBins]float64, b int) {
+	switch j := nBins - int(c.n); {
+	case b < j:
+	case b == j:
+		c.at = c.above + h[b]
+	default:
+		*c = tailCursor{}
+	}
+}
+
+// added records that h[b] grew.
+func (c *histCache) added(h *[nBins]float64, b int) {
+	c.tail.added(h, b)
+	c.pos.added(h, b)
+	c.zeroLo = min(c.zeroLo, uint8(b))
+	c.zeroHi = min(c.zeroHi, uint8(nBins-1-b))
+}
+
+// rebuildCache derives every view's cache from the histograms.
+func (d *Detector) rebuildCache() {
+	for k := range d.cache {
+		h := &d.st.Hist[k]
+		c := histCache{}
+		for c.zeroLo < nBins && h[c.zeroLo] == 0 {
+			c.zeroLo++
+		}
+		for c.zeroHi < nBins && h[nBins-1-int(c.zeroHi)] == 0 {
+			c.zeroHi++
+		}
+		d.cache[k] = c
+	}
+}
