@@ -211,7 +211,7 @@ func TestLatestOfManyTwins(t *testing.T) {
 // TestAppendJSONFloat: the hand-written aggregation answer writes numbers
 // exactly as encoding/json does.
 func TestAppendJSONFloat(t *testing.T) {
-	for _, v := range []float64{0, -0.0, 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-9, -3.2e-12, 1e20, 1e21, 1.5e300, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.125} {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-9, -3.2e-12, 1e20, 1e21, 1.5e300, math.MaxFloat64, math.SmallestNonzeroFloat64, 123456789.125} {
 		want, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)

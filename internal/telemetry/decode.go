@@ -50,6 +50,8 @@ type Decoder struct {
 	p      fastjson.Parser
 	now    func() time.Time
 	intern map[string]string // twin ids and channel names seen, to avoid an allocation per sample
+	// lastTwin is the twin id of the previous sample (see twinStr).
+	lastTwin string
 }
 
 // maxInterned bounds the intern table; past it, it is cleared.
@@ -80,6 +82,14 @@ func NewDecoder(now func() time.Time) *Decoder {
 // a per-twin object {"twin":..,"ts":..,"values":{ch:v}}, or an array of
 // either. dst is appended to and returned.
 func (d *Decoder) DecodeJSON(dst []Item, body []byte) ([]Item, error) {
+	if out, ok := d.fastSamples(dst, body); ok {
+		return out, nil
+	}
+	return d.generalJSON(dst, body)
+}
+
+// generalJSON is DecodeJSON without the fast path.
+func (d *Decoder) generalJSON(dst []Item, body []byte) ([]Item, error) {
 	v, err := d.p.ParseBytes(body)
 	if err != nil {
 		return dst, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -91,6 +101,10 @@ func (d *Decoder) DecodeJSON(dst []Item, body []byte) ([]Item, error) {
 // per-twin object per line. A malformed line makes the whole body
 // malformed (with its line number), so nothing half-read is stored.
 func (d *Decoder) DecodeNDJSON(dst []Item, body []byte) ([]Item, error) {
+	return d.decodeNDJSON(dst, body, true)
+}
+
+func (d *Decoder) decodeNDJSON(dst []Item, body []byte, fast bool) ([]Item, error) {
 	line := 0
 	for len(body) > 0 {
 		line++
@@ -104,6 +118,13 @@ func (d *Decoder) DecodeNDJSON(dst []Item, body []byte) ([]Item, error) {
 		ln = bytes.TrimSpace(ln)
 		if len(ln) == 0 {
 			continue
+		}
+		if fast {
+			fs := scanner{b: ln}
+			if it, ok := d.fastSample(&fs, len(dst)); ok && fs.end() {
+				dst = append(dst, it)
+				continue
+			}
 		}
 		v, err := d.p.ParseBytes(ln)
 		if err != nil {
@@ -124,6 +145,14 @@ func (d *Decoder) DecodeNDJSON(dst []Item, body []byte) ([]Item, error) {
 // topic: {"ts":..,"values":{..}}, an array of those, or
 // {"samples":[{channel,ts,value},...]}; twin comes from the topic.
 func (d *Decoder) DecodeMQTT(dst []Item, twin string, payload []byte) ([]Item, error) {
+	if out, ok := d.fastValues(dst, twin, payload); ok {
+		return out, nil
+	}
+	return d.generalMQTT(dst, twin, payload)
+}
+
+// generalMQTT is DecodeMQTT without the fast path.
+func (d *Decoder) generalMQTT(dst []Item, twin string, payload []byte) ([]Item, error) {
 	v, err := d.p.ParseBytes(payload)
 	if err != nil {
 		return dst, fmt.Errorf("%w: %v", ErrMalformed, err)

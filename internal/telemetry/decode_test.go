@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,52 @@ func FuzzDecodeMQTT(f *testing.F) {
 			}
 		}
 		checkRoundTrip(t, items)
+	})
+}
+
+// FuzzFastPathAgrees: the fast path answers exactly what the general
+// decoder answers (same items, same indexes, same error or none), for the
+// JSON, NDJSON and MQTT forms; the first byte picks the form.
+func FuzzFastPathAgrees(f *testing.F) {
+	for _, s := range []string{
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":1.5},{"value":-2e-7,"ts":0,"channel":"y","twin":"a"}]}`,
+		"j" + ` { "samples" : [ ] } `,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":1e400}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":01}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":1,"value":2}]}`,
+		"j" + `{"samples":[{"twin":"a\u0062","channel":"x","ts":1000.0,"value":1}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000000000000001,"value":1}]}`,
+		"n" + "{\"twin\":\"a\",\"channel\":\"x\",\"ts\":1,\"value\":1}\n{\"twin\":\"b\",\"values\":{\"y\":3}}\n",
+		"m" + `{"ts":10,"values":{"rain":1.25,"x":-0,"rain":2}}`,
+		"m" + `{"values":{},"ts":10}`,
+		"m" + `{"values":{"a":true},"ts":10}`,
+		"m" + `{"ts":10,"values":{"a":1},"twin":"g1"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		mode, body := b[0], b[1:]
+		var fast, general []Item
+		var ferr, gerr error
+		switch mode % 3 {
+		case 0:
+			fast, ferr = newDec().DecodeJSON(nil, body)
+			general, gerr = newDec().generalJSON(nil, body)
+		case 1:
+			fast, ferr = newDec().DecodeNDJSON(nil, body)
+			general, gerr = newDec().decodeNDJSON(nil, body, false)
+		case 2:
+			fast, ferr = newDec().DecodeMQTT(nil, "g1", body)
+			general, gerr = newDec().generalMQTT(nil, "g1", body)
+		}
+		if (ferr == nil) != (gerr == nil) || ferr != nil && ferr.Error() != gerr.Error() {
+			t.Fatalf("errors differ: fast %v, general %v", ferr, gerr)
+		}
+		if !reflect.DeepEqual(fast, general) {
+			t.Fatalf("items differ:\nfast    %+v\ngeneral %+v", fast, general)
+		}
 	})
 }

@@ -1,0 +1,365 @@
+package telemetry
+
+import (
+	"strconv"
+)
+
+// The fast path decodes the two shapes that carry nearly all telemetry,
+// written plainly:
+//
+//	{"samples":[{"twin":"a","channel":"b","ts":1,"value":2.5},...]}   (HTTP)
+//	{"ts":1,"values":{"b":2.5,...}}                                    (MQTT)
+//
+// in one pass over the bytes, without building a document tree. Anything
+// else — escapes in a string, a missing or unknown field, a duplicate key,
+// a number that is not plain JSON, an id that is not valid, a value of
+// another type — makes it give up, and the general decoder (fastjson)
+// decodes the body from the start with its full error reporting. So the
+// fast path only ever answers what the general decoder would have answered;
+// FuzzFastPathAgrees checks exactly that.
+
+// scanner walks a JSON text. Its methods report false on anything that is
+// not the plain form the fast path takes.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c after optional whitespace.
+func (s *scanner) byte(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// peek returns the next non-space byte (0 at the end).
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// str reads a string without escapes or control characters and returns
+// its bytes (a view into the input).
+func (s *scanner) str() ([]byte, bool) {
+	if !s.byte('"') {
+		return nil, false
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+		s.i++
+	}
+	return nil, false
+}
+
+// number reads a number in strict JSON grammar and returns its bytes and
+// whether it is a plain integer (no fraction, no exponent, no sign).
+func (s *scanner) number() (raw []byte, integer bool, ok bool) {
+	s.ws()
+	start := s.i
+	integer = true
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+		integer = false
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+		}
+	default:
+		return nil, false, false
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		integer = false
+		d := s.i
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+		}
+		if s.i == d {
+			return nil, false, false
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		integer = false
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		d := s.i
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+		}
+		if s.i == d {
+			return nil, false, false
+		}
+	}
+	// A number must end at a delimiter, as in any JSON parser.
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+		default:
+			return nil, false, false
+		}
+	}
+	return s.b[start:s.i], integer, true
+}
+
+// ts reads a timestamp given as whole milliseconds in [0, 1e15].
+func (s *scanner) ts() (int64, bool) {
+	raw, integer, ok := s.number()
+	if !ok || !integer || len(raw) > 16 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range raw {
+		v = v*10 + int64(c-'0')
+	}
+	return v, v <= 1e15
+}
+
+// value reads a finite number.
+func (s *scanner) value() (float64, bool) {
+	raw, _, ok := s.number()
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil // a range error (±Inf) goes the general way
+}
+
+// end reports whether only whitespace is left.
+func (s *scanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// fastSamples decodes {"samples":[{twin,channel,ts,value},...]} (HTTP,
+// twin in every sample). ok false: decode the general way; dst is then
+// returned as it came.
+func (d *Decoder) fastSamples(dst []Item, body []byte) ([]Item, bool) {
+	n0 := len(dst)
+	s := scanner{b: body}
+	if !s.byte('{') {
+		return dst[:n0], false
+	}
+	if k, ok := s.str(); !ok || string(k) != "samples" || !s.byte(':') || !s.byte('[') {
+		return dst[:n0], false
+	}
+	if s.peek() == ']' {
+		s.i++
+	} else {
+		for {
+			it, ok := d.fastSample(&s, len(dst))
+			if !ok {
+				return dst[:n0], false
+			}
+			dst = append(dst, it)
+			if s.byte(',') {
+				continue
+			}
+			if s.byte(']') {
+				break
+			}
+			return dst[:n0], false
+		}
+	}
+	if !s.byte('}') || !s.end() {
+		return dst[:n0], false
+	}
+	return dst, true
+}
+
+// fastSample reads one {"twin","channel","ts","value"} object, the four
+// keys in any order, each once, and nothing else.
+func (d *Decoder) fastSample(s *scanner, idx int) (Item, bool) {
+	it := Item{Index: idx}
+	it.Sample.Tenant = DefaultTenant
+	if !s.byte('{') {
+		return it, false
+	}
+	var seen uint8
+	for {
+		k, ok := s.str()
+		if !ok || !s.byte(':') {
+			return it, false
+		}
+		var bit uint8
+		switch string(k) {
+		case "twin", "channel":
+			v, ok := s.str()
+			if !ok || !validName(v) {
+				return it, false
+			}
+			if k[0] == 't' {
+				bit, it.Sample.Twin = 1, d.twinStr(v)
+			} else {
+				bit, it.Sample.Channel = 2, d.str(v)
+			}
+		case "ts":
+			if bit = 4; !s.tsInto(&it.Sample.TS) {
+				return it, false
+			}
+		case "value":
+			if bit = 8; !s.valueInto(&it.Sample.Value) {
+				return it, false
+			}
+		default:
+			return it, false
+		}
+		if seen&bit != 0 {
+			return it, false // a duplicate key
+		}
+		seen |= bit
+		if s.byte(',') {
+			continue
+		}
+		if s.byte('}') && seen == 15 {
+			return it, true
+		}
+		return it, false
+	}
+}
+
+func (s *scanner) tsInto(p *int64) bool {
+	v, ok := s.ts()
+	*p = v
+	return ok
+}
+
+func (s *scanner) valueInto(p *float64) bool {
+	v, ok := s.value()
+	*p = v
+	return ok
+}
+
+// fastValues decodes {"ts":N,"values":{"ch":v,...}} for a twin named by
+// the MQTT topic (the keys in either order, no "twin"). ok false: decode
+// the general way; dst is then returned as it came.
+func (d *Decoder) fastValues(dst []Item, twin string, body []byte) ([]Item, bool) {
+	n0 := len(dst)
+	s := scanner{b: body}
+	if twin == "" || !s.byte('{') {
+		return dst[:n0], false
+	}
+	var ts int64
+	haveTS, haveValues := false, false
+	var valStart, valEnd int // the values object, scanned once ts is known
+	for {
+		k, ok := s.str()
+		if !ok || !s.byte(':') {
+			return dst[:n0], false
+		}
+		switch string(k) {
+		case "ts":
+			if haveTS || !s.tsInto(&ts) {
+				return dst[:n0], false
+			}
+			haveTS = true
+		case "values":
+			if haveValues {
+				return dst[:n0], false
+			}
+			haveValues = true
+			s.ws()
+			valStart = s.i
+			if !s.skipValues() {
+				return dst[:n0], false
+			}
+			valEnd = s.i
+		default:
+			return dst[:n0], false
+		}
+		if s.byte(',') {
+			continue
+		}
+		if !s.byte('}') || !s.end() || !haveTS || !haveValues {
+			return dst[:n0], false
+		}
+		break
+	}
+	v := scanner{b: body[:valEnd], i: valStart}
+	v.byte('{')
+	if v.peek() == '}' {
+		return dst, true
+	}
+	for {
+		k, ok := v.str()
+		if !ok || !validName(k) || !v.byte(':') {
+			return dst[:n0], false
+		}
+		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.str(k), TS: ts}}
+		if !v.valueInto(&it.Sample.Value) {
+			return dst[:n0], false
+		}
+		dst = append(dst, it)
+		if v.byte(',') {
+			continue
+		}
+		if v.byte('}') {
+			return dst, true
+		}
+		return dst[:n0], false
+	}
+}
+
+// skipValues checks the grammar of a {"name":number,...} object and moves
+// past it (the numbers are parsed in the second pass).
+func (s *scanner) skipValues() bool {
+	if !s.byte('{') {
+		return false
+	}
+	if s.peek() == '}' {
+		s.i++
+		return true
+	}
+	for {
+		if _, ok := s.str(); !ok || !s.byte(':') {
+			return false
+		}
+		if _, _, ok := s.number(); !ok {
+			return false
+		}
+		if s.byte(',') {
+			continue
+		}
+		return s.byte('}')
+	}
+}
+
+// twinStr is str for twin ids, which arrive in runs (a twin's channels
+// one after another): the last one is kept at hand.
+func (d *Decoder) twinStr(b []byte) string {
+	if string(b) == d.lastTwin {
+		return d.lastTwin
+	}
+	d.lastTwin = d.str(b)
+	return d.lastTwin
+}
