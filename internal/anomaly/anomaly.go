@@ -185,11 +185,15 @@ type Detector struct {
 	views uint32
 	// constants derived from cfg
 	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
+	cusumCap                                                     float64 // a view surprise (ln units) that certainly leaves a zero CUSUM at 0
 	st                                                           state
-	// cache is derived from st's histograms (not checkpointed).
-	cache [numViews]histCache
-	// scan makes the calibration scan the histograms instead of using
-	// cache: the reference the tests compare the cache with.
+	// Derived from st, not checkpointed (rebuildCache): the histograms'
+	// caches, and the extremes of the range view's completed blocks.
+	cache            [numViews]histCache
+	blockHi, blockLo float64
+	// scan makes the detector compute as it did before the caches (scan
+	// the histograms and the range blocks, take every logarithm): the
+	// reference the tests compare the fast paths with.
 	scan bool
 }
 
@@ -217,6 +221,7 @@ func (d *Detector) derive() {
 	d.aCal = 1 / d.cfg.CalibrationMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.negLogTailMass = -math.Log(d.cfg.TailMass)
+	d.cusumCap = d.cfg.CusumK * math.Ln10 * (1 - 1e-9)
 }
 
 // Config returns the detector's configuration.
@@ -229,11 +234,25 @@ func (d *Detector) Config() Config { return d.cfg }
 // the time only to pick the hour-of-day bin of the season view. The cost is
 // a fixed number of operations per sample.
 func (d *Detector) Update(tsMillis int64, v float64) float64 {
-	surprise, ok := d.surprise(tsMillis, v)
-	if !ok {
-		return 0
+	// The event stage reports nothing below bound, so a surprise certainly
+	// below it need not be computed.
+	bound := math.Inf(-1)
+	if !d.cfg.Raw && !d.cfg.CombinedCusum {
+		bound = d.cfg.On
+		if d.st.Quiet > 0 {
+			bound = d.st.EventMax + d.cfg.Step
+		}
 	}
-	if d.cfg.Raw {
+	surprise, ok, below := d.surprise(tsMillis, v, bound)
+	switch {
+	case !ok:
+		return 0
+	case below:
+		if d.st.Quiet > 0 {
+			d.st.Quiet-- // as event does for a sample it does not report
+		}
+		return 0
+	case d.cfg.Raw:
 		return score(surprise)
 	}
 	return d.event(surprise)
@@ -243,15 +262,17 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 // and combines them, learns the sample, and returns the combined surprise.
 // ok is false for the samples that are not scored: non-finite values
 // (which leave the state unchanged), the first sample and the warm-up.
-func (d *Detector) surprise(tsMillis int64, v float64) (surprise float64, ok bool) {
+// below is true, and surprise is not computed, when the surprise is
+// certainly below bound (pass −Inf to always have it).
+func (d *Detector) surprise(tsMillis int64, v, bound float64) (surprise float64, ok, below bool) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
+		return 0, false, false
 	}
 	s := &d.st
 	s.N++
 	if s.N == 1 {
 		d.first(v)
-		return 0, false
+		return 0, false, false
 	}
 	// A tiny scale floor keeps constant signals finite without hiding the
 	// first change: anything above it is news after a flat line.
@@ -282,11 +303,18 @@ func (d *Detector) surprise(tsMillis int64, v float64) (surprise float64, ok boo
 	} else if d.cfg.LevelUntilSeason && d.views&ViewSeason != 0 {
 		skip |= ViewLevel
 	}
-	surprise = d.calibrate(&x, skip)
+	warm := s.N <= uint64(d.cfg.Warmup)
+	if warm {
+		bound = math.Inf(1) // the warm-up's surprise is not used
+	}
+	surprise, below = d.calibrate(&x, skip, bound)
 	d.learn(v, step, short, volFast, sb, tsMillis)
 
-	if s.N <= uint64(d.cfg.Warmup) {
-		return 0, false
+	if warm {
+		return 0, false, false
+	}
+	if below {
+		return 0, true, true
 	}
 	if d.cfg.CusumH > 0 && d.cfg.CombinedCusum {
 		// Page's CUSUM on the surprise: a run of moderately surprising
@@ -294,7 +322,7 @@ func (d *Detector) surprise(tsMillis int64, v float64) (surprise float64, ok boo
 		s.Cusum = max(0, s.Cusum+surprise-d.cfg.CusumK)
 		surprise = max(surprise, s.Cusum*d.cfg.On/d.cfg.CusumH)
 	}
-	return surprise, true
+	return surprise, true, false
 }
 
 // first initialises the levels from the first sample.

@@ -455,7 +455,8 @@ func TestZeroInflatedTail(t *testing.T) {
 		var x [numViews]float64
 		x[7] = v
 		d.st.N++
-		return d.calibrate(&x, 0)
+		s, _ := d.calibrate(&x, 0, math.Inf(-1))
+		return s
 	}
 	for range 20000 {
 		v := 0.0

@@ -8,28 +8,53 @@ import "math"
 // Fisher's method (or the largest, with MaxCombine). Then the
 // histograms learn the statistics. Views in skip are neither scored nor
 // learnt for this sample.
-func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
+//
+// The caller needs the surprise only when it reaches bound (−Inf: always):
+// below reports that it is certainly below bound, and then surprise is not
+// computed. That saves the logarithms of the views' body probabilities on
+// most samples (see certainlyBelow); the state changes exactly as when they
+// are computed.
+func (d *Detector) calibrate(x *[numViews]float64, skip uint32, bound float64) (surprise float64, below bool) {
 	s := &d.st
-	largest, fisherT, nv := 0.0, 0.0, 0
+	cusum := d.cfg.CusumH > 0 && !d.cfg.CombinedCusum && s.N > uint64(d.cfg.Warmup)
+	lazy := !d.scan && bound > math.Inf(-1)
+	// nls[k] is view k's −ln p after its CUSUM, or, for the views in
+	// pending, ps[k] is its body probability p, whose logarithm is taken
+	// only if the surprise is needed. ub and largestUB bound Fisher's T and
+	// the largest view from above.
+	var nls, ps [numViews]float64
+	var scored, pending uint32
+	ub, largestUB, nv := 0.0, 0.0, 0
 	for k := range numViews {
 		if d.views&^skip&(1<<k) == 0 {
 			continue
 		}
 		b := bin(x[k])
 		if s.N > 2 {
-			nl := d.negLogTail(k, b, x[k])
-			if d.cfg.CusumH > 0 && !d.cfg.CombinedCusum && s.N > uint64(d.cfg.Warmup) {
-				// Page's CUSUM of the view's surprise (log10 units): a run
-				// of moderately surprising values of one view adds up to
-				// the evidence of one very surprising value, before
-				// Fisher's combination can dilute it with views that see
-				// nothing.
-				nl10 := nl / math.Ln10
-				s.CusumV[k] = max(0, s.CusumV[k]+nl10-d.cfg.CusumK)
-				nl = max(nl10, s.CusumV[k]*d.cfg.On/d.cfg.CusumH) * math.Ln10
+			nl, p, body := d.negLogTail(k, b, x[k])
+			later := false
+			if body && lazy {
+				// A view whose CUSUM is 0 stays at 0 if its surprise is
+				// at most CusumK; its contribution is then −ln p, up to
+				// the rounding of the conversions, which u covers.
+				u, ok := negLogBound(p)
+				if later = ok && (!cusum || math.Float64bits(s.CusumV[k]) == 0 && u <= d.cusumCap); later {
+					pending |= 1 << k
+					ps[k], nl = p, u
+				}
 			}
-			largest = max(largest, nl)
-			fisherT += nl
+			if !later {
+				if body {
+					nl = -math.Log(p)
+				}
+				if cusum {
+					nl = d.viewCusum(k, nl)
+				}
+				nls[k] = nl
+			}
+			largestUB = max(largestUB, nl)
+			ub += nl
+			scored |= 1 << k
 			nv++
 		}
 		s.Hist[k][b] += s.Inc
@@ -40,11 +65,45 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 	if s.Inc > 1e200 {
 		d.rescale()
 	}
-	if d.cfg.MaxCombine || nv <= 1 {
-		return largest / math.Ln10
+	if pending != 0 && d.certainlyBelow(largestUB, ub, nv, bound) {
+		return 0, true
 	}
-	// Fisher's method: with T = −Σ ln p_k over n views,
-	// P(χ²(2n) > 2T) = e^−T Σ_{j<n} T^j/j!.
+	largest, fisherT := 0.0, 0.0
+	for k := range numViews {
+		if scored&(1<<k) == 0 {
+			continue
+		}
+		nl := nls[k]
+		if pending&(1<<k) != 0 {
+			nl = -math.Log(ps[k])
+			if cusum {
+				nl = d.viewCusum(k, nl)
+			}
+		}
+		largest = max(largest, nl)
+		fisherT += nl
+	}
+	if d.cfg.MaxCombine || nv <= 1 {
+		return largest / math.Ln10, false
+	}
+	return fisher(fisherT, nv), false
+}
+
+// viewCusum is Page's CUSUM of view k's surprise nl (−ln p; the CUSUM is
+// in log10 units): a run of moderately surprising values of one view adds
+// up to the evidence of one very surprising value, before Fisher's
+// combination can dilute it with views that see nothing. It returns the
+// view's surprise raised to the CUSUM's evidence, in natural log units.
+func (d *Detector) viewCusum(k int, nl float64) float64 {
+	s := &d.st
+	nl10 := nl / math.Ln10
+	s.CusumV[k] = max(0, s.CusumV[k]+nl10-d.cfg.CusumK)
+	return max(nl10, s.CusumV[k]*d.cfg.On/d.cfg.CusumH) * math.Ln10
+}
+
+// fisher is Fisher's method, −log10 of the combined tail probability: with
+// T = −Σ ln p_k over n views, P(χ²(2n) > 2T) = e^−T Σ_{j<n} T^j/j!.
+func fisher(fisherT float64, nv int) float64 {
 	term, sum := 1.0, 1.0
 	for j := 1; j < nv; j++ {
 		term *= fisherT / float64(j)
@@ -53,8 +112,44 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 	return (fisherT - math.Log(sum)) / math.Ln10
 }
 
+// certainlyBelow reports whether the surprise is certainly below bound
+// given upper bounds of the largest view surprise and of Fisher's T
+// (accumulated in the same order as T, so that, rounding being monotone,
+// the computed T cannot exceed ub). Fisher's value is at most T/ln 10, and
+// it increases with T, so the value at ub, with a margin for the rounding
+// of its own evaluation, bounds it too.
+func (d *Detector) certainlyBelow(largestUB, ub float64, nv int, bound float64) bool {
+	if d.cfg.MaxCombine || nv <= 1 {
+		return largestUB/math.Ln10 < bound
+	}
+	if ub/math.Ln10 < bound {
+		return true
+	}
+	return fisher(ub, nv) < bound-1e-9*(1+ub)
+}
+
+// negLnMant[i] bounds −ln m from above for a mantissa m in [0.5 + i/64, 0.5 + (i+1)/64).
+var negLnMant = func() (t [32]float64) {
+	for i := range t {
+		t[i] = math.Nextafter(-math.Log(0.5+float64(i)/64), math.Inf(1))
+	}
+	return t
+}()
+
+// negLogBound bounds −ln p from above, as math.Log computes it and the
+// CUSUM's conversions to log10 and back round it, without a logarithm
+// (to within 0.031 plus a relative 1e-12); ok is false unless 0 < p ≤ 2.
+func negLogBound(p float64) (u float64, ok bool) {
+	if !(p > 0 && p <= 2) {
+		return 0, false
+	}
+	m, e := math.Frexp(p) // p = m·2^e, m in [0.5, 1)
+	u = float64(-e)*math.Ln2 + negLnMant[int((m-0.5)*64)]
+	return u*(1+1e-12) + 1e-12, true
+}
+
 // negLogTail is −ln of the tail probability of a statistic x (in bin b) of
-// view k. Below the view's tail threshold t (its 1−TailMass quantile) it is
+// view k: nl, or, with body set, the probability p itself. Below the view's tail threshold t (its 1−TailMass quantile) it is
 // the decayed empirical probability of a value at least as large (half of
 // b's own mass counts, plus one pseudo-count). Above t it is a
 // peaks-over-threshold Pareto tail, TailMass·(x/t)^(−1/e), with e the mean
@@ -64,12 +159,12 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32) float64 {
 // history. When less than TailMass of the mass is above zero, the tail is
 // that of the positive part: P(x > 0)·TailMass·(x/t)^(−1/e) with t the
 // positive part's 1−TailMass quantile.
-func (d *Detector) negLogTail(k, b int, x float64) float64 {
+func (d *Detector) negLogTail(k, b int, x float64) (nl, p float64, body bool) {
 	s := &d.st
 	if x <= 0 {
 		// At or below every threshold: the body, whatever the threshold
 		// is (the searches below have no effect on the result).
-		return d.negLogBody(k, b)
+		return 0, d.bodyProb(k, b), true
 	}
 	h := &s.Hist[k]
 	c := &d.cache[k]
@@ -87,10 +182,9 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 		}
 	}
 	if x <= t || t <= 0 {
-		return d.negLogBody(k, b)
+		return 0, d.bodyProb(k, b), true
 	}
 	e := math.Log(x / t)
-	var nl float64
 	if s.Excess[k] > 0 {
 		logMass := d.negLogTailMass
 		if zeroInflated {
@@ -100,10 +194,11 @@ func (d *Detector) negLogTail(k, b int, x float64) float64 {
 		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
 		// First exceedance: no tail estimate yet, so the empirical body.
-		nl = d.negLogBody(k, b)
+		p = d.bodyProb(k, b)
 		s.Excess[k] = min(e, 1)
+		return 0, p, true
 	}
-	return nl
+	return nl, 0, false
 }
 
 // tailBin is the tail threshold's bin: the largest bin j ≥ lo whose
@@ -126,11 +221,11 @@ func (d *Detector) tailBin(c *tailCursor, h *[nBins]float64, need float64, lo in
 	return c.find(h, need, lo)
 }
 
-// negLogBody is −ln of the decayed empirical probability of a statistic
-// at least as large as bin b: the mass above b, half of b's own, and one
-// pseudo-count. It sums the shorter side of the histogram (most statistics
-// sit in low bins, often bin 0).
-func (d *Detector) negLogBody(k, b int) float64 {
+// bodyProb is the decayed empirical probability of a statistic at least as
+// large as bin b: the mass above b, half of b's own, and one pseudo-count.
+// It sums the shorter side of the histogram (most statistics sit in low
+// bins, often bin 0).
+func (d *Detector) bodyProb(k, b int) float64 {
 	s := &d.st
 	h := &s.Hist[k]
 	// Bins outside [lo, hi] are +0, and adding +0 to a non-negative sum
@@ -152,7 +247,7 @@ func (d *Detector) negLogBody(k, b int) float64 {
 			tail += h[i]
 		}
 	}
-	return -math.Log((tail + s.Inc) / (s.Total[k] + s.Inc))
+	return (tail + s.Inc) / (s.Total[k] + s.Inc)
 }
 
 // rescale divides the histograms by the grown increment.

@@ -75,8 +75,10 @@ func (c *histCache) added(h *[nBins]float64, b int) {
 	c.zeroHi = min(c.zeroHi, uint8(nBins-1-b))
 }
 
-// rebuildCache derives every view's cache from the histograms.
+// rebuildCache derives every view's cache from the histograms, and the
+// range view's block extremes.
 func (d *Detector) rebuildCache() {
+	d.rebuildBlocks()
 	for k := range d.cache {
 		h := &d.st.Hist[k]
 		c := histCache{}

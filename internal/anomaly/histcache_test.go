@@ -187,6 +187,13 @@ func TestCacheMatchesScan(t *testing.T) {
 			c.CombinedCusum, c.TailMass, c.CalibrationMemory = true, 0.3, 20
 		},
 		"range": func(c *Config) { c.Views, c.TailMass = ViewRange, 0.001 },
+		// Reports and CUSUMs on most samples: the surprise is needed
+		// often, and the refractory bound (EventMax + Step) is in play.
+		"eager": func(c *Config) {
+			c.On, c.Step, c.Refractory, c.CusumK, c.CusumH = 0.4, 0.1, 7, 0.2, 3
+		},
+		"max": func(c *Config) { c.MaxCombine, c.CusumH, c.On = true, 0, 1 },
+		"k0":  func(c *Config) { c.Views, c.CusumK, c.On = ViewShift|ViewLevel|ViewStep, 0, 2 },
 	}
 	ts := make([]int64, n)
 	for i := range ts {

@@ -115,7 +115,7 @@ func NewRecalibrated(cfg Config, rc RecalConfig) (*Recalibrated, error) {
 // Update feeds one sample and returns its score in [0, 1), 0 for samples
 // that are not reported, like Detector.Update.
 func (r *Recalibrated) Update(tsMillis int64, v float64) float64 {
-	surprise, ok := r.d.surprise(tsMillis, v)
+	surprise, ok, _ := r.d.surprise(tsMillis, v, math.Inf(-1))
 	if !ok {
 		return 0
 	}

@@ -62,10 +62,15 @@ func (d *Detector) rangeStat(v float64) float64 {
 	s := &d.st
 	x := 0.0
 	if s.RangeBlocks > 0 {
-		hi, lo := s.CurHi, s.CurLo
-		for i := range int(s.RangeBlocks) {
-			hi = max(hi, s.RangeHi[i])
-			lo = min(lo, s.RangeLo[i])
+		// max and min are exact and order-free, so the completed blocks'
+		// extremes can be kept (d.blockHi, d.blockLo) between blocks.
+		hi, lo := max(s.CurHi, d.blockHi), min(s.CurLo, d.blockLo)
+		if d.scan { // the reference: the blocks one by one
+			hi, lo = s.CurHi, s.CurLo
+			for i := range int(s.RangeBlocks) {
+				hi = max(hi, s.RangeHi[i])
+				lo = min(lo, s.RangeLo[i])
+			}
 		}
 		span := hi - lo
 		if span <= 0 {
@@ -84,6 +89,7 @@ func (d *Detector) rangeStat(v float64) float64 {
 		s.RangeIdx = (s.RangeIdx + 1) % numBlocks
 		s.RangeBlocks = min(s.RangeBlocks+1, numBlocks)
 		s.RangePos = 0
+		d.rebuildBlocks()
 	}
 	return x
 }
@@ -155,6 +161,17 @@ func (d *Detector) pattern(v float64) float64 {
 		return 0
 	}
 	return float64(bestD)
+}
+
+// rebuildBlocks derives the extremes of the completed blocks of the range
+// view.
+func (d *Detector) rebuildBlocks() {
+	s := &d.st
+	d.blockHi, d.blockLo = math.Inf(-1), math.Inf(1)
+	for i := range int(s.RangeBlocks) {
+		d.blockHi = max(d.blockHi, s.RangeHi[i])
+		d.blockLo = min(d.blockLo, s.RangeLo[i])
+	}
 }
 
 func abs32(x float32) float32 {
