@@ -30,6 +30,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/tsingma/tsingma/internal/app"
+	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
@@ -87,6 +88,8 @@ func (c *Config) defaults() {
 // Report holds the headline figures.
 type Report struct {
 	Direct, HTTPJSON, HTTPNDJSON, MQTT float64 // samples/s
+	HTTPUnscored                       float64 // samples/s, HTTP JSON with anomaly scoring off
+	ScoredFraction                     float64 // of the samples of the HTTP phases, the part scored
 	VMImport, MosquittoQoS1            float64 // samples/s of the peers (0 if not run)
 	MQTTHalfP99                        time.Duration
 }
@@ -98,6 +101,9 @@ type runner struct {
 	a      *app.App
 	url    string
 	seq    []atomic.Int64 // per twin: next timestamp index
+	// unscored is a second server with anomaly scoring off, for the
+	// ingest path's own rate.
+	unscored struct{ url, token string }
 	start  int64          // ms; timestamps are start + seq*1000
 	rep    Report
 }
@@ -158,22 +164,41 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.cfg = cfg
 
 	r.rep.Direct = r.direct(ctx)
+	stopUnscored, err := r.startUnscored(ctx, dir)
+	if err != nil {
+		return Report{}, err
+	}
+	defer stopUnscored()
 	// Interleave tsingma and each peer, two rounds each, and sum.
 	half := cfg.Duration / 2
-	var tj, tn, vm float64
+	var tj, tn, tu, vm float64
+	var sc0, sc1 scoring.Stats
+	if r.a.Scoring != nil {
+		sc0 = r.a.Scoring.Stats()
+	}
 	for i := 0; i < 2; i++ {
 		tj += r.httpPhase(ctx, "tsingma", "json", half) / 2
 		if cfg.VM != "" {
 			vm += r.httpPhase(ctx, "victoriametrics", "prom", half) / 2
 		}
 		tn += r.httpPhase(ctx, "tsingma", "ndjson", half) / 2
+		tu += r.httpPhase(ctx, "tsingma-unscored", "json", half) / 2
 	}
-	r.rep.HTTPJSON, r.rep.HTTPNDJSON, r.rep.VMImport = tj, tn, vm
+	if r.a.Scoring != nil {
+		sc1 = r.a.Scoring.Stats()
+	}
+	r.rep.HTTPJSON, r.rep.HTTPNDJSON, r.rep.HTTPUnscored, r.rep.VMImport = tj, tn, tu, vm
 	r.printf("http_json samples_per_s=%.0f", tj)
 	r.printf("http_ndjson samples_per_s=%.0f", tn)
+	// Scoring runs beside ingest on bounded queues and sheds what it
+	// cannot keep up with (counted in /metrics): say how much it scored.
+	scored, dropped := sc1.Scored-sc0.Scored, sc1.Dropped-sc0.Dropped
+	r.rep.ScoredFraction = float64(scored) / max(1, float64(scored+dropped))
+	r.printf("anomaly_scoring_during_http scored=%d dropped=%d scored_fraction=%.2f", scored, dropped, r.rep.ScoredFraction)
+	r.printf("http_json_unscored samples_per_s=%.0f (a second server with --anomaly=false: the ingest path alone)", tu)
 	if vm > 0 {
 		r.printf("victoriametrics_import samples_per_s=%.0f (no fsync per request)", vm)
-		r.printf("ratio http_json/victoriametrics=%.2f http_ndjson/victoriametrics=%.2f", tj/vm, tn/vm)
+		r.printf("ratio http_json/victoriametrics=%.2f http_ndjson/victoriametrics=%.2f http_json_unscored/victoriametrics=%.2f", tj/vm, tn/vm, tu/vm)
 	}
 	var tm, mm float64
 	var tmLat []time.Duration
@@ -205,7 +230,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	line := fmt.Sprintf("ingest direct=%.0f http_json=%.0f mqtt_qos1=%.0f", r.rep.Direct, r.rep.HTTPJSON, r.rep.MQTT)
 	if vm > 0 {
-		line += fmt.Sprintf(" http_vs_victoriametrics=%.2f", tj/vm)
+		line += fmt.Sprintf(" http_vs_victoriametrics=%.2f http_unscored_vs_victoriametrics=%.2f", tj/vm, tu/vm)
 	}
 	if mm > 0 {
 		line += fmt.Sprintf(" mqtt_vs_mosquitto=%.2f", tm/mm)
@@ -213,6 +238,32 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	line += fmt.Sprintf(" mqtt_half_load_p99_ms=%.1f", ms(r.rep.MQTTHalfP99))
 	r.printf("%s", line)
 	return r.rep, nil
+}
+
+// startUnscored starts a second server, with anomaly scoring off, and
+// creates the bench's type and twins in it.
+func (r *runner) startUnscored(ctx context.Context, dir string) (func(), error) {
+	b, err := app.New(app.Config{DataDir: filepath.Join(dir, "unscored"), HTTPAddr: "127.0.0.1:0", Logger: r.cfg.Logger,
+		MaxPending: 4_000_000, MaxFuture: time.Hour, NoAnomaly: true})
+	if err != nil {
+		return nil, fmt.Errorf("start the unscored server: %w", err)
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(bctx) }()
+	stop := func() {
+		cancel()
+		<-done
+	}
+	main := *r
+	main.url = "http://" + b.HTTPAddr()
+	main.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: b.BootstrapToken}, Timeout: 60 * time.Second}
+	if err := main.setup(ctx); err != nil {
+		stop()
+		return nil, fmt.Errorf("set up the unscored server: %w", err)
+	}
+	r.unscored.url, r.unscored.token = main.url, b.BootstrapToken
+	return stop, nil
 }
 
 // bearer adds the access token to every request it sends (VictoriaMetrics
@@ -336,6 +387,10 @@ func (r *runner) direct(ctx context.Context) float64 {
 // httpPhase drives target with HTTP batches for d and returns samples/s.
 func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Duration) float64 {
 	url := r.url + "/api/v1/telemetry"
+	token := r.a.BootstrapToken
+	if target == "tsingma-unscored" {
+		url, token = r.unscored.url+"/api/v1/telemetry", r.unscored.token
+	}
 	ct := "application/json"
 	switch format {
 	case "ndjson":
@@ -346,7 +401,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: r.cfg.HTTPClients}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: bearer{base: tr, token: r.a.BootstrapToken}, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: bearer{base: tr, token: token}, Timeout: 30 * time.Second}
 	var total atomic.Int64
 	var lats []time.Duration
 	var mu sync.Mutex
