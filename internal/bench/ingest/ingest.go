@@ -104,8 +104,8 @@ type runner struct {
 	// unscored is a second server with anomaly scoring off, for the
 	// ingest path's own rate.
 	unscored struct{ url, token string }
-	start  int64          // ms; timestamps are start + seq*1000
-	rep    Report
+	start    int64 // ms; timestamps are start + seq*1000
+	rep      Report
 }
 
 // Run performs the benchmark and prints one line per figure, the headline
