@@ -11,82 +11,97 @@ import "math"
 //
 // The caller needs the surprise only when it reaches bound (−Inf: always):
 // below reports that it is certainly below bound, and then surprise is not
-// computed. That saves the logarithms of the views' body probabilities on
-// most samples (see certainlyBelow); the state changes exactly as when they
-// are computed.
+// computed. On most samples that saves the views' body probabilities (the
+// sums over the histograms) and their logarithms: they are bounded from
+// cached group sums instead (see bodyProbLow, certainlyBelow). The state
+// changes exactly as when they are computed.
 func (d *Detector) calibrate(x *[numViews]float64, skip uint32, bound float64) (surprise float64, below bool) {
 	s := &d.st
 	cusum := d.cfg.CusumH > 0 && !d.cfg.CombinedCusum && s.N > uint64(d.cfg.Warmup)
 	lazy := !d.scan && bound > math.Inf(-1)
-	// nls[k] is view k's −ln p after its CUSUM, or, for the views in
-	// pending, ps[k] is its body probability p, whose logarithm is taken
+	// Each view is scored on the histograms as they are before this
+	// sample (views touch only their own histogram, so they are learnt
+	// after all are scored). nls[k] is view k's −ln p after its CUSUM,
+	// except for the views in pending: their body probability is computed
 	// only if the surprise is needed. ub and largestUB bound Fisher's T and
 	// the largest view from above.
-	var nls, ps [numViews]float64
-	var scored, pending uint32
+	var nls [numViews]float64
+	var bins [numViews]int
+	var learnt, scored, pending uint32
 	ub, largestUB, nv := 0.0, 0.0, 0
 	for k := range numViews {
 		if d.views&^skip&(1<<k) == 0 {
 			continue
 		}
 		b := bin(x[k])
-		if s.N > 2 {
-			nl, p, body := d.negLogTail(k, b, x[k])
-			later := false
-			if body && lazy {
-				// A view whose CUSUM is 0 stays at 0 if its surprise is
-				// at most CusumK; its contribution is then −ln p, up to
-				// the rounding of the conversions, which u covers.
-				u, ok := negLogBound(p)
-				if later = ok && (!cusum || math.Float64bits(s.CusumV[k]) == 0 && u <= d.cusumCap); later {
-					pending |= 1 << k
-					ps[k], nl = p, u
-				}
+		bins[k] = b
+		learnt |= 1 << k
+		if s.N <= 2 {
+			continue
+		}
+		nl, body := d.negLogTail(k, b, x[k])
+		later := false
+		if body && lazy && (!cusum || math.Float64bits(s.CusumV[k]) == 0) {
+			// A view whose CUSUM is 0 stays at 0 if its surprise is at
+			// most CusumK; its contribution is then −ln p, up to the
+			// rounding of the conversions, which u covers.
+			u, ok := negLogBound(d.bodyProbLow(k, b))
+			if later = ok && (!cusum || u <= d.cusumCap); later {
+				pending |= 1 << k
+				nl = u
 			}
-			if !later {
-				if body {
-					nl = -math.Log(p)
-				}
+		}
+		if !later {
+			if body {
+				nl = -math.Log(d.bodyProb(k, b))
+			}
+			if cusum {
+				nl = d.viewCusum(k, nl)
+			}
+			nls[k] = nl
+		}
+		largestUB = max(largestUB, nl)
+		ub += nl
+		scored |= 1 << k
+		nv++
+	}
+	below = pending != 0 && d.certainlyBelow(largestUB, ub, nv, bound)
+	if !below {
+		largest, fisherT := 0.0, 0.0
+		for k := range numViews {
+			if scored&(1<<k) == 0 {
+				continue
+			}
+			nl := nls[k]
+			if pending&(1<<k) != 0 {
+				nl = -math.Log(d.bodyProb(k, bins[k]))
 				if cusum {
 					nl = d.viewCusum(k, nl)
 				}
-				nls[k] = nl
 			}
-			largestUB = max(largestUB, nl)
-			ub += nl
-			scored |= 1 << k
-			nv++
+			largest = max(largest, nl)
+			fisherT += nl
 		}
+		if d.cfg.MaxCombine || nv <= 1 {
+			surprise = largest / math.Ln10
+		} else {
+			surprise = fisher(fisherT, nv)
+		}
+	}
+	for k := range numViews {
+		if learnt&(1<<k) == 0 {
+			continue
+		}
+		b := bins[k]
 		s.Hist[k][b] += s.Inc
 		s.Total[k] += s.Inc
-		d.cache[k].added(&s.Hist[k], b)
+		d.cache[k].added(&s.Hist[k], b, s.Inc)
 	}
 	s.Inc /= 1 - d.aCal
 	if s.Inc > 1e200 {
 		d.rescale()
 	}
-	if pending != 0 && d.certainlyBelow(largestUB, ub, nv, bound) {
-		return 0, true
-	}
-	largest, fisherT := 0.0, 0.0
-	for k := range numViews {
-		if scored&(1<<k) == 0 {
-			continue
-		}
-		nl := nls[k]
-		if pending&(1<<k) != 0 {
-			nl = -math.Log(ps[k])
-			if cusum {
-				nl = d.viewCusum(k, nl)
-			}
-		}
-		largest = max(largest, nl)
-		fisherT += nl
-	}
-	if d.cfg.MaxCombine || nv <= 1 {
-		return largest / math.Ln10, false
-	}
-	return fisher(fisherT, nv), false
+	return surprise, below
 }
 
 // viewCusum is Page's CUSUM of view k's surprise nl (−ln p; the CUSUM is
@@ -149,7 +164,8 @@ func negLogBound(p float64) (u float64, ok bool) {
 }
 
 // negLogTail is −ln of the tail probability of a statistic x (in bin b) of
-// view k: nl, or, with body set, the probability p itself. Below the view's tail threshold t (its 1−TailMass quantile) it is
+// view k: nl, or, with body set, that of the body at bin b (bodyProb,
+// which the caller computes or bounds). Below the view's tail threshold t (its 1−TailMass quantile) it is
 // the decayed empirical probability of a value at least as large (half of
 // b's own mass counts, plus one pseudo-count). Above t it is a
 // peaks-over-threshold Pareto tail, TailMass·(x/t)^(−1/e), with e the mean
@@ -159,12 +175,12 @@ func negLogBound(p float64) (u float64, ok bool) {
 // history. When less than TailMass of the mass is above zero, the tail is
 // that of the positive part: P(x > 0)·TailMass·(x/t)^(−1/e) with t the
 // positive part's 1−TailMass quantile.
-func (d *Detector) negLogTail(k, b int, x float64) (nl, p float64, body bool) {
+func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 	s := &d.st
 	if x <= 0 {
 		// At or below every threshold: the body, whatever the threshold
 		// is (the searches below have no effect on the result).
-		return 0, d.bodyProb(k, b), true
+		return 0, true
 	}
 	h := &s.Hist[k]
 	c := &d.cache[k]
@@ -182,7 +198,7 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl, p float64, body bool) {
 		}
 	}
 	if x <= t || t <= 0 {
-		return 0, d.bodyProb(k, b), true
+		return 0, true
 	}
 	e := math.Log(x / t)
 	if s.Excess[k] > 0 {
@@ -194,11 +210,10 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl, p float64, body bool) {
 		s.Excess[k] += d.aExcess * (e - s.Excess[k])
 	} else {
 		// First exceedance: no tail estimate yet, so the empirical body.
-		p = d.bodyProb(k, b)
 		s.Excess[k] = min(e, 1)
-		return 0, p, true
+		return 0, true
 	}
-	return nl, 0, false
+	return nl, false
 }
 
 // tailBin is the tail threshold's bin: the largest bin j ≥ lo whose
@@ -248,6 +263,39 @@ func (d *Detector) bodyProb(k, b int) float64 {
 		}
 	}
 	return (tail + s.Inc) / (s.Total[k] + s.Inc)
+}
+
+// bodyProbLow is a lower bound of bodyProb(k, b), from the cached group
+// sums and at most 7 bins, short of it by about 1e-12 of the view's mass.
+// Rounding error, in units u = 2⁻⁵³ of the view's mass S: a group sum is
+// summed afresh (≤ 96u) and then follows the bins by adding the same
+// increments, each addition moving it from the bins' sum by at most 2u
+// (its rounding and the bin's), fewer than groupRebuild = 1024 times (≤
+// 2046u); the 7 bins and the final operations add ≤ 13u, and the scan's
+// own sum differs from the exact one by ≤ 96u + u. So the two tails differ
+// by less than 2,260u ≈ 2.5e-13·S, and the margin taken, 1e-12·(S +
+// Total) with S ≈ grp[nGroups], is four times that.
+func (d *Detector) bodyProbLow(k, b int) float64 {
+	s := &d.st
+	h := &s.Hist[k]
+	c := &d.cache[k]
+	if !c.grpOK {
+		c.rebuildGroups(h)
+	}
+	g := b / groupBins
+	within := 0.0
+	for i := g * groupBins; i < b; i++ {
+		within += h[i]
+	}
+	half := 0.5 * h[b]
+	var tail float64
+	if b < nBins/2 {
+		tail = s.Total[k] - (c.grp[g] + within + half)
+	} else {
+		tail = c.grp[nGroups] - c.grp[g] - within - half
+	}
+	tail -= 1e-12 * (c.grp[nGroups] + s.Total[k])
+	return (max(tail, 0) + s.Inc) / (s.Total[k] + s.Inc) * (1 - 1e-14)
 }
 
 // rescale divides the histograms by the grown increment.

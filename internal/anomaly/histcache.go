@@ -8,15 +8,43 @@ package anomaly
 //
 // It changes no result: a cursor holds partial sums computed by the same
 // floating-point additions, in the same order, as the scan it replaces
-// (there is no running total to drift), and the body's sums skip only bins
-// that are exactly zero. TestCacheMatchesScan compares the whole state
-// after every sample with the plain scans.
+// (there is no running total to drift), the body's sums skip only bins
+// that are exactly zero, and the group sums, which do drift, only bound a
+// probability from below (with a margin for the drift, and summed afresh
+// every groupRebuild additions) to show that its exact value is not needed.
+// TestCacheMatchesScan compares scores and states with the plain scans.
 type histCache struct {
 	tail tailCursor // the 1−TailMass quantile's bin (bins 1…nBins−1)
 	pos  tailCursor // the same for the positive part of a zero-inflated view (bins 2…nBins−1)
 	// zeroLo and zeroHi count bins known to be +0 at the bottom and at the
 	// top of the histogram.
 	zeroLo, zeroHi uint8
+	// grp[g] is the mass of the bins below g·groupBins, kept up to date by
+	// adding each increment (so only approximately the bins' sum: see
+	// bodyProbLow); valid when grpOK, for fewer than groupRebuild
+	// additions since rebuildGroups.
+	grp   [nGroups + 1]float64
+	adds  uint16
+	grpOK bool
+}
+
+// Groups of bins for bodyProbLow.
+const (
+	groupBins    = 8
+	nGroups      = nBins / groupBins
+	groupRebuild = 1024
+)
+
+// rebuildGroups sums the groups afresh.
+func (c *histCache) rebuildGroups(h *[nBins]float64) {
+	sum := 0.0
+	for g := range nGroups {
+		for _, x := range h[g*groupBins : (g+1)*groupBins] {
+			sum += x
+		}
+		c.grp[g+1] = sum
+	}
+	c.grp[0], c.adds, c.grpOK = 0, 0, true
 }
 
 // tailCursor resumes the scan from the top bin down. With j = nBins − n,
@@ -67,10 +95,18 @@ func (c *tailCursor) added(h *[nBins]float64, b int) {
 	}
 }
 
-// added records that h[b] grew.
-func (c *histCache) added(h *[nBins]float64, b int) {
+// added records that h[b] grew by inc.
+func (c *histCache) added(h *[nBins]float64, b int, inc float64) {
 	c.tail.added(h, b)
 	c.pos.added(h, b)
+	if c.grpOK {
+		for g := b/groupBins + 1; g <= nGroups; g++ {
+			c.grp[g] += inc
+		}
+		if c.adds++; c.adds >= groupRebuild {
+			c.grpOK = false // summed again when next needed
+		}
+	}
 	c.zeroLo = min(c.zeroLo, uint8(b))
 	c.zeroHi = min(c.zeroHi, uint8(nBins-1-b))
 }
