@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/console"
 	"github.com/tsingma/tsingma/internal/sim"
+	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
@@ -27,6 +29,7 @@ type scenarioFlags struct {
 	scenario string
 	history  time.Duration
 	slopes   int
+	in       *sim.Inputs // loaded by world, kept for resume
 }
 
 func (s *scenarioFlags) register(fs *flag.FlagSet) {
@@ -67,8 +70,33 @@ func (s *scenarioFlags) world() (*sim.World, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.in = in
 	start := time.Now().Add(-s.history).Truncate(time.Hour)
 	return sim.Build(in, sim.Config{Seed: s.seed, Start: start, Slopes: s.slopes})
+}
+
+// resume restarts the scenario after the newest sample the data directory
+// already holds for its twins, when that is later than the scenario's
+// start: a demo run again on the same --data goes on where the last one
+// stopped, instead of replaying hours the store has (and refuses as out
+// of order).
+func (s *scenarioFlags) resume(w *sim.World, st *store.Store) (*sim.World, time.Time, error) {
+	newest := int64(math.MinInt64)
+	var buf []store.ChannelPoint
+	for _, t := range w.Twins() {
+		buf = st.AppendLatestOfTwin(buf[:0], telemetry.DefaultTenant, t.ID)
+		for _, p := range buf {
+			newest = max(newest, p.TS)
+		}
+	}
+	start := w.Start()
+	if newest < start.UnixMilli() {
+		return w, time.Time{}, nil
+	}
+	// The next whole second after it; the scenario ticks from there.
+	at := time.UnixMilli(newest).Truncate(time.Second).Add(time.Second)
+	nw, err := sim.Build(s.in, sim.Config{Seed: s.seed, Start: at, Slopes: s.slopes})
+	return nw, at, err
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
@@ -135,6 +163,14 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	a, err := app.New(cfg)
 	if err != nil {
 		return fail(e, prog, err)
+	}
+	w, resumed, err := sf.resume(w, a.Store)
+	if err != nil {
+		a.Close()
+		return fail(e, prog, err)
+	}
+	if !resumed.IsZero() {
+		log.Info("scenario resumes after the data already stored", "at", resumed.UTC().Format(time.RFC3339))
 	}
 	// With authentication on, the demo makes its own tokens: one for the
 	// scenario (an engineer: creates twins, sends telemetry), one for the

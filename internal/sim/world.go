@@ -71,6 +71,9 @@ type World struct {
 	Susceptible []string
 }
 
+// Start is the simulated time of the scenario's first tick.
+func (w *World) Start() time.Time { return w.cfg.Start }
+
 // Twins returns every twin in creation order.
 func (w *World) Twins() []Twin {
 	var out []Twin

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tsingma/tsingma/internal/testenv"
+)
+
+// TestDemoRerunResumes runs the demo twice on one data directory: the
+// second run must go on after the telemetry the first one stored, not
+// replay its hours (which the store refuses as out of order).
+func TestDemoRerunResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo twice (about 20 s)")
+	}
+	hk := testenv.Dataset(t, "hk")
+	dir := filepath.Join(t.TempDir(), "data")
+	run := func(wait time.Duration) string {
+		s, out := launch(t, []string{"demo", "--no-auth", "--data", dir, "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0",
+			"--datasets", hk, "--history", "1h", "--speed", "600", "--log-level", "info"})
+		go io.Copy(io.Discard, out)
+		client := &http.Client{Timeout: 5 * time.Second}
+		deadline := time.Now().Add(wait)
+		for time.Now().Before(deadline) {
+			time.Sleep(500 * time.Millisecond)
+			if resp, err := client.Get("http://" + s.http + "/api/v1/scenario"); err == nil {
+				resp.Body.Close()
+			}
+		}
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- s.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("demo exit: %v; stderr:\n%s", err, s.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			s.kill(t)
+			t.Fatal("demo did not exit within 30 s of SIGTERM")
+		}
+		return s.stderr.String()
+	}
+	first := run(8 * time.Second)
+	if strings.Contains(first, "out_of_order") {
+		t.Fatalf("first run refused its own telemetry:\n%s", first)
+	}
+	second := run(8 * time.Second)
+	if !strings.Contains(second, "scenario resumes after the data already stored") {
+		t.Errorf("second run did not resume; stderr:\n%s", second)
+	}
+	if strings.Contains(second, "out_of_order") {
+		t.Errorf("second run replayed stored hours (out_of_order rejections):\n%s", second)
+	}
+}
