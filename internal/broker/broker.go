@@ -78,7 +78,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Now = time.Now
 	}
 	log := cfg.Logger.With("component", "mqtt")
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log})
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietClosed{log.Handler()})})
 	srv.Options.Capabilities.MaximumClientWritesPending = 8192
 	b := &Broker{srv: srv, cfg: cfg, log: log}
 	b.ctx, b.stop = context.WithCancel(context.Background())
@@ -489,6 +489,35 @@ func (h *hook) forwarded(pk packets.Packet) bool {
 	subs := h.b.srv.Topics.Subscribers(pk.TopicName)
 	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
 }
+
+// quietClosed lowers to debug the broker library's warnings about reads
+// on connections that were closed (every connection open at shutdown
+// logs one, with an empty message).
+type quietClosed struct{ slog.Handler }
+
+func (h quietClosed) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		closed := false
+		r.Attrs(func(a slog.Attr) bool {
+			closed = a.Key == "error" && strings.Contains(a.Value.String(), "use of closed network connection")
+			return !closed
+		})
+		if closed {
+			if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+				return nil
+			}
+			r = slog.NewRecord(r.Time, slog.LevelDebug, r.Message, r.PC)
+			r.AddAttrs(slog.String("note", "connection closed"))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietClosed) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietClosed{h.Handler.WithAttrs(as)}
+}
+
+func (h quietClosed) WithGroup(name string) slog.Handler { return quietClosed{h.Handler.WithGroup(name)} }
 
 // writeRaw writes encoded packets to a client's connection under the
 // client's lock, which mochi's own writes take too.
