@@ -190,6 +190,7 @@ type Detector struct {
 	// Derived from st, not checkpointed (rebuildCache): the histograms'
 	// caches, and the extremes of the range view's completed blocks.
 	cache            [numViews]histCache
+	posTail          [numViews]tailCursor
 	blockHi, blockLo float64
 	// scan makes the detector compute as it did before the caches (scan
 	// the histograms and the range blocks, take every logarithm): the

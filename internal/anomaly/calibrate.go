@@ -96,6 +96,7 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32, bound float64) (
 		s.Hist[k][b] += s.Inc
 		s.Total[k] += s.Inc
 		d.cache[k].added(&s.Hist[k], b, s.Inc)
+		d.posTail[k].added(&s.Hist[k], b)
 	}
 	s.Inc /= 1 - d.aCal
 	if s.Inc > 1e200 {
@@ -153,13 +154,21 @@ var negLnMant = func() (t [32]float64) {
 
 // negLogBound bounds −ln p from above, as math.Log computes it and the
 // CUSUM's conversions to log10 and back round it, without a logarithm
-// (to within 0.031 plus a relative 1e-12); ok is false unless 0 < p ≤ 2.
+// (to within 0.031 plus a relative 1e-12); ok is false unless p is a
+// normal number in (0, 2].
 func negLogBound(p float64) (u float64, ok bool) {
 	if !(p > 0 && p <= 2) {
 		return 0, false
 	}
-	m, e := math.Frexp(p) // p = m·2^e, m in [0.5, 1)
-	u = float64(-e)*math.Ln2 + negLnMant[int((m-0.5)*64)]
+	// p = m·2^e with m in [0.5, 1) is normal (subnormals are refused):
+	// m = (1 + f)/2 with f the 52-bit fraction, whose top 5 bits i put m
+	// in [0.5 + i/64, 0.5 + (i+1)/64).
+	bits := math.Float64bits(p)
+	e := int(bits>>52) - 1022
+	if e == -1022 {
+		return 0, false
+	}
+	u = float64(-e)*math.Ln2 + negLnMant[bits>>47&31]
 	return u*(1+1e-12) + 1e-12, true
 }
 
@@ -192,7 +201,7 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 		// range): the tail is modelled on its positive part, so that it
 		// stays unbounded however rarely the statistic is positive.
 		if pos := s.Total[k] - h[0]; pos > 0 {
-			tb = d.tailBin(&c.pos, h, d.cfg.TailMass*pos, 2)
+			tb = d.tailBin(&d.posTail[k], h, d.cfg.TailMass*pos, 2)
 			t = binEdges[tb]
 			zeroInflated = true
 		}
@@ -274,7 +283,7 @@ func (d *Detector) bodyProb(k, b int) float64 {
 // 2046u); the 7 bins and the final operations add ≤ 13u, and the scan's
 // own sum differs from the exact one by ≤ 96u + u. So the two tails differ
 // by less than 2,260u ≈ 2.5e-13·S, and the margin taken, 1e-12·(S +
-// Total) with S ≈ grp[nGroups], is four times that.
+// Total) with S ≈ grp[nGroups−1], is four times that.
 func (d *Detector) bodyProbLow(k, b int) float64 {
 	s := &d.st
 	h := &s.Hist[k]
@@ -289,12 +298,13 @@ func (d *Detector) bodyProbLow(k, b int) float64 {
 	}
 	half := 0.5 * h[b]
 	var tail float64
+	all := c.grp[nGroups-1]
 	if b < nBins/2 {
-		tail = s.Total[k] - (c.grp[g] + within + half)
+		tail = s.Total[k] - (c.below(g) + within + half)
 	} else {
-		tail = c.grp[nGroups] - c.grp[g] - within - half
+		tail = all - c.below(g) - within - half
 	}
-	tail -= 1e-12 * (c.grp[nGroups] + s.Total[k])
+	tail -= 1e-12 * (all + s.Total[k])
 	return (max(tail, 0) + s.Inc) / (s.Total[k] + s.Inc) * (1 - 1e-14)
 }
 

@@ -14,18 +14,20 @@ package anomaly
 // every groupRebuild additions) to show that its exact value is not needed.
 // TestCacheMatchesScan compares scores and states with the plain scans.
 type histCache struct {
+	// grp[g] is the mass of the bins below (g+1)·groupBins, kept up to
+	// date by adding each increment (so only approximately the bins' sum:
+	// see bodyProbLow); valid when grpOK, for fewer than groupRebuild
+	// additions since rebuildGroups.
+	grp  [nGroups]float64
 	tail tailCursor // the 1−TailMass quantile's bin (bins 1…nBins−1)
-	pos  tailCursor // the same for the positive part of a zero-inflated view (bins 2…nBins−1)
+	adds uint16
 	// zeroLo and zeroHi count bins known to be +0 at the bottom and at the
 	// top of the histogram.
 	zeroLo, zeroHi uint8
-	// grp[g] is the mass of the bins below g·groupBins, kept up to date by
-	// adding each increment (so only approximately the bins' sum: see
-	// bodyProbLow); valid when grpOK, for fewer than groupRebuild
-	// additions since rebuildGroups.
-	grp   [nGroups + 1]float64
-	adds  uint16
-	grpOK bool
+	grpOK          bool
+	// 128 bytes: the fields used on every sample span two cache lines.
+	// The cursor of a zero-inflated view's positive part is kept apart
+	// (Detector.posTail), since few samples use it.
 }
 
 // Groups of bins for bodyProbLow.
@@ -42,9 +44,17 @@ func (c *histCache) rebuildGroups(h *[nBins]float64) {
 		for _, x := range h[g*groupBins : (g+1)*groupBins] {
 			sum += x
 		}
-		c.grp[g+1] = sum
+		c.grp[g] = sum
 	}
-	c.grp[0], c.adds, c.grpOK = 0, 0, true
+	c.adds, c.grpOK = 0, true
+}
+
+// below is the group sums' mass of the bins below g·groupBins.
+func (c *histCache) below(g int) float64 {
+	if g == 0 {
+		return 0
+	}
+	return c.grp[g-1]
 }
 
 // tailCursor resumes the scan from the top bin down. With j = nBins − n,
@@ -98,9 +108,8 @@ func (c *tailCursor) added(h *[nBins]float64, b int) {
 // added records that h[b] grew by inc.
 func (c *histCache) added(h *[nBins]float64, b int, inc float64) {
 	c.tail.added(h, b)
-	c.pos.added(h, b)
 	if c.grpOK {
-		for g := b/groupBins + 1; g <= nGroups; g++ {
+		for g := b / groupBins; g < nGroups; g++ {
 			c.grp[g] += inc
 		}
 		if c.adds++; c.adds >= groupRebuild {
@@ -125,5 +134,6 @@ func (d *Detector) rebuildCache() {
 			c.zeroHi++
 		}
 		d.cache[k] = c
+		d.posTail[k] = tailCursor{}
 	}
 }

@@ -262,3 +262,29 @@ func FuzzCacheMatchesScan(f *testing.F) {
 		lockstep(t, "fuzz", cfg, ts, stream, 1009)
 	})
 }
+
+// TestNegLogBound: the bound is above −ln p as computed (and after the
+// CUSUM's conversions to log10 and back) and at most 0.032 above it.
+func TestNegLogBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	ps := []float64{1, 2, 0.5, math.Nextafter(1, 0), math.Nextafter(0.5, 1), 0x1p-1022, 1e-300}
+	for range 200000 {
+		ps = append(ps, math.Exp(-40*r.Float64()*r.Float64()), 2*r.Float64())
+	}
+	for _, p := range ps {
+		u, ok := negLogBound(p)
+		if !ok {
+			t.Fatalf("negLogBound(%v) refused a normal p in (0, 2]", p)
+		}
+		nl := -math.Log(p)
+		conv := nl / math.Ln10 * math.Ln10
+		if u < nl || u < conv || u > nl+0.032 {
+			t.Fatalf("negLogBound(%v) = %v, −ln p = %v (%v converted)", p, u, nl, conv)
+		}
+	}
+	for _, p := range []float64{0, -1, 2.5, math.NaN(), math.Inf(1), 0x1p-1023} {
+		if _, ok := negLogBound(p); ok {
+			t.Errorf("negLogBound(%v) accepted", p)
+		}
+	}
+}
