@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -39,6 +40,9 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	window := fs.Int("window", 8, "QoS 1 messages in flight per MQTT client")
 	series := fs.Int("series", 100_000, "series for the memory and restart phase")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generators) to this file")
+	url := fs.String("url", "", "benchmark a running tsingma at this base URL (e.g. http://127.0.0.1:8080) instead of one started in process")
+	token := fs.String("token", "", "access token for --url (Bearer, and the MQTT password); also TSINGMA_TOKEN")
+	mqttAddr := fs.String("mqtt", "", "MQTT host:port of the --url server (empty: no MQTT phases)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -53,7 +57,20 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	_, err := ingest.Run(ctx, ingest.Config{
+	if *url == "" && (*token != "" || *mqttAddr != "") {
+		fmt.Fprintln(e.stderr, "tsingma bench ingest: --token and --mqtt go with --url")
+		return 2
+	}
+	if *url != "" {
+		if u, err := neturl.Parse(*url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fmt.Fprintf(e.stderr, "tsingma bench ingest: --url %q: want http://host:port\n", *url)
+			return 2
+		}
+		if *token == "" {
+			*token = os.Getenv("TSINGMA_TOKEN")
+		}
+	}
+	_, err := ingest.Run(ctx, ingest.Config{URL: *url, Token: *token, MQTT: *mqttAddr,
 		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients, Window: *window,
 		VM: peers["victoriametrics"], Mosquitto: peers["mosquitto"], StartPeers: *startPeers, Series: *series, Out: e.stdout,
 	})

@@ -48,8 +48,15 @@ type Config struct {
 	Mosquitto   string        // host:port of Mosquitto, or ""
 	StartPeers  bool          // start victoria-metrics and mosquitto from PATH when not given
 	Series      int           // series for the memory and restart phase; 100,000
-	Out         io.Writer     // one line per figure
-	Logger      *slog.Logger
+	// URL targets a running tsingma (base URL) instead of starting one in
+	// process; Token is its access token and MQTT its broker (host:port,
+	// empty: no MQTT phases). The phases that need the store in process
+	// (direct append, the unscored server, the flush to blocks, scoring
+	// counts) are skipped; disk, memory and restart measure a store of
+	// their own either way.
+	URL, Token, MQTT string
+	Out              io.Writer // one line per figure
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -98,8 +105,10 @@ type runner struct {
 	client *http.Client // carries the token
 	cfg    Config
 	out    io.Writer
-	a      *app.App
+	a      *app.App // nil when the target is --url
 	url    string
+	token  string         // the target's access token
+	mqtt   string         // the target's MQTT address, or ""
 	seq    []atomic.Int64 // per twin: next timestamp index
 	// unscored is a second server with anomaly scoring off, for the
 	// ingest path's own rate.
@@ -117,25 +126,30 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer os.RemoveAll(dir)
-	a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour})
-	if err != nil {
-		return Report{}, err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(rctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	r := &runner{cfg: cfg, out: cfg.Out, a: a, url: "http://" + a.HTTPAddr(), seq: make([]atomic.Int64, cfg.Twins),
+	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins),
 		start: time.Now().Add(-90 * 24 * time.Hour).UnixMilli()}
-	// The server runs as `tsingma serve` does, with access control on: the
-	// load carries the bootstrap admin token (Bearer over HTTP, the MQTT
-	// password), so token checks are part of what is measured.
-	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: a.BootstrapToken}, Timeout: 60 * time.Second}
-	r.printf("machine cpus=%d gomaxprocs=%d go=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	if cfg.URL == "" {
+		a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
+			Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour})
+		if err != nil {
+			return Report{}, err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.Run(rctx) }()
+		defer func() {
+			cancel()
+			<-done
+		}()
+		// The server runs as `tsingma serve` does, with access control on:
+		// the load carries the bootstrap admin token (Bearer over HTTP, the
+		// MQTT password), so token checks are part of what is measured.
+		r.a, r.url, r.token, r.mqtt = a, "http://"+a.HTTPAddr(), a.BootstrapToken, a.MQTTAddr()
+	} else {
+		r.url, r.token, r.mqtt = strings.TrimRight(cfg.URL, "/"), cfg.Token, cfg.MQTT
+	}
+	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: r.token}, Timeout: 60 * time.Second}
+	r.printf("machine cpus=%d gomaxprocs=%d go=%s target=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), r.url)
 	if err := r.setup(ctx); err != nil {
 		return Report{}, err
 	}
@@ -163,17 +177,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r.cfg = cfg
 
-	r.rep.Direct = r.direct(ctx)
-	stopUnscored, err := r.startUnscored(ctx, dir)
-	if err != nil {
-		return Report{}, err
+	if r.a != nil {
+		r.rep.Direct = r.direct(ctx)
+		stopUnscored, err := r.startUnscored(ctx, dir)
+		if err != nil {
+			return Report{}, err
+		}
+		defer stopUnscored()
+	} else {
+		r.printf("direct_append skipped (--url: the store is in the other process)")
 	}
-	defer stopUnscored()
 	// Interleave tsingma and each peer, two rounds each, and sum.
 	half := cfg.Duration / 2
 	var tj, tn, tu, vm float64
 	var sc0, sc1 scoring.Stats
-	if r.a.Scoring != nil {
+	if r.a != nil && r.a.Scoring != nil {
 		sc0 = r.a.Scoring.Stats()
 	}
 	for i := 0; i < 2; i++ {
@@ -182,9 +200,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			vm += r.httpPhase(ctx, "victoriametrics", "prom", half) / 2
 		}
 		tn += r.httpPhase(ctx, "tsingma", "ndjson", half) / 2
-		tu += r.httpPhase(ctx, "tsingma-unscored", "json", half) / 2
+		if r.a != nil {
+			tu += r.httpPhase(ctx, "tsingma-unscored", "json", half) / 2
+		}
 	}
-	if r.a.Scoring != nil {
+	if r.a != nil && r.a.Scoring != nil {
 		sc1 = r.a.Scoring.Stats()
 	}
 	r.rep.HTTPJSON, r.rep.HTTPNDJSON, r.rep.HTTPUnscored, r.rep.VMImport = tj, tn, tu, vm
@@ -192,18 +212,26 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.printf("http_ndjson samples_per_s=%.0f", tn)
 	// Scoring runs beside ingest on bounded queues and sheds what it
 	// cannot keep up with (counted in /metrics): say how much it scored.
-	scored, dropped := sc1.Scored-sc0.Scored, sc1.Dropped-sc0.Dropped
-	r.rep.ScoredFraction = float64(scored) / max(1, float64(scored+dropped))
-	r.printf("anomaly_scoring_during_http scored=%d dropped=%d scored_fraction=%.2f", scored, dropped, r.rep.ScoredFraction)
-	r.printf("http_json_unscored samples_per_s=%.0f (a second server with --anomaly=false: the ingest path alone)", tu)
+	if r.a != nil {
+		scored, dropped := sc1.Scored-sc0.Scored, sc1.Dropped-sc0.Dropped
+		r.rep.ScoredFraction = float64(scored) / max(1, float64(scored+dropped))
+		r.printf("anomaly_scoring_during_http scored=%d dropped=%d scored_fraction=%.2f", scored, dropped, r.rep.ScoredFraction)
+		r.printf("http_json_unscored samples_per_s=%.0f (a second server with --anomaly=false: the ingest path alone)", tu)
+	}
 	if vm > 0 {
 		r.printf("victoriametrics_import samples_per_s=%.0f (no fsync per request)", vm)
-		r.printf("ratio http_json/victoriametrics=%.2f http_ndjson/victoriametrics=%.2f http_json_unscored/victoriametrics=%.2f", tj/vm, tn/vm, tu/vm)
+		r.printf("ratio http_json/victoriametrics=%.2f http_ndjson/victoriametrics=%.2f", tj/vm, tn/vm)
+		if tu > 0 {
+			r.printf("ratio http_json_unscored/victoriametrics=%.2f", tu/vm)
+		}
 	}
 	var tm, mm float64
 	var tmLat []time.Duration
-	for i := 0; i < 2; i++ {
-		s, lat := r.mqttPhase(ctx, "tsingma", r.a.MQTTAddr(), half, 0)
+	if r.mqtt == "" {
+		r.printf("mqtt phases skipped (--url without --mqtt)")
+	}
+	for i := 0; i < 2 && r.mqtt != ""; i++ {
+		s, lat := r.mqttPhase(ctx, "tsingma", r.mqtt, half, 0)
 		tm += s / 2
 		tmLat = append(tmLat, lat...)
 		if cfg.Mosquitto != "" {
@@ -213,14 +241,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r.rep.MQTT, r.rep.MosquittoQoS1 = tm, mm
 	p50, p99 := pct(tmLat, 0.5), pct(tmLat, 0.99)
-	r.printf("mqtt_qos1 samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f (at peak, %d clients, %d in flight each)", tm, ms(p50), ms(p99), cfg.MQTTClients, cfg.Window)
+	if r.mqtt != "" {
+		r.printf("mqtt_qos1 samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f (at peak, %d clients, %d in flight each)", tm, ms(p50), ms(p99), cfg.MQTTClients, cfg.Window)
+	}
 	if mm > 0 {
 		r.printf("mosquitto_qos1 samples_per_s=%.0f (no durability)", mm)
 		r.printf("ratio mqtt_qos1/mosquitto=%.2f", tm/mm)
 	}
-	_, halfLat := r.mqttPhase(ctx, "tsingma", r.a.MQTTAddr(), cfg.Duration, tm/2)
-	r.rep.MQTTHalfP99 = pct(halfLat, 0.99)
-	r.printf("mqtt_qos1_half_load puback_p50_ms=%.2f puback_p99_ms=%.2f rate_samples_per_s=%.0f", ms(pct(halfLat, 0.5)), ms(r.rep.MQTTHalfP99), tm/2)
+	if r.mqtt != "" {
+		_, halfLat := r.mqttPhase(ctx, "tsingma", r.mqtt, cfg.Duration, tm/2)
+		r.rep.MQTTHalfP99 = pct(halfLat, 0.99)
+		r.printf("mqtt_qos1_half_load puback_p50_ms=%.2f puback_p99_ms=%.2f rate_samples_per_s=%.0f", ms(pct(halfLat, 0.5)), ms(r.rep.MQTTHalfP99), tm/2)
+	}
 	r.queries(ctx)
 	if err := r.disk(ctx, dir); err != nil {
 		return r.rep, err
@@ -229,8 +261,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return r.rep, err
 	}
 	line := fmt.Sprintf("ingest direct=%.0f http_json=%.0f mqtt_qos1=%.0f", r.rep.Direct, r.rep.HTTPJSON, r.rep.MQTT)
+	if r.a == nil {
+		line = fmt.Sprintf("ingest url=%s http_json=%.0f mqtt_qos1=%.0f", r.url, r.rep.HTTPJSON, r.rep.MQTT)
+	}
 	if vm > 0 {
-		line += fmt.Sprintf(" http_vs_victoriametrics=%.2f http_unscored_vs_victoriametrics=%.2f", tj/vm, tu/vm)
+		line += fmt.Sprintf(" http_vs_victoriametrics=%.2f", tj/vm)
+		if tu > 0 {
+			line += fmt.Sprintf(" http_unscored_vs_victoriametrics=%.2f", tu/vm)
+		}
 	}
 	if mm > 0 {
 		line += fmt.Sprintf(" mqtt_vs_mosquitto=%.2f", tm/mm)
@@ -238,6 +276,26 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	line += fmt.Sprintf(" mqtt_half_load_p99_ms=%.1f", ms(r.rep.MQTTHalfP99))
 	r.printf("%s", line)
 	return r.rep, nil
+}
+
+// store writes setup samples: straight into the in-process store, or over
+// HTTP (NDJSON, 10,000 a request) to a --url target.
+func (r *runner) store(ctx context.Context, samples []telemetry.Sample) error {
+	if r.a != nil {
+		_, err := r.a.Store.Append(ctx, samples)
+		return err
+	}
+	var b strings.Builder
+	for i, smp := range samples {
+		fmt.Fprintf(&b, `{"twin":%q,"channel":%q,"ts":%d,"value":%s}`+"\n", smp.Twin, smp.Channel, smp.TS, strconv.FormatFloat(smp.Value, 'g', -1, 64))
+		if (i+1)%10_000 == 0 || i == len(samples)-1 {
+			if err := r.post(ctx, "/api/v1/telemetry", "application/x-ndjson", b.String()); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+	}
+	return nil
 }
 
 // startUnscored starts a second server, with anomaly scoring off, and
@@ -302,6 +360,8 @@ func (r *runner) setup(ctx context.Context) error {
 	for c := 0; c < r.cfg.Channels; c++ {
 		chs = append(chs, fmt.Sprintf(`"c%d":{"unit":"1","min":-1e9,"max":1e9}`, c))
 	}
+	// c0-long carries the aggregation phase's month of 1 Hz data.
+	chs = append(chs, `"c0-long":{"unit":"1","min":-1e9,"max":1e9}`)
 	typ := `{"name":"bench-node","description":"benchmark sensor","channels":{` + strings.Join(chs, ",") + `}}`
 	if err := r.post(ctx, "/api/v1/types", "application/json", typ); err != nil {
 		return fmt.Errorf("create bench type: %w", err)
@@ -387,7 +447,7 @@ func (r *runner) direct(ctx context.Context) float64 {
 // httpPhase drives target with HTTP batches for d and returns samples/s.
 func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Duration) float64 {
 	url := r.url + "/api/v1/telemetry"
-	token := r.a.BootstrapToken
+	token := r.token
 	if target == "tsingma-unscored" {
 		url, token = r.unscored.url+"/api/v1/telemetry", r.unscored.token
 	}
@@ -491,7 +551,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano())).
 			SetAutoReconnect(false).SetWriteTimeout(10 * time.Second)
 		if target == "tsingma" {
-			opts.SetUsername("bench").SetPassword(r.a.BootstrapToken)
+			opts.SetUsername("bench").SetPassword(r.token)
 		}
 		c := paho.NewClient(opts)
 		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -601,7 +661,7 @@ func (r *runner) queries(ctx context.Context) {
 		}
 		if err := r.post(ctx, "/api/v1/twins/_bulk", "application/x-ndjson", tw.String()); err != nil {
 			r.printf("latest_values setup: %v", err)
-		} else if _, err := r.a.Store.Append(ctx, batch); err != nil {
+		} else if err := r.store(ctx, batch); err != nil {
 			r.printf("latest_values setup: %v", err)
 		} else if d, n, err := get(fmt.Sprintf("/api/v1/latest?type=bench-latest&limit=%d", many)); err == nil {
 			r.printf("latest_values twins=%d ms=%.1f bytes=%d (best of 5, over HTTP)", many, ms(d), n)
@@ -620,7 +680,7 @@ func (r *runner) queries(ctx context.Context) {
 		v = value(rng, v)
 		batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: "bench-0", Channel: "c0-long", Type: "bench-node", TS: start + int64(k)*1000, Value: v})
 		if len(batch) == cap(batch) || k == n-1 {
-			if _, err := r.a.Store.Append(ctx, batch); err != nil {
+			if err := r.store(ctx, batch); err != nil {
 				r.printf("aggregation setup: %v", err)
 				return
 			}
@@ -632,6 +692,9 @@ func (r *runner) queries(ctx context.Context) {
 		r.printf("aggregation_30d_1m samples=%d ms=%.1f bytes=%d (1-minute means over HTTP, head in memory, best of 5)", n, ms(d), size)
 	} else {
 		r.printf("aggregation error: %v", err)
+	}
+	if r.a == nil {
+		return // no flush from here
 	}
 	if err := r.a.Store.Flush(ctx); err != nil {
 		r.printf("flush: %v", err)
@@ -678,6 +741,9 @@ func (r *runner) disk(ctx context.Context, dir string) error {
 	ss := st.Stats()
 	r.printf("disk sensor bytes_per_sample=%.2f block_bytes=%d samples=%d (%d series, 2 h at 1 Hz, random walk quantised to 0.01, flushed to D1 blocks)",
 		float64(ss.BlockBytes)/float64(ss.SamplesAdded), ss.BlockBytes, ss.SamplesAdded, series)
+	if r.a == nil {
+		return nil
+	}
 	if err := r.a.Store.Flush(ctx); err != nil {
 		return err
 	}
