@@ -406,6 +406,16 @@ func (r *runner) direct(ctx context.Context) float64 {
 	deadline := time.Now().Add(r.cfg.Duration)
 	var wg sync.WaitGroup
 	workers := 2 * runtime.GOMAXPROCS(0)
+	// Names are made once: the phase measures the store, not the
+	// generator's string formatting.
+	twins := make([]string, r.cfg.Twins)
+	for i := range twins {
+		twins[i] = r.twinID(i)
+	}
+	chans := make([]string, r.cfg.Channels)
+	for c := range chans {
+		chans[c] = "c" + strconv.Itoa(c)
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -420,7 +430,7 @@ func (r *runner) direct(ctx context.Context) float64 {
 					ts := r.start + r.next(i, 1)*1000
 					for c := 0; c < r.cfg.Channels && len(batch) < r.cfg.Batch; c++ {
 						vals[c] = value(rng, vals[c])
-						batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: r.twinID(i), Channel: "c" + strconv.Itoa(c), Type: "bench-node", TS: ts, Value: vals[c]})
+						batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: twins[i], Channel: chans[c], Type: "bench-node", TS: ts, Value: vals[c]})
 					}
 				}
 				for {
