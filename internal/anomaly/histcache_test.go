@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // scanTail is the tail-bin search as the detector did it before the cache:
@@ -286,5 +287,27 @@ func TestNegLogBound(t *testing.T) {
 		if _, ok := negLogBound(p); ok {
 			t.Errorf("negLogBound(%v) accepted", p)
 		}
+	}
+}
+
+// TestLayout: the histograms and the caches start on 64-byte boundaries
+// of the Detector, and a view's cache is 128 bytes (see Detector). If the
+// state's size changes, adjust stPad.
+func TestLayout(t *testing.T) {
+	var d Detector
+	for _, f := range []struct {
+		name string
+		off  uintptr
+	}{
+		{"st", unsafe.Offsetof(d.st)},
+		{"st.Hist", unsafe.Offsetof(d.st) + unsafe.Offsetof(d.st.Hist)},
+		{"cache", unsafe.Offsetof(d.cache)},
+	} {
+		if f.off%64 != 0 {
+			t.Errorf("%s at offset %d, want a multiple of 64 (stPad = %d)", f.name, f.off, stPad)
+		}
+	}
+	if n := unsafe.Sizeof(histCache{}); n != 128 {
+		t.Errorf("histCache is %d bytes, want 128", n)
 	}
 }
