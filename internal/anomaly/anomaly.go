@@ -355,7 +355,12 @@ func (d *Detector) first(v float64) {
 // reached, so that the first samples leave no transient behind.
 func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64) {
 	s := &d.st
-	aMem := max(d.aMem, 1/float64(s.N))
+	// Once N reaches the memory, 1/N ≤ 1/Memory (division is monotone),
+	// so the max is aMem without dividing; likewise aSlow.
+	aMem := d.aMem
+	if d.scan || float64(s.N) < d.cfg.Memory {
+		aMem = max(d.aMem, 1/float64(s.N))
+	}
 	s.Resid += aMem * (math.Abs(v-s.Level) - s.Resid)
 	s.Level += d.aShort * (v - s.Level)
 	s.StepScale += aMem * (math.Abs(step) - s.StepScale)
@@ -364,7 +369,10 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	s.LongMean += aMem * (v - s.LongMean)
 	s.VolFast = volFast
 	s.VolSlow += aMem * (math.Abs(step) - s.VolSlow)
-	aSlow := max(d.aSlow, 1/float64(s.N))
+	aSlow := d.aSlow
+	if d.scan || float64(s.N) < d.cfg.LevelMemory {
+		aSlow = max(d.aSlow, 1/float64(s.N))
+	}
 	s.SlowDev += aSlow * (math.Abs(v-s.SlowMean) - s.SlowDev)
 	s.SlowMean += aSlow * (v - s.SlowMean)
 	// The profile's memory is SeasonMemory days whatever the sampling
