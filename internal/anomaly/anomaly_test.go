@@ -293,10 +293,24 @@ func FuzzUnmarshalBinary(f *testing.F) {
 		if err != nil || string(again) != string(b) {
 			t.Fatalf("accepted checkpoint does not round-trip (err %v)", err)
 		}
+		// The caches must give the plain scans' scores from any accepted
+		// state, however unlike Update's it is.
+		var ref Detector
+		ref.scan = true
+		if err := ref.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
 		for i := range 50 {
-			if s := r.Update(int64(i)*minute, float64(i)); !(s >= 0 && s < 1) {
+			s := r.Update(int64(i)*minute, float64(i))
+			if !(s >= 0 && s < 1) {
 				t.Fatalf("score %v after restore", s)
 			}
+			if want := ref.Update(int64(i)*minute, float64(i)); math.Float64bits(s) != math.Float64bits(want) {
+				t.Fatalf("score[%d] = %v with the caches, %v with the scans", i, s, want)
+			}
+		}
+		if !sameState(&r.st, &ref.st) {
+			t.Fatal("state after 50 samples differs between the caches and the scans")
 		}
 	})
 }
