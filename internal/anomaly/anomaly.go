@@ -184,26 +184,36 @@ type Detector struct {
 	// The state comes first and the caches at the next multiple of 64
 	// bytes after it, so that in a heap-allocated Detector (64-byte
 	// aligned: its size class is a multiple of 64) the histograms' 8-bin
-	// groups and each view's 128-byte cache fill whole cache lines; with
-	// thousands of channels an update costs mostly its cache misses.
-	// TestLayout checks the alignment.
+	// groups, each view's 128-byte cache and the hot constants fill whole
+	// cache lines; with thousands of channels an update costs mostly its
+	// cache misses. TestLayout checks the alignment.
 	st state
 	_  [stPad]byte
 	// Derived from st, not checkpointed (rebuildCache): the histograms'
-	// caches, and the extremes of the range view's completed blocks.
-	cache            [numViews]histCache
-	posTail          [numViews]tailCursor
-	blockHi, blockLo float64
+	// caches.
+	cache [numViews]histCache
 
-	cfg   Config
-	views uint32
-	// constants derived from cfg
-	aMem, aSlow, aShort, aCal, aExcess, useDecay, negLogTailMass float64
-	cusumCap                                                     float64 // a view surprise (ln units) that certainly leaves a zero CUSUM at 0
+	// What an update reads besides the state, in two cache lines (starting
+	// at a multiple of 64: TestLayout): the range view's completed blocks'
+	// extremes (derived from st: rebuildBlocks), constants derived from
+	// cfg, and copies of the fields of cfg that every sample reads.
+	blockHi, blockLo                      float64
+	aMem, aSlow, aShort, aCal, cusumCap   float64 // cusumCap: a view surprise (ln units) that certainly leaves a zero CUSUM at 0
+	on, tailMass, cusumH, seasonMemory    float64
+	warmup                                uint64
+	seasonDays                            int64
+	views                                 uint32
+	memN, levelMemN                       uint32 // N < memN ⇔ float64(N) < Memory (likewise LevelMemory)
+	blockLen                              uint32 // samples per block of the range view
+	raw, combined, maxCombine, levelUntil bool
 	// scan makes the detector compute as it did before the caches (scan
 	// the histograms and the range blocks, take every logarithm): the
 	// reference the tests compare the fast paths with.
 	scan bool
+
+	posTail                           [numViews]tailCursor
+	cfg                               Config
+	aExcess, useDecay, negLogTailMass float64 // derived from cfg
 }
 
 // stPad pads the state to a multiple of 64 bytes (TestLayout).
@@ -234,6 +244,13 @@ func (d *Detector) derive() {
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.negLogTailMass = -math.Log(d.cfg.TailMass)
 	d.cusumCap = d.cfg.CusumK * math.Ln10 * (1 - 1e-9)
+	d.on, d.tailMass, d.cusumH, d.seasonMemory = d.cfg.On, d.cfg.TailMass, d.cfg.CusumH, d.cfg.SeasonMemory
+	d.warmup, d.seasonDays = uint64(d.cfg.Warmup), d.cfg.SeasonDays
+	// For an integer N (exact as a float64 below 2^53, and both sides
+	// false above), float64(N) < M ⇔ N < ⌈M⌉; M ≤ 1e8 fits.
+	d.memN, d.levelMemN = uint32(math.Ceil(d.cfg.Memory)), uint32(math.Ceil(d.cfg.LevelMemory))
+	d.blockLen = uint32(max(d.cfg.RangeHorizon/numBlocks, 1))
+	d.raw, d.combined, d.maxCombine, d.levelUntil = d.cfg.Raw, d.cfg.CombinedCusum, d.cfg.MaxCombine, d.cfg.LevelUntilSeason
 }
 
 // Config returns the detector's configuration.
@@ -251,8 +268,8 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	// The event stage reports nothing below bound, so a surprise certainly
 	// below it need not be computed.
 	bound := math.Inf(-1)
-	if !d.cfg.Raw && !d.cfg.CombinedCusum {
-		bound = d.cfg.On
+	if !d.raw && !d.combined {
+		bound = d.on
 		if d.st.Quiet > 0 {
 			bound = d.st.EventMax + d.cfg.Step
 		}
@@ -266,7 +283,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 			d.st.Quiet-- // as event does for a sample it does not report
 		}
 		return 0
-	case d.cfg.Raw:
+	case d.raw:
 		return score(surprise)
 	}
 	return d.event(surprise)
@@ -312,12 +329,12 @@ func (d *Detector) surprise(tsMillis int64, v, bound float64) (surprise float64,
 		x[7] = d.rangeStat(v)
 	}
 	var skip uint32
-	if int64(s.SeasonDays[sb]) < d.cfg.SeasonDays {
+	if int64(s.SeasonDays[sb]) < d.seasonDays {
 		skip |= ViewSeason // this hour's profile is not established yet
-	} else if d.cfg.LevelUntilSeason && d.views&ViewSeason != 0 {
+	} else if d.levelUntil && d.views&ViewSeason != 0 {
 		skip |= ViewLevel
 	}
-	warm := s.N <= uint64(d.cfg.Warmup)
+	warm := s.N <= d.warmup
 	if warm {
 		bound = math.Inf(1) // the warm-up's surprise is not used
 	}
@@ -330,7 +347,7 @@ func (d *Detector) surprise(tsMillis int64, v, bound float64) (surprise float64,
 	if below {
 		return 0, true, true
 	}
-	if d.cfg.CusumH > 0 && d.cfg.CombinedCusum {
+	if d.cusumH > 0 && d.combined {
 		// Page's CUSUM on the surprise: a run of moderately surprising
 		// samples adds up to the evidence of one very surprising sample.
 		s.Cusum = max(0, s.Cusum+surprise-d.cfg.CusumK)
@@ -360,7 +377,7 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	// Once N reaches the memory, 1/N ≤ 1/Memory (division is monotone),
 	// so the max is aMem without dividing; likewise aSlow.
 	aMem := d.aMem
-	if d.scan || float64(s.N) < d.cfg.Memory {
+	if d.scan || s.N < uint64(d.memN) {
 		aMem = max(d.aMem, 1/float64(s.N))
 	}
 	s.Resid += aMem * (math.Abs(v-s.Level) - s.Resid)
@@ -372,7 +389,7 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	s.VolFast = volFast
 	s.VolSlow += aMem * (math.Abs(step) - s.VolSlow)
 	aSlow := d.aSlow
-	if d.scan || float64(s.N) < d.cfg.LevelMemory {
+	if d.scan || s.N < uint64(d.levelMemN) {
 		aSlow = max(d.aSlow, 1/float64(s.N))
 	}
 	s.SlowDev += aSlow * (math.Abs(v-s.SlowMean) - s.SlowDev)
@@ -382,7 +399,7 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	aSeason := 1 / float64(s.SeasonSeen[sb]+1)
 	if s.SeasonDays[sb] > 0 {
 		perDay := float64(s.SeasonSeen[sb]+1) / float64(s.SeasonDays[sb])
-		aSeason = max(aSeason, 1/(d.cfg.SeasonMemory*perDay))
+		aSeason = max(aSeason, 1/(d.seasonMemory*perDay))
 	}
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])
 	s.SeasonMean[sb] += aSeason * (v - s.SeasonMean[sb])
@@ -406,7 +423,7 @@ func (d *Detector) event(surprise float64) float64 {
 		if surprise <= s.EventMax+d.cfg.Step {
 			return 0
 		}
-	} else if surprise < d.cfg.On {
+	} else if surprise < d.on {
 		return 0
 	}
 	s.EventMax = surprise

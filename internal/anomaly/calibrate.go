@@ -17,7 +17,7 @@ import "math"
 // changes exactly as when they are computed.
 func (d *Detector) calibrate(x *[numViews]float64, skip uint32, bound float64) (surprise float64, below bool) {
 	s := &d.st
-	cusum := d.cfg.CusumH > 0 && !d.cfg.CombinedCusum && s.N > uint64(d.cfg.Warmup)
+	cusum := d.cusumH > 0 && !d.combined && s.N > d.warmup
 	lazy := !d.scan && bound > math.Inf(-1)
 	// Each view is scored on the histograms as they are before this
 	// sample (views touch only their own histogram, so they are learnt
@@ -82,7 +82,7 @@ func (d *Detector) calibrate(x *[numViews]float64, skip uint32, bound float64) (
 			largest = max(largest, nl)
 			fisherT += nl
 		}
-		if d.cfg.MaxCombine || nv <= 1 {
+		if d.maxCombine || nv <= 1 {
 			surprise = largest / math.Ln10
 		} else {
 			surprise = fisher(fisherT, nv)
@@ -114,7 +114,7 @@ func (d *Detector) viewCusum(k int, nl float64) float64 {
 	s := &d.st
 	nl10 := nl / math.Ln10
 	s.CusumV[k] = max(0, s.CusumV[k]+nl10-d.cfg.CusumK)
-	return max(nl10, s.CusumV[k]*d.cfg.On/d.cfg.CusumH) * math.Ln10
+	return max(nl10, s.CusumV[k]*d.on/d.cusumH) * math.Ln10
 }
 
 // fisher is Fisher's method, −log10 of the combined tail probability: with
@@ -135,7 +135,7 @@ func fisher(fisherT float64, nv int) float64 {
 // it increases with T, so the value at ub, with a margin for the rounding
 // of its own evaluation, bounds it too.
 func (d *Detector) certainlyBelow(largestUB, ub float64, nv int, bound float64) bool {
-	if d.cfg.MaxCombine || nv <= 1 {
+	if d.maxCombine || nv <= 1 {
 		return largestUB/math.Ln10 < bound
 	}
 	if ub/math.Ln10 < bound {
@@ -193,7 +193,7 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 	}
 	h := &s.Hist[k]
 	c := &d.cache[k]
-	tb := d.tailBin(&c.tail, h, d.cfg.TailMass*s.Total[k], 1)
+	tb := d.tailBin(&c.tail, h, d.tailMass*s.Total[k], 1)
 	t := binEdges[tb]
 	zeroInflated := false
 	if t <= 0 {
@@ -201,7 +201,7 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 		// range): the tail is modelled on its positive part, so that it
 		// stays unbounded however rarely the statistic is positive.
 		if pos := s.Total[k] - h[0]; pos > 0 {
-			tb = d.tailBin(&d.posTail[k], h, d.cfg.TailMass*pos, 2)
+			tb = d.tailBin(&d.posTail[k], h, d.tailMass*pos, 2)
 			t = binEdges[tb]
 			zeroInflated = true
 		}

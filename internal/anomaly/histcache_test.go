@@ -290,9 +290,10 @@ func TestNegLogBound(t *testing.T) {
 	}
 }
 
-// TestLayout: the histograms and the caches start on 64-byte boundaries
-// of the Detector, and a view's cache is 128 bytes (see Detector). If the
-// state's size changes, adjust stPad.
+// TestLayout: the histograms, the caches and the hot constants start on
+// 64-byte boundaries of the Detector, a view's cache is 128 bytes and the
+// hot constants fit in 128 (see Detector). If the state's size changes,
+// adjust stPad.
 func TestLayout(t *testing.T) {
 	var d Detector
 	for _, f := range []struct {
@@ -302,6 +303,7 @@ func TestLayout(t *testing.T) {
 		{"st", unsafe.Offsetof(d.st)},
 		{"st.Hist", unsafe.Offsetof(d.st) + unsafe.Offsetof(d.st.Hist)},
 		{"cache", unsafe.Offsetof(d.cache)},
+		{"blockHi", unsafe.Offsetof(d.blockHi)},
 	} {
 		if f.off%64 != 0 {
 			t.Errorf("%s at offset %d, want a multiple of 64 (stPad = %d)", f.name, f.off, stPad)
@@ -309,5 +311,8 @@ func TestLayout(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(histCache{}); n != 128 {
 		t.Errorf("histCache is %d bytes, want 128", n)
+	}
+	if n := unsafe.Offsetof(d.scan) + 1 - unsafe.Offsetof(d.blockHi); n > 128 {
+		t.Errorf("the hot constants (blockHi … scan) take %d bytes, want at most 128", n)
 	}
 }

@@ -84,7 +84,7 @@ func (d *Detector) rangeStat(v float64) float64 {
 		s.CurHi, s.CurLo = max(s.CurHi, v), min(s.CurLo, v)
 	}
 	s.RangePos++
-	if s.RangePos >= uint32(max(d.cfg.RangeHorizon/numBlocks, 1)) {
+	if s.RangePos >= d.blockLen {
 		s.RangeHi[s.RangeIdx], s.RangeLo[s.RangeIdx] = s.CurHi, s.CurLo
 		s.RangeIdx = (s.RangeIdx + 1) % numBlocks
 		s.RangeBlocks = min(s.RangeBlocks+1, numBlocks)
