@@ -275,15 +275,17 @@ func (d *Detector) bodyProb(k, b int) float64 {
 }
 
 // bodyProbLow is a lower bound of bodyProb(k, b), from the cached group
-// sums and at most 7 bins, short of it by about 1e-12 of the view's mass.
-// Rounding error, in units u = 2⁻⁵³ of the view's mass S: a group sum is
-// summed afresh (≤ 96u) and then follows the bins by adding the same
-// increments, each addition moving it from the bins' sum by at most 2u
-// (its rounding and the bin's), fewer than groupRebuild = 1024 times (≤
-// 2046u); the 7 bins and the final operations add ≤ 13u, and the scan's
-// own sum differs from the exact one by ≤ 96u + u. So the two tails differ
-// by less than 2,260u ≈ 2.5e-13·S, and the margin taken, 1e-12·(S +
-// Total) with S ≈ grp[nGroups−1], is four times that.
+// sums of the shorter side (at most 5) and the other bins of b's group (at
+// most 7), short of it by about 1e-12 of the summed mass plus the view's
+// total. Rounding error, in units u = 2⁻⁵³ of the summed side's exact mass
+// M: a group sum is summed afresh (≤ 7u) and then follows its bins by
+// adding the same increments, each addition moving it from the bins' sum
+// by at most 2u (its rounding and the bin's), fewer than groupRebuild =
+// 1024 times (≤ 2046u); the final sum of at most 13 terms adds ≤ 13u, and
+// the scan's own sum of the same side differs from the exact one by ≤ 96u.
+// So the two differ by less than 2,170u ≈ 2.4e-13·M; with the
+// subtraction from Total (≤ 2u·Total each) the margin taken, 1e-12·(M +
+// Total), is four times that.
 func (d *Detector) bodyProbLow(k, b int) float64 {
 	s := &d.st
 	h := &s.Hist[k]
@@ -292,19 +294,27 @@ func (d *Detector) bodyProbLow(k, b int) float64 {
 		c.rebuildGroups(h)
 	}
 	g := b / groupBins
-	within := 0.0
-	for i := g * groupBins; i < b; i++ {
-		within += h[i]
-	}
 	half := 0.5 * h[b]
 	var tail float64
-	all := c.grp[nGroups-1]
 	if b < nBins/2 {
-		tail = s.Total[k] - (c.below(g) + within + half)
+		below := half
+		for i := g * groupBins; i < b; i++ {
+			below += h[i]
+		}
+		for _, x := range c.grp[:g] {
+			below += x
+		}
+		tail = s.Total[k] - below - 1e-12*(below+s.Total[k])
 	} else {
-		tail = all - c.below(g) - within - half
+		tail = half
+		for i := b + 1; i < (g+1)*groupBins; i++ {
+			tail += h[i]
+		}
+		for _, x := range c.grp[g+1:] {
+			tail += x
+		}
+		tail -= 1e-12 * (tail + s.Total[k])
 	}
-	tail -= 1e-12 * (all + s.Total[k])
 	return (max(tail, 0) + s.Inc) / (s.Total[k] + s.Inc) * (1 - 1e-14)
 }
 

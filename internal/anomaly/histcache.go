@@ -14,20 +14,23 @@ package anomaly
 // every groupRebuild additions) to show that its exact value is not needed.
 // TestCacheMatchesScan compares scores and states with the plain scans.
 type histCache struct {
-	// grp[g] is the mass of the bins below (g+1)·groupBins, kept up to
-	// date by adding each increment (so only approximately the bins' sum:
-	// see bodyProbLow); valid when grpOK, for fewer than groupRebuild
-	// additions since rebuildGroups.
-	grp  [nGroups]float64
-	tail tailCursor // the 1−TailMass quantile's bin (bins 1…nBins−1)
+	// adds counts the additions to grp since rebuildGroups; grp is valid
+	// when grpOK, for fewer than groupRebuild additions.
 	adds uint16
 	// zeroLo and zeroHi count bins known to be +0 at the bottom and at the
 	// top of the histogram.
 	zeroLo, zeroHi uint8
 	grpOK          bool
-	// 128 bytes: the fields used on every sample span two cache lines.
-	// The cursor of a zero-inflated view's positive part is kept apart
-	// (Detector.posTail), since few samples use it.
+	tail           tailCursor // the 1−TailMass quantile's bin (bins 1…nBins−1)
+	// grp[g] is the mass of the bins of group g (groupBins·g …), kept up
+	// to date by adding each increment, so only approximately their sum
+	// (see bodyProbLow).
+	grp [nGroups]float64
+	// 128 bytes, in two cache lines: the first holds everything but
+	// grp[4:], so that an update of a statistic in the lowest 32 bins
+	// (like the range view's zeros) reads one line. The cursor of a
+	// zero-inflated view's positive part is kept apart (Detector.posTail),
+	// since few samples use it.
 }
 
 // Groups of bins for bodyProbLow.
@@ -39,22 +42,14 @@ const (
 
 // rebuildGroups sums the groups afresh.
 func (c *histCache) rebuildGroups(h *[nBins]float64) {
-	sum := 0.0
 	for g := range nGroups {
+		sum := 0.0
 		for _, x := range h[g*groupBins : (g+1)*groupBins] {
 			sum += x
 		}
 		c.grp[g] = sum
 	}
 	c.adds, c.grpOK = 0, true
-}
-
-// below is the group sums' mass of the bins below g·groupBins.
-func (c *histCache) below(g int) float64 {
-	if g == 0 {
-		return 0
-	}
-	return c.grp[g-1]
 }
 
 // tailCursor resumes the scan from the top bin down. With j = nBins − n,
@@ -109,9 +104,7 @@ func (c *tailCursor) added(h *[nBins]float64, b int) {
 func (c *histCache) added(h *[nBins]float64, b int, inc float64) {
 	c.tail.added(h, b)
 	if c.grpOK {
-		for g := b / groupBins; g < nGroups; g++ {
-			c.grp[g] += inc
-		}
+		c.grp[b/groupBins] += inc
 		if c.adds++; c.adds >= groupRebuild {
 			c.grpOK = false // summed again when next needed
 		}
