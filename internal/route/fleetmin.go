@@ -6,20 +6,31 @@ import (
 )
 
 // Route minimisation for the hierarchical objective (vehicles first, then
-// distance), as in Vidal et al. (2013, section 5.1) and PyVRP's
-// minimise_fleet: once a feasible solution with R routes is known, the
-// genetic search is run again with only R-1 vehicles available, starting
-// from the best solution with one route dissolved and its clients
-// reinserted greedily (an infeasible start that the penalised local search
-// repairs); each success lowers R and the next attempt starts from it. An
-// attempt that finds no feasible solution within its budget ends the
-// phase, and the rest of the time minimises distance with the smallest
-// fleet found. Used for homogeneous fleets (the vehicles dropped are
-// interchangeable with the ones kept).
+// distance), for homogeneous fleets (the vehicles dropped are
+// interchangeable with the ones kept). Phase 1 runs the ordinary search
+// until a first feasible solution exists. Phase 2 removes one route at a
+// time: first by the ejection pool of Nagata & Bräysy (2009, ejection.go);
+// if that attempt fails within its budget, by the genetic search run again
+// with one vehicle fewer, as in Vidal et al. (2013, section 5.1) and
+// PyVRP's minimise_fleet, starting from the best solution with one route
+// dissolved and its clients reinserted greedily (an infeasible start that
+// the penalised local search repairs). An attempt that fails both ways
+// ends the phase. Phase 3 minimises distance with the smallest fleet
+// found, from a population of perturbed copies of the best solution.
 
-// fleetMinShare is the share of the time limit (or iteration limit) one
-// fleet-reduction attempt may use.
-const fleetMinShare = 0.2
+// ejectShare and fleetMinShare are the shares of the time limit (or
+// iteration limit) that one ejection-pool attempt and one fleet-limited
+// genetic attempt may use. An attempt below the least feasible fleet
+// fails only when its budget ends, so these shares are what the last,
+// failing, attempts cost the final distance phase.
+const (
+	ejectShare    = 0.15
+	fleetMinShare = 0.1
+)
+
+// phase3Boost multiplies the initial penalties for the final distance
+// phase of route minimisation.
+const phase3Boost = 100
 
 func (h *hgs) runFleetMin() {
 	in := h.in
@@ -37,10 +48,23 @@ func (h *hgs) runFleetMin() {
 	if c := in.veh[0].cap; c > 0 {
 		lb = max(1, int((demand+c-1)/c))
 	}
-	// Phase 2: one attempt per fleet size while attempts succeed.
+	// Phase 2: one attempt per fleet size while attempts succeed: first
+	// the ejection pool (ejection.go), then, if it fails within its
+	// budget, the genetic search with one vehicle fewer.
 	for h.best != nil && !h.done() && h.best.nRoutes > lb {
-		sub := h.fleetLimited(h.best.nRoutes - 1)
 		before := h.best
+		if routes := h.ejectionPool(h.best, h.attemptStop()); routes != nil {
+			full := make([][]int32, len(in.veh))
+			copy(full, routes)
+			h.consider(newIndiv(in, full))
+			if h.best != before {
+				continue
+			}
+		}
+		if h.done() {
+			break
+		}
+		sub := h.fleetLimited(h.best.nRoutes - 1)
 		sub.seedFleet(h.best)
 		for sub.best == nil && !sub.done() {
 			sub.iterate()
@@ -58,11 +82,40 @@ func (h *hgs) runFleetMin() {
 	sub := h.fleetLimited(h.best.nRoutes)
 	sub.budget = nil
 	sub.maxIter = h.remainingIters()
+	// Start from penalties high enough that the educated seeds stay
+	// feasible (with a fleet this tight, low penalties drive every seed
+	// into time warp that repair cannot undo); the usual adaptation
+	// lowers them.
+	sub.pen = penalties{cap: phase3Boost * h.pen0.cap, tw: phase3Boost * h.pen0.tw}
 	sub.seedFleet(h.best)
 	for !sub.done() {
 		sub.iterate()
 	}
 	h.iter += sub.iter
+}
+
+// attemptStop is the stop rule of one ejection-pool attempt: h's own, or
+// ejectShare of the time limit, or of the iteration limit (5000
+// iterations with cancellation only), whichever comes first.
+func (h *hgs) attemptStop() func() bool {
+	iter0 := h.iter
+	iters := 0
+	switch {
+	case h.opts.MaxIterations > 0:
+		iters = max(1, int(ejectShare*float64(h.opts.MaxIterations)))
+	case h.opts.TimeLimit <= 0:
+		iters = 5000
+	}
+	var end time.Time
+	if h.opts.TimeLimit > 0 {
+		end = time.Now().Add(time.Duration(ejectShare * float64(h.opts.TimeLimit)))
+	}
+	return func() bool {
+		if h.done() || (iters > 0 && h.iter-iter0 >= iters) {
+			return true
+		}
+		return !end.IsZero() && !time.Now().Before(end)
+	}
 }
 
 func (h *hgs) remainingIters() int {
@@ -138,6 +191,18 @@ func (h *hgs) seedFleet(x *indiv) {
 		routes := make([][]int32, k)
 		copy(routes, kept)
 		h.educate(routes)
+	}
+	if drop <= 0 {
+		// The fleet fits x: the rest of the population are copies of x
+		// changed by random feasible moves (ejection.go), which the local
+		// search educates far faster than random giant tours, and which
+		// stay feasible with a fleet this tight.
+		base := make([][]int32, k)
+		copy(base, rs)
+		for i := 0; i < h.opts.PopMin && !h.done(); i++ {
+			h.educate(h.perturbCopy(base, 2*len(h.in.clients)))
+		}
+		return
 	}
 	g := append([]int32(nil), h.in.clients...)
 	for i := 0; i < h.opts.PopMin && !h.done(); i++ {

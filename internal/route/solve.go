@@ -158,6 +158,7 @@ type hgs struct {
 	onImprove func(Improvement)
 
 	pen         penalties
+	pen0        penalties // the initial penalties
 	feas, inf   subpop
 	best        *indiv
 	bestInf     *indiv
@@ -204,6 +205,7 @@ func (h *hgs) run() {
 	if in.maxDem > 0 {
 		h.pen.cap = math.Max(0.1, math.Min(1000*in.scale, float64(maxDist)/float64(in.maxDem))) * h.penFactor
 	}
+	h.pen0 = h.pen
 	h.representat = 0
 	for v := range in.veh {
 		if !in.veh[v].served && (in.veh[h.representat].served || in.veh[v].cap > in.veh[h.representat].cap) {
