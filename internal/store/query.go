@@ -114,6 +114,8 @@ func (s *Store) RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int6
 	n := 0
 	var tsBuf []int64
 	var vsBuf []float64
+	var chunk chunkenc.XORChunk
+	var it chunkenc.Iterator // reused across the in-memory chunks
 	err := ser.visit(mint, maxt, func(xor []byte, blk *block, off int64, length int) error {
 		if n++; n%64 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -131,7 +133,8 @@ func (s *Store) RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int6
 			ts, vs = tsBuf, vsBuf
 		} else {
 			tsBuf, vsBuf = tsBuf[:0], vsBuf[:0]
-			it := xorIterator(xor)
+			chunk.Reset(xor)
+			it = chunk.Iterator(it)
 			for it.Next() != chunkenc.ValNone {
 				t, v := it.At()
 				tsBuf = append(tsBuf, t)
