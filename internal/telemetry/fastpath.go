@@ -1,7 +1,10 @@
 package telemetry
 
 import (
-	"strconv"
+	"math"
+	"unsafe"
+
+	"github.com/valyala/fastjson/fastfloat"
 )
 
 // The fast path decodes the two shapes that carry nearly all telemetry,
@@ -145,14 +148,20 @@ func (s *scanner) ts() (int64, bool) {
 	return v, v <= 1e15
 }
 
-// value reads a finite number.
+// value reads a finite number. It is parsed by the general decoder's own
+// float parser (fastjson's fastfloat), so both paths give the same bits.
 func (s *scanner) value() (float64, bool) {
 	raw, _, ok := s.number()
 	if !ok {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	return f, err == nil // a range error (±Inf) goes the general way
+	// A view of the bytes, not a copy: Parse keeps nothing of it but in
+	// an error, which is dropped here.
+	f, err := fastfloat.Parse(unsafe.String(&raw[0], len(raw)))
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false // the general way reports it
+	}
+	return f, true
 }
 
 // end reports whether only whitespace is left.
@@ -271,7 +280,6 @@ func (d *Decoder) fastValues(dst []Item, twin string, body []byte) ([]Item, bool
 	}
 	var ts int64
 	haveTS, haveValues := false, false
-	var valStart, valEnd int // the values object, scanned once ts is known
 	for {
 		k, ok := s.str()
 		if !ok || !s.byte(':') {
@@ -288,12 +296,9 @@ func (d *Decoder) fastValues(dst []Item, twin string, body []byte) ([]Item, bool
 				return dst[:n0], false
 			}
 			haveValues = true
-			s.ws()
-			valStart = s.i
-			if !s.skipValues() {
+			if dst, ok = d.fastChannels(&s, dst, twin); !ok {
 				return dst[:n0], false
 			}
-			valEnd = s.i
 		default:
 			return dst[:n0], false
 		}
@@ -305,52 +310,37 @@ func (d *Decoder) fastValues(dst []Item, twin string, body []byte) ([]Item, bool
 		}
 		break
 	}
-	v := scanner{b: body[:valEnd], i: valStart}
-	v.byte('{')
-	if v.peek() == '}' {
-		return dst, true
+	// "ts" may come after "values": stamp the items now.
+	for i := n0; i < len(dst); i++ {
+		dst[i].Sample.TS = ts
 	}
-	for {
-		k, ok := v.str()
-		if !ok || !validName(k) || !v.byte(':') {
-			return dst[:n0], false
-		}
-		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.str(k), TS: ts}}
-		if !v.valueInto(&it.Sample.Value) {
-			return dst[:n0], false
-		}
-		dst = append(dst, it)
-		if v.byte(',') {
-			continue
-		}
-		if v.byte('}') {
-			return dst, true
-		}
-		return dst[:n0], false
-	}
+	return dst, true
 }
 
-// skipValues checks the grammar of a {"name":number,...} object and moves
-// past it (the numbers are parsed in the second pass).
-func (s *scanner) skipValues() bool {
+// fastChannels reads a {"channel":number,...} object into items of twin
+// (their timestamps set by the caller).
+func (d *Decoder) fastChannels(s *scanner, dst []Item, twin string) ([]Item, bool) {
 	if !s.byte('{') {
-		return false
+		return dst, false
 	}
 	if s.peek() == '}' {
 		s.i++
-		return true
+		return dst, true
 	}
 	for {
-		if _, ok := s.str(); !ok || !s.byte(':') {
-			return false
+		k, ok := s.str()
+		if !ok || !validName(k) || !s.byte(':') {
+			return dst, false
 		}
-		if _, _, ok := s.number(); !ok {
-			return false
+		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.str(k)}}
+		if !s.valueInto(&it.Sample.Value) {
+			return dst, false
 		}
+		dst = append(dst, it)
 		if s.byte(',') {
 			continue
 		}
-		return s.byte('}')
+		return dst, s.byte('}')
 	}
 }
 
