@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,18 +32,7 @@ func TestDemoRerunResumes(t *testing.T) {
 				resp.Body.Close()
 			}
 		}
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- s.cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("demo exit: %v; stderr:\n%s", err, s.stderr)
-			}
-		case <-time.After(30 * time.Second):
-			s.kill(t)
-			t.Fatal("demo did not exit within 30 s of SIGTERM")
-		}
+		s.terminate(t, 30*time.Second)
 		return s.stderr.String()
 	}
 	first := run(8 * time.Second)

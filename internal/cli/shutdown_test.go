@@ -12,6 +12,24 @@ import (
 	"time"
 )
 
+// terminate sends SIGTERM and fails the test unless the process exits 0
+// within d.
+func (s *server) terminate(t *testing.T, d time.Duration) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(d):
+		s.kill(t)
+		t.Fatalf("no exit within %s of SIGTERM", d)
+	}
+}
+
 // TestSIGTERMShutsDownCleanly checks that SIGTERM drains and flushes: exit
 // code 0, the WAL is left empty (everything is in a block), and the data is
 // there after a restart.
@@ -29,18 +47,7 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 		t.Fatalf("post: %v", err)
 	}
 	resp.Body.Close()
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- srv.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, srv.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		srv.kill(t)
-		t.Fatal("no exit within 20s of SIGTERM")
-	}
+	srv.terminate(t, 20*time.Second)
 	segs, _ := os.ReadDir(filepath.Join(dir, "telemetry", "wal"))
 	for _, s := range segs {
 		if fi, _ := s.Info(); fi.Size() != 0 {
