@@ -14,12 +14,12 @@ import (
 	"github.com/tsingma/tsingma/internal/route"
 )
 
-// runEvalVRPTW solves Solomon-format VRPTW instances one by one on one
+// runEvalVRPTW solves VRPTW instances (Solomon or VRPLIB layout) one by one on one
 // core, checks each solution and compares it with the best-known values.
 func runEvalVRPTW(ctx context.Context, e *env, args []string) int {
 	const prog = "tsingma eval vrptw"
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	dir := fs.String("instances", "../shared/datasets/solomon/instances", "directory of Solomon-format instance files (*.txt)")
+	dir := fs.String("instances", "../shared/datasets/solomon/instances", "directory of instance files: Solomon / Gehring & Homberger layout (*.txt) or VRPLIB CVRPTW (*.vrp)")
 	bks := fs.String("bks", "", "best-known values CSV (default: <instances>/../bks.csv, optional)")
 	limit := fs.Duration("time", 30*time.Second, "wall-clock time per instance")
 	only := fs.String("only", "", "comma-separated instance names (default: all)")
