@@ -517,7 +517,9 @@ func (h quietClosed) WithAttrs(as []slog.Attr) slog.Handler {
 	return quietClosed{h.Handler.WithAttrs(as)}
 }
 
-func (h quietClosed) WithGroup(name string) slog.Handler { return quietClosed{h.Handler.WithGroup(name)} }
+func (h quietClosed) WithGroup(name string) slog.Handler {
+	return quietClosed{h.Handler.WithGroup(name)}
+}
 
 // writeRaw writes encoded packets to a client's connection under the
 // client's lock, which mochi's own writes take too.
