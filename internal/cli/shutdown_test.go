@@ -25,8 +25,9 @@ func (s *server) terminate(t *testing.T, d time.Duration) {
 			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, s.stderr)
 		}
 	case <-time.After(d):
-		s.kill(t)
-		t.Fatalf("no exit within %s of SIGTERM", d)
+		s.cmd.Process.Kill()
+		<-done
+		t.Fatalf("no exit within %s of SIGTERM; stderr:\n%s", d, s.stderr)
 	}
 }
 

@@ -286,7 +286,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		for i := 0; i < mqttConns; i++ {
 			opts := mqtt.NewClientOptions().AddBroker("tcp://" + r.cfg.MQTTAddr).
 				SetClientID(fmt.Sprintf("tsingma-sim-%d-gw%d-%d", r.w.cfg.Seed, i, r.cfg.Now().UnixNano()%1e6)).
-				SetCleanSession(true).SetAutoReconnect(true).SetConnectTimeout(10 * time.Second).SetOrderMatters(false)
+				SetCleanSession(true).SetAutoReconnect(true).SetConnectTimeout(10 * time.Second).SetOrderMatters(false).
+				// A publish blocks for up to this long when the connection is
+				// going (paho's default is 30 s a message, which held a demo's
+				// shutdown for minutes).
+				SetWriteTimeout(2 * time.Second)
 			if r.cfg.Token != "" {
 				opts.SetUsername("tsingma-sim").SetPassword(r.cfg.Token)
 			}
@@ -416,6 +420,9 @@ func (r *Runner) send(ctx context.Context, mc []mqtt.Client, samples []Sample) e
 	var toks []mqtt.Token
 	n := 0
 	for _, k := range order {
+		if ctx.Err() != nil {
+			break // stopping: what is not sent is not acknowledged either
+		}
 		body, _ := json.Marshal(struct {
 			TS     int64              `json:"ts"`
 			Values map[string]float64 `json:"values"`
@@ -435,10 +442,17 @@ func (r *Runner) send(ctx context.Context, mc []mqtt.Client, samples []Sample) e
 		r.sentHTTP.Add(res.Accepted)
 		r.rejected.Add(res.Rejected)
 	}
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+waitAcks:
 	for _, t := range toks {
-		if !t.WaitTimeout(30 * time.Second) {
+		select {
+		case <-t.Done():
+		case <-ctx.Done():
+			return errors.Join(append(errs, ctx.Err())...)
+		case <-timeout.C:
 			errs = append(errs, errors.New("mqtt publish: no PUBACK within 30s"))
-			break
+			break waitAcks
 		}
 		if t.Error() != nil {
 			errs = append(errs, fmt.Errorf("mqtt publish: %w", t.Error()))
