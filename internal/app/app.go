@@ -397,16 +397,15 @@ func (a *App) brokerMetrics(w io.Writer) {
 type catalog struct{ r *twin.Registry }
 
 func (c catalog) Channel(tenant, id, ch string) (telemetry.ChannelInfo, error) {
-	ci, err := c.r.Channel(tenant, id, ch)
-	switch {
-	case errors.Is(err, twin.ErrUnknownChannel):
-		return telemetry.ChannelInfo{}, telemetry.ErrUnknownChannel
-	case errors.Is(err, twin.ErrNotFound):
-		return telemetry.ChannelInfo{}, telemetry.ErrUnknownTwin
-	case err != nil:
+	t, err := c.TwinChannels(tenant, id)
+	if err != nil {
 		return telemetry.ChannelInfo{}, err
 	}
-	return telemetry.ChannelInfo{Type: ci.Type, Unit: ci.Unit, Min: ci.Min, Max: ci.Max}, nil
+	ci, ok := t.Lookup(ch)
+	if !ok {
+		return telemetry.ChannelInfo{}, telemetry.ErrUnknownChannel
+	}
+	return ci, nil
 }
 
 // TwinChannels hands the ingester the channel table of one twin's type.

@@ -1185,20 +1185,11 @@ func (r *Registry) Get(ctx context.Context, tenantName, id string) (Twin, error)
 // its type has no such channel. It does not allocate (errors are the bare
 // sentinels).
 func (r *Registry) Channel(tenantName, twinID, channel string) (ChannelInfo, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.closed {
-		return ChannelInfo{}, ErrClosed
+	chs, err := r.TwinChannels(tenantName, twinID)
+	if err != nil {
+		return ChannelInfo{}, err
 	}
-	t := r.tenants[tenantName]
-	if t == nil {
-		return ChannelInfo{}, ErrNotFound
-	}
-	tw := t.twins[twinID]
-	if tw == nil {
-		return ChannelInfo{}, ErrNotFound
-	}
-	ci, ok := t.types[tw.Type].channels[channel]
+	ci, ok := chs[channel]
 	if !ok {
 		return ChannelInfo{}, ErrUnknownChannel
 	}
