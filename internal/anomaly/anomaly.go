@@ -104,6 +104,17 @@ type Config struct {
 	// learnt, and for channels whose timestamps never advance. It has no
 	// effect unless the season view is enabled too.
 	LevelUntilSeason bool
+	// RereportWeakOnly (new in 1.3) repeats only weak reports: within the
+	// refractory period a sample Step more surprising than the region's
+	// last report is reported again only if that report was below
+	// On + Step. A report of at least On + Step already says all the
+	// event stage can say (a re-report exists to promote a weak onset that
+	// an alert threshold may have ignored), so the region stays silent
+	// until its refractory period ends; a region is thus reported at most
+	// twice per refractory period. 1.2 (false) re-reported any report that
+	// a later sample beat by Step. It must stay the last field: a version-4
+	// checkpoint is a version-5 one without it (see UnmarshalBinary).
+	RereportWeakOnly bool
 }
 
 // The views, as bits of Config.Views.
@@ -143,6 +154,7 @@ func DefaultConfig() Config {
 		SeasonDays:        3,
 		SeasonMemory:      4,
 		LevelUntilSeason:  true,
+		RereportWeakOnly:  true,
 	}
 }
 
@@ -214,6 +226,10 @@ type Detector struct {
 	posTail                           [numViews]tailCursor
 	cfg                               Config
 	aExcess, useDecay, negLogTailMass float64 // derived from cfg
+	// strongReport is the surprise from which a report is not repeated
+	// within its refractory period (On + Step with RereportWeakOnly,
+	// otherwise +Inf).
+	strongReport float64
 }
 
 // stPad pads the state to a multiple of 64 bytes (TestLayout).
@@ -243,6 +259,10 @@ func (d *Detector) derive() {
 	d.aCal = 1 / d.cfg.CalibrationMemory
 	d.aExcess = min(1, 1/(d.cfg.TailMass*d.cfg.CalibrationMemory))
 	d.negLogTailMass = -math.Log(d.cfg.TailMass)
+	d.strongReport = math.Inf(1)
+	if d.cfg.RereportWeakOnly {
+		d.strongReport = d.cfg.On + d.cfg.Step
+	}
 	d.cusumCap = d.cfg.CusumK * math.Ln10 * (1 - 1e-9)
 	d.on, d.tailMass, d.cusumH, d.seasonMemory = d.cfg.On, d.cfg.TailMass, d.cfg.CusumH, d.cfg.SeasonMemory
 	d.warmup, d.seasonDays = uint64(d.cfg.Warmup), d.cfg.SeasonDays
@@ -271,7 +291,7 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	if !d.raw && !d.combined {
 		bound = d.on
 		if d.st.Quiet > 0 {
-			bound = d.st.EventMax + d.cfg.Step
+			bound = d.rereportBar()
 		}
 	}
 	surprise, ok, below := d.surprise(tsMillis, v, bound)
@@ -420,7 +440,7 @@ func (d *Detector) event(surprise float64) float64 {
 	s := &d.st
 	if s.Quiet > 0 {
 		s.Quiet--
-		if surprise <= s.EventMax+d.cfg.Step {
+		if surprise <= d.rereportBar() {
 			return 0
 		}
 	} else if surprise < d.on {
@@ -431,6 +451,16 @@ func (d *Detector) event(surprise float64) float64 {
 	s.Cusum = 0
 	s.CusumV = [numViews]float64{}
 	return score(surprise)
+}
+
+// rereportBar is the surprise a sample within the refractory period must
+// exceed to be reported: Step above the region's last report, or +Inf if
+// that report was strong (RereportWeakOnly).
+func (d *Detector) rereportBar() float64 {
+	if d.st.EventMax >= d.strongReport {
+		return math.Inf(1)
+	}
+	return d.st.EventMax + d.cfg.Step
 }
 
 // score maps a surprise (−log10 of a tail probability) to [0, 1) without

@@ -1,9 +1,12 @@
 package anomaly
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -284,13 +287,24 @@ func FuzzUnmarshalBinary(f *testing.F) {
 	b, _ = d.MarshalBinary()
 	f.Add(b)
 	f.Add([]byte{})
+	if v4, err := os.ReadFile("testdata/v4.ckpt"); err == nil {
+		f.Add(v4)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Detector
 		if err := r.UnmarshalBinary(b); err != nil {
 			return
 		}
+		want := b
+		if len(b) == StateSize()-1 {
+			// Version 4 (1.2) comes back as version 5 with
+			// RereportWeakOnly false.
+			end := 8 + binary.Size(Config{}) - 1
+			want = append(append(append([]byte{}, b[:end]...), 0), b[end:]...)
+			binary.LittleEndian.PutUint32(want[4:], 5)
+		}
 		again, err := r.MarshalBinary()
-		if err != nil || string(again) != string(b) {
+		if err != nil || string(again) != string(want) {
 			t.Fatalf("accepted checkpoint does not round-trip (err %v)", err)
 		}
 		// The caches must give the plain scans' scores from any accepted
@@ -414,6 +428,10 @@ func TestSeasonMissingPeak(t *testing.T) {
 		}
 		season := DefaultConfig()
 		season.Views = ViewSeason
+		// The view's evidence, not the event stage's, is under test: with
+		// 1.3's rule a region whose onset is already strong is not
+		// re-reported as it grows, so its best score would be its onset's.
+		season.RereportWeakOnly = false
 		if in, out := best(run(t, season, ts, vs)); in == 0 || in <= out {
 			t.Errorf("%d-minute samples, season view: best score in the missing peak %v, elsewhere after day 3 %v; want a report that stands out", stepMin, in, out)
 		}
@@ -473,6 +491,124 @@ func TestOldCheckpoint(t *testing.T) {
 	b[4] = 2
 	if err := d.UnmarshalBinary(b); !errors.Is(err, ErrCheckpoint) {
 		t.Fatalf("current size with version 2: got %v, want ErrCheckpoint", err)
+	}
+	b[4] = 4
+	if err := d.UnmarshalBinary(b); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("current size with version 4: got %v, want ErrCheckpoint", err)
+	}
+}
+
+// v4Stream is the stream testdata/v4.ckpt and v4.scores were made from
+// with the 1.2 code (commit 9fb1fe8): a daily cycle with noise and rare
+// bursts at 5-minute steps; the checkpoint after 3,000 samples, the
+// scores of the next 1,000 (float64 bits, little-endian).
+func v4Stream() (ts []int64, vs []float64) {
+	x := uint64(12345)
+	rnd := func() float64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return float64(x>>11) / (1 << 53) }
+	for i := range 4000 {
+		v := 10 + 5*math.Sin(2*math.Pi*float64(i)/288) + rnd()
+		if i%997 == 500 {
+			v += 20
+		}
+		if i > 3000 && i%101 < 3 {
+			v += float64(i%7) * 4 * rnd()
+		}
+		ts = append(ts, 1_400_000_000_000+int64(i)*300_000)
+		vs = append(vs, v)
+	}
+	return ts, vs
+}
+
+// TestRestoreV4 restores a checkpoint written by the 1.2 detector
+// (version 4, one byte shorter): it continues as 1.2, with exactly the
+// scores the 1.2 code gave, and in the same state as a fresh detector
+// with 1.2's configuration fed the whole stream.
+func TestRestoreV4(t *testing.T) {
+	ckpt, err := os.ReadFile("testdata/v4.ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/v4.scores")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ckpt) != StateSize()-1 {
+		t.Fatalf("fixture is %d bytes, want StateSize()-1 = %d", len(ckpt), StateSize()-1)
+	}
+	var d Detector
+	if err := d.UnmarshalBinary(ckpt); err != nil {
+		t.Fatalf("version-4 checkpoint: %v", err)
+	}
+	cfg12 := DefaultConfig()
+	cfg12.RereportWeakOnly = false
+	if d.Config() != cfg12 {
+		t.Fatalf("restored config %+v, want 1.2's %+v", d.Config(), cfg12)
+	}
+	ts, vs := v4Stream()
+	fresh, _ := New(cfg12)
+	for i := range 3000 {
+		fresh.Update(ts[i], vs[i])
+	}
+	reports := 0
+	for i := 3000; i < 4000; i++ {
+		want := math.Float64frombits(binary.LittleEndian.Uint64(raw[8*(i-3000):]))
+		if got := d.Update(ts[i], vs[i]); got != want {
+			t.Fatalf("score[%d] = %v after restoring 1.2's checkpoint, 1.2 gave %v", i, got, want)
+		}
+		if got := fresh.Update(ts[i], vs[i]); got != want {
+			t.Fatalf("score[%d] = %v with 1.2's configuration, 1.2 gave %v", i, got, want)
+		}
+		if want > 0 {
+			reports++
+		}
+	}
+	if reports == 0 {
+		t.Fatal("the fixture's continuation has no report")
+	}
+	a, _ := d.MarshalBinary()
+	b, _ := fresh.MarshalBinary()
+	if !bytes.Equal(a, b) {
+		t.Fatal("restored 1.2 detector and fresh 1.2 detector differ in state")
+	}
+}
+
+// TestRereportWeakOnly drives the event stage with given surprises: 1.3
+// repeats only a report below On + Step (at most one promotion per
+// refractory period); 1.2 repeats any report beaten by Step.
+func TestRereportWeakOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		weakOnly  bool
+		surprises []float64
+		want      []bool // reported
+	}{
+		{"strong onset, 1.3", true, []float64{6, 9, 12}, []bool{true, false, false}},
+		{"strong onset, 1.2", false, []float64{6, 9, 12}, []bool{true, true, true}},
+		{"weak onset, 1.3", true, []float64{3.5, 5.4, 6, 9}, []bool{true, false, true, false}},
+		{"weak onset, 1.2", false, []float64{3.5, 5.4, 6, 9}, []bool{true, false, true, true}},
+		{"below On", true, []float64{2.9, 3}, []bool{false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.RereportWeakOnly = tc.weakOnly
+			d, _ := New(cfg)
+			for i, s := range tc.surprises {
+				if got := d.event(s) > 0; got != tc.want[i] {
+					t.Fatalf("surprise %v (#%d): reported %v, want %v", s, i, got, tc.want[i])
+				}
+			}
+		})
+	}
+	// After the refractory period a new onset is reported again.
+	d, _ := New(DefaultConfig())
+	d.event(6)
+	for range DefaultConfig().Refractory {
+		if d.event(20) > 0 {
+			t.Fatal("a strong report was repeated within its refractory period")
+		}
+	}
+	if d.event(3.1) == 0 {
+		t.Fatal("no onset after the refractory period")
 	}
 }
 

@@ -12,8 +12,17 @@ var ErrCheckpoint = errors.New("anomaly: bad checkpoint")
 
 const (
 	ckptMagic   = 0x54534144 // "TSAD"
-	ckptVersion = 4
+	ckptVersion = 5
+	// ckptV4 is 1.2's version: the same layout without the last field of
+	// Config (RereportWeakOnly, one byte), which restores as false, i.e.
+	// as the 1.2 detector it was.
+	ckptV4 = 4
 )
+
+// Version names the default configuration's method. It changes whenever
+// the method or the default configuration changes (the scoring service
+// keys its checkpoints and alerts on it).
+const Version = "tsingma-anomaly/1.3"
 
 type checkpoint struct {
 	Magic   uint32
@@ -37,7 +46,19 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 // configuration included; the restored detector then gives the same scores
 // as the original for the same samples. It may be called on a zero
 // Detector. On error d is unchanged.
+//
+// A version-4 checkpoint (1.2's, StateSize()−1 bytes) restores too, with
+// RereportWeakOnly false: the detector continues as the 1.2 detector it
+// was, bit for bit. Older versions are refused with ErrCheckpoint.
 func (d *Detector) UnmarshalBinary(b []byte) error {
+	if len(b) == StateSize()-1 && binary.LittleEndian.Uint32(b[4:]) == ckptV4 {
+		// Insert RereportWeakOnly = false after the version-4 Config.
+		end := 8 + binary.Size(Config{}) - 1
+		v5 := make([]byte, 0, StateSize())
+		v5 = append(append(append(v5, b[:end]...), 0), b[end:]...)
+		binary.LittleEndian.PutUint32(v5[4:], ckptVersion)
+		b = v5
+	}
 	if len(b) != StateSize() {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrCheckpoint, len(b), StateSize())
 	}

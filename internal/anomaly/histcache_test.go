@@ -193,6 +193,12 @@ func TestCacheMatchesScan(t *testing.T) {
 		"eager": func(c *Config) {
 			c.On, c.Step, c.Refractory, c.CusumK, c.CusumH = 0.4, 0.1, 7, 0.2, 3
 		},
+		// The same with 1.2's re-reports (every report can be re-reported,
+		// so the bound is EventMax + Step rather than +Inf).
+		"eager-1.2": func(c *Config) {
+			c.On, c.Step, c.Refractory, c.CusumK, c.CusumH = 0.4, 0.1, 7, 0.2, 3
+			c.RereportWeakOnly = false
+		},
 		"max": func(c *Config) { c.MaxCombine, c.CusumH, c.On = true, 0, 1 },
 		"k0":  func(c *Config) { c.Views, c.CusumK, c.On = ViewShift|ViewLevel|ViewStep, 0, 2 },
 	}
