@@ -82,7 +82,7 @@ func New(cfg Config) (*Broker, error) {
 	srv.Options.Capabilities.MaximumClientWritesPending = 8192
 	b := &Broker{srv: srv, cfg: cfg, log: log}
 	b.ctx, b.stop = context.WithCancel(context.Background())
-	b.hook = &hook{b: b, dec: sync.Pool{New: func() any { return telemetry.NewDecoder(cfg.Now) }}}
+	b.hook = newHook(b, cfg.Now)
 	if err := srv.AddHook(b.hook, nil); err != nil {
 		return nil, fmt.Errorf("add mqtt hook: %w", err)
 	}
@@ -95,6 +95,7 @@ func New(cfg Config) (*Broker, error) {
 // Start begins serving in the background (mochi owns its goroutines,
 // stopped by Close).
 func (b *Broker) Start() error {
+	b.hook.start()
 	if err := b.srv.Serve(); err != nil {
 		return fmt.Errorf("serve mqtt: %w", err)
 	}
@@ -170,20 +171,29 @@ type hook struct {
 	rejected atomic.Int64
 	waits    atomic.Int64
 
-	mu         sync.Mutex
-	queues     map[*mqtt.Client]*clientQueue
+	pmu        sync.RWMutex
 	principals map[*mqtt.Client]auth.Principal
-	wg         sync.WaitGroup
-	stopped    bool
-}
 
-// clientQueue orders one client's telemetry publishes: its worker stores
-// every message queued so far with one group commit, then sends their
-// PUBACKs in the order the PUBLISHes arrived ([MQTT-4.6.0-2]). Several
-// messages in flight from one client so share one fsync.
-type clientQueue struct {
-	ch   chan inbound
-	done chan struct{}
+	// The telemetry queue is shared by all clients: workers take
+	// everything queued so far and store it with one Ingest call (one WAL
+	// record and one group commit for all the clients' messages), then
+	// send the PUBACKs. Batches are numbered as they are taken and their
+	// PUBACKs go out in that order, so each client's PUBACKs follow the
+	// order its PUBLISHes arrived in ([MQTT-4.6.0-2]) although two
+	// workers store in parallel.
+	qmu      sync.Mutex
+	notEmpty sync.Cond // on qmu: a message was queued, or stop
+	notFull  sync.Cond // on qmu: a batch was taken, or stop
+	queued   []inbound
+	spare    []inbound
+	taken    uint64 // batches taken
+	stopped  bool
+	started  bool
+
+	amu   sync.Mutex
+	turn  sync.Cond // on amu: acked advanced
+	acked uint64    // batches whose PUBACKs are written
+	wg    sync.WaitGroup
 }
 
 type inbound struct {
@@ -195,9 +205,37 @@ type inbound struct {
 	err    error // decode error
 }
 
-// maxQueued bounds a client's queued messages; past it the client's read
-// loop blocks, so the broker stops reading from it (back-pressure).
-const maxQueued = 1024
+const (
+	// maxQueued bounds the queued messages of all clients; past it the
+	// clients' read loops block, so the broker stops reading from them
+	// (back-pressure; PUBACKs are withheld).
+	maxQueued = 16384
+	// maxBatch bounds the messages one worker takes, so that under a
+	// burst the other worker gets a share.
+	maxBatch = 4096
+	// workers store batches in parallel.
+	workers = 2
+)
+
+func newHook(b *Broker, now func() time.Time) *hook {
+	h := &hook{b: b, dec: sync.Pool{New: func() any { return telemetry.NewDecoder(now) }}}
+	h.notEmpty.L, h.notFull.L, h.turn.L = &h.qmu, &h.qmu, &h.amu
+	return h
+}
+
+// start starts the workers; stop ends them.
+func (h *hook) start() {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	if h.started || h.stopped {
+		return
+	}
+	h.started = true
+	for range workers {
+		h.wg.Add(1)
+		go h.work()
+	}
+}
 
 func (h *hook) ID() string { return "tsingma-telemetry" }
 
@@ -219,18 +257,18 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 	}
-	h.mu.Lock()
+	h.pmu.Lock()
 	if h.principals == nil {
 		h.principals = map[*mqtt.Client]auth.Principal{}
 	}
 	h.principals[cl] = p
-	h.mu.Unlock()
+	h.pmu.Unlock()
 	return true
 }
 
 func (h *hook) principal(cl *mqtt.Client) (auth.Principal, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.pmu.RLock()
+	defer h.pmu.RUnlock()
 	p, ok := h.principals[cl]
 	return p, ok
 }
@@ -262,16 +300,13 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return auth.PermittedMQTT(p.Role, action, topicPrefix+strings.TrimPrefix(topic, ns))
 }
 
-// OnDisconnect stops the client's worker once its queue is drained.
+// OnDisconnect forgets the client. Its queued messages are still stored
+// (their PUBACKs cannot be sent; the client resends them, and the store
+// counts the copies as duplicates).
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
-	h.mu.Lock()
-	q := h.queues[cl]
-	delete(h.queues, cl)
+	h.pmu.Lock()
 	delete(h.principals, cl)
-	h.mu.Unlock()
-	if q != nil {
-		close(q.done)
-	}
+	h.pmu.Unlock()
 }
 
 type errorReport struct {
@@ -303,89 +338,133 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	h.messages.Add(1)
 	dec := h.dec.Get().(*telemetry.Decoder)
-	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
+	// One item per value: sized from the payload's colons (one per key),
+	// so the decode does not grow the slice value by value.
+	items, err := dec.DecodeMQTT(make([]telemetry.Item, 0, min(bytes.Count(pk.Payload, []byte{':'}), 1024)), twin, pk.Payload)
 	h.dec.Put(dec)
 	for i := range items {
 		items[i].Sample.Tenant = p.Tenant
 	}
-	q := h.queue(cl)
-	if q == nil {
-		return pk, packets.ErrRejectPacket // shutting down
+	h.qmu.Lock()
+	for len(h.queued) >= maxQueued && !h.stopped {
+		h.notFull.Wait()
 	}
-	select {
-	case q.ch <- inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err}:
-	case <-h.b.ctx.Done():
+	if h.stopped {
+		h.qmu.Unlock()
+		return pk, packets.ErrRejectPacket // shutting down: no PUBACK
 	}
+	h.queued = append(h.queued, inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err})
+	h.notEmpty.Signal()
+	h.qmu.Unlock()
 	return pk, packets.ErrRejectPacket
 }
 
-func (h *hook) queue(cl *mqtt.Client) *clientQueue {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stopped {
-		return nil
-	}
-	if h.queues == nil {
-		h.queues = map[*mqtt.Client]*clientQueue{}
-	}
-	q := h.queues[cl]
-	if q == nil {
-		q = &clientQueue{ch: make(chan inbound, maxQueued), done: make(chan struct{})}
-		h.queues[cl] = q
-		h.wg.Add(1)
-		go h.work(q)
-	}
-	return q
-}
-
-// stop ends every worker after it has drained its queue; called by Close.
+// stop ends the workers after they have drained the queue; called by Close.
 func (h *hook) stop() {
-	h.mu.Lock()
+	h.qmu.Lock()
 	h.stopped = true
-	for cl, q := range h.queues {
-		delete(h.queues, cl)
-		close(q.done)
-	}
-	h.mu.Unlock()
+	h.notEmpty.Broadcast()
+	h.notFull.Broadcast()
+	h.qmu.Unlock()
 	h.wg.Wait()
 }
 
-func (h *hook) work(q *clientQueue) {
+// take waits for queued messages and takes up to maxBatch of them, with
+// the batch's number; ok is false once stopped and drained.
+func (h *hook) take(buf []inbound) (batch []inbound, seq uint64, ok bool) {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	for len(h.queued) == 0 && !h.stopped {
+		h.notEmpty.Wait()
+	}
+	if len(h.queued) == 0 {
+		return buf, 0, false
+	}
+	n := min(len(h.queued), maxBatch)
+	batch = append(buf[:0], h.queued[:n]...)
+	clear(h.queued[:n])
+	h.queued = append(h.queued[:0], h.queued[n:]...)
+	seq = h.taken
+	h.taken++
+	h.notFull.Broadcast()
+	return batch, seq, true
+}
+
+func (h *hook) work() {
 	defer h.wg.Done()
 	var batch []inbound
 	var items []telemetry.Item
+	var w ackWriter
 	for {
-		batch = batch[:0]
-		select {
-		case m := <-q.ch:
-			batch = append(batch, m)
-		case <-q.done:
-			// Drain what is queued (the data may still be stored), then stop.
-			for {
-				select {
-				case m := <-q.ch:
-					h.process([]inbound{m}, nil)
-				default:
-					return
-				}
-			}
+		var seq uint64
+		var ok bool
+		batch, seq, ok = h.take(batch)
+		if !ok {
+			return
 		}
-	fill:
-		for len(batch) < 256 {
-			select {
-			case m := <-q.ch:
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
-		items = h.process(batch, items[:0])
+		items = h.process(batch, items[:0], seq, &w)
+		clear(batch)
 	}
 }
 
-// process stores a batch of one client's messages with one Ingest call
-// and acknowledges them in order.
-func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item {
+// inTurn runs fn when every batch taken before batch seq has had its
+// PUBACKs written, and then lets the next batch go.
+func (h *hook) inTurn(seq uint64, fn func()) {
+	h.amu.Lock()
+	for h.acked != seq {
+		h.turn.Wait()
+	}
+	h.amu.Unlock()
+	fn()
+	h.amu.Lock()
+	h.acked++
+	h.turn.Broadcast()
+	h.amu.Unlock()
+}
+
+// ackWriter gathers a batch's PUBACKs per client, so that each client
+// gets one write.
+type ackWriter struct {
+	order []*mqtt.Client
+	bufs  map[*mqtt.Client]*bytes.Buffer
+	free  []*bytes.Buffer
+}
+
+func (w *ackWriter) buf(cl *mqtt.Client) *bytes.Buffer {
+	if b := w.bufs[cl]; b != nil {
+		return b
+	}
+	if w.bufs == nil {
+		w.bufs = map[*mqtt.Client]*bytes.Buffer{}
+	}
+	var b *bytes.Buffer
+	if n := len(w.free); n > 0 {
+		b, w.free = w.free[n-1], w.free[:n-1]
+	} else {
+		b = new(bytes.Buffer)
+	}
+	w.bufs[cl] = b
+	w.order = append(w.order, cl)
+	return b
+}
+
+func (w *ackWriter) flush(log *slog.Logger) {
+	for _, cl := range w.order {
+		b := w.bufs[cl]
+		if err := writeRaw(cl, b.Bytes()); err != nil {
+			log.Debug("write puback", "client", cl.ID, "err", err)
+		}
+		b.Reset()
+		w.free = append(w.free, b)
+	}
+	clear(w.bufs)
+	clear(w.order)
+	w.order = w.order[:0]
+}
+
+// process stores a batch of messages (of any clients) with one Ingest
+// call and, in the batch's turn, acknowledges them.
+func (h *hook) process(batch []inbound, items []telemetry.Item, seq uint64, w *ackWriter) []telemetry.Item {
 	start := make([]int, len(batch)+1)
 	for i, m := range batch {
 		start[i] = len(items)
@@ -407,9 +486,10 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		h.waits.Add(1) // the PUBACKs wait until the store has room
 		select {
 		case <-h.b.ctx.Done():
-			return items
 		case <-time.After(5 * time.Millisecond):
+			continue
 		}
+		break
 	}
 	if err != nil {
 		// Not durable: no PUBACK, so the client resends after reconnecting.
@@ -418,6 +498,7 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		} else {
 			h.b.log.Error("mqtt ingest failed", "err", err)
 		}
+		h.inTurn(seq, func() {})
 		return items
 	}
 	h.samples.Add(int64(res.Accepted))
@@ -431,10 +512,9 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 		e.Index -= start[mi]
 		rej[mi] = append(rej[mi], e)
 	}
-	// The batch is one client's: its PUBACKs go out in one write (mochi
-	// writes each packet with a syscall of its own), then the messages are
-	// forwarded to ordinary subscribers.
-	var acks bytes.Buffer
+	// Each client's PUBACKs go out in one write (mochi writes each packet
+	// with a syscall of its own), then the messages are forwarded to
+	// ordinary subscribers.
 	ok := make([]bool, len(batch))
 	for i, m := range batch {
 		n := start[i+1] - start[i]
@@ -452,21 +532,20 @@ func (h *hook) process(batch []inbound, items []telemetry.Item) []telemetry.Item
 			}
 		}
 		if m.pk.FixedHeader.Qos == 1 {
-			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: m.cl.Properties.ProtocolVersion}
-			if ack.ProtocolVersion == 5 {
-				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
-			}
-			if err := ack.PubackEncode(&acks); err != nil {
-				h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
+			b := w.buf(m.cl)
+			if v := m.cl.Properties.ProtocolVersion; v < 5 {
+				b.Write([]byte{packets.Puback << 4, 2, byte(m.pk.PacketID >> 8), byte(m.pk.PacketID)})
+			} else {
+				ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: v,
+					ReasonCode: code.Code} // MQTT 5: 0x99 payload format invalid when nothing was stored
+				if err := ack.PubackEncode(b); err != nil {
+					h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
+				}
 			}
 		}
 		ok[i] = code == packets.CodeSuccess
 	}
-	if acks.Len() > 0 {
-		if err := writeRaw(batch[0].cl, acks.Bytes()); err != nil {
-			h.b.log.Debug("write puback", "client", batch[0].cl.ID, "err", err)
-		}
-	}
+	h.inTurn(seq, func() { w.flush(h.b.log) })
 	for i, m := range batch {
 		if ok[i] && h.forwarded(m.pk) {
 			// Forward to ordinary subscribers, as the broker would have.

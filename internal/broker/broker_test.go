@@ -1,7 +1,10 @@
 package broker
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -227,4 +230,102 @@ func TestOverloadWithholdsPuback(t *testing.T) {
 	if bi.count() != 1 {
 		t.Fatalf("stored %d samples, want 1", bi.count())
 	}
+}
+
+// slowIngester is fakeIngester taking a random 0-2 ms per call, so that
+// the two workers' Ingest calls finish out of their order.
+type slowIngester struct {
+	fakeIngester
+	calls atomic.Int64
+}
+
+func (s *slowIngester) Ingest(ctx context.Context, items []telemetry.Item) (telemetry.Result, error) {
+	n := s.calls.Add(1)
+	time.Sleep(time.Duration(n*7919%2000) * time.Microsecond)
+	return s.fakeIngester.Ingest(ctx, items)
+}
+
+// TestPubacksInOrderAcrossWorkers publishes from many clients at once,
+// several messages in flight each, and checks that every client gets its
+// PUBACKs in the order it published ([MQTT-4.6.0-2]) and that every
+// message is stored once.
+func TestPubacksInOrderAcrossWorkers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := &slowIngester{}
+	b, err := New(Config{Listener: ln, Ingester: si})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const clients, msgs, window = 12, 150, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			errs <- publishInOrder(ln.Addr().String(), c, msgs, window)
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := si.count(); got != clients*msgs {
+		t.Fatalf("stored %d samples, want %d", got, clients*msgs)
+	}
+	if si.calls.Load() >= clients*msgs {
+		t.Logf("note: %d Ingest calls for %d messages (no batching happened)", si.calls.Load(), clients*msgs)
+	}
+}
+
+// publishInOrder speaks MQTT 3.1.1 on a raw connection (the client
+// libraries do not expose the order of PUBACKs) and checks the order.
+func publishInOrder(addr string, c, msgs, window int) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	id := fmt.Sprintf("order-%d", c)
+	connect := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 30, 0, byte(len(id))}
+	if _, err := conn.Write(append(connect, id...)); err != nil {
+		return err
+	}
+	r := bufio.NewReader(conn)
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil || hdr[0] != 0x20 || hdr[3] != 0 {
+		return fmt.Errorf("client %d: connack % x %v", c, hdr, err)
+	}
+	topic := fmt.Sprintf("tsingma/v1/twins/o%d/telemetry", c)
+	next := uint16(1)
+	for sent := 1; sent <= msgs; sent++ {
+		payload := fmt.Sprintf(`{"ts":%d,"values":{"v":%d}}`, sent, sent)
+		pk := []byte{0x32, byte(2 + len(topic) + 2 + len(payload)), 0, byte(len(topic))}
+		pk = append(pk, topic...)
+		pk = append(pk, byte(sent>>8), byte(sent))
+		if _, err := conn.Write(append(pk, payload...)); err != nil {
+			return err
+		}
+		for sent-int(next)+1 >= window || sent == msgs && int(next) <= msgs {
+			if _, err := io.ReadFull(r, hdr[:]); err != nil {
+				return fmt.Errorf("client %d: puback: %v", c, err)
+			}
+			if got := uint16(hdr[2])<<8 | uint16(hdr[3]); hdr[0] != 0x40 || got != next {
+				return fmt.Errorf("client %d: got % x, want PUBACK %d", c, hdr, next)
+			}
+			next++
+		}
+	}
+	return nil
 }

@@ -27,8 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/tsingma/tsingma/internal/app"
 	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
@@ -576,37 +574,33 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 		interval = time.Duration(float64(time.Second) / perClient)
 	}
 	deadline := time.Now().Add(d)
+	user, password := "", ""
+	if target == "tsingma" {
+		user, password = "bench", r.token
+	}
 	for w := 0; w < clients; w++ {
-		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano())).
-			SetAutoReconnect(false).SetWriteTimeout(10 * time.Second)
-		if target == "tsingma" {
-			opts.SetUsername("bench").SetPassword(r.token)
-		}
-		c := paho.NewClient(opts)
-		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			r.printf("%s: mqtt connect: %v", target, tok.Error())
+		c, err := dialMQTT(addr, fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano()), user, password)
+		if err != nil {
+			r.printf("%s: %v", target, err)
 			return 0, nil
 		}
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			defer c.Disconnect(0)
+			defer c.close()
 			rng := rand.New(rand.NewPCG(uint64(w), 13))
 			vals := make([]float64, r.cfg.Channels)
 			var my []time.Duration
-			var b bytes.Buffer
-			type sent struct {
-				t0  time.Time
-				tok paho.Token
-			}
-			var window []sent
+			var b []byte
+			inflight := 0
 			waitOldest := func() bool {
-				w := window[0]
-				window = window[1:]
-				if !w.tok.WaitTimeout(30*time.Second) || w.tok.Error() != nil {
+				lat, err := c.ack()
+				if err != nil {
+					r.printf("%s: %v", target, err)
 					return false
 				}
-				my = append(my, time.Since(w.t0))
+				inflight--
+				my = append(my, lat)
 				total.Add(int64(r.cfg.Channels))
 				return true
 			}
@@ -620,25 +614,32 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 				}
 				i := (w + clients*rng.IntN(max(1, r.cfg.Twins/clients))) % r.cfg.Twins
 				ts := r.start + r.next(i, 1)*1000
-				b.Reset()
-				fmt.Fprintf(&b, `{"ts":%d,"values":{`, ts)
+				b = append(b[:0], `{"ts":`...)
+				b = strconv.AppendInt(b, ts, 10)
+				b = append(b, `,"values":{`...)
 				for c := 0; c < r.cfg.Channels; c++ {
 					vals[c] = value(rng, vals[c])
 					if c > 0 {
-						b.WriteByte(',')
+						b = append(b, ',')
 					}
-					fmt.Fprintf(&b, `"c%d":%s`, c, strconv.FormatFloat(vals[c], 'f', -1, 64))
+					b = append(b, `"c`...)
+					b = strconv.AppendInt(b, int64(c), 10)
+					b = append(b, `":`...)
+					b = strconv.AppendFloat(b, vals[c], 'f', -1, 64)
 				}
-				b.WriteString(`}}`)
-				tok := c.Publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", 1, false, bytes.Clone(b.Bytes()))
-				window = append(window, sent{time.Now(), tok})
-				if len(window) >= r.cfg.Window || interval > 0 {
+				b = append(b, `}}`...)
+				if err := c.publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", b); err != nil {
+					r.printf("%s: mqtt publish: %v", target, err)
+					return
+				}
+				inflight++
+				if inflight >= r.cfg.Window || interval > 0 {
 					if !waitOldest() {
 						return
 					}
 				}
 			}
-			for len(window) > 0 {
+			for inflight > 0 {
 				if !waitOldest() {
 					return
 				}
