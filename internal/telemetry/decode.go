@@ -52,6 +52,10 @@ type Decoder struct {
 	intern map[string]string // twin ids and channel names seen, to avoid an allocation per sample
 	// lastTwin is the twin id of the previous sample (see twinStr).
 	lastTwin string
+	// chans is the ring of recent channel names (see chanStr).
+	chanRing            [16]string
+	chans               []string
+	chanNext, chanEvict int
 }
 
 // maxInterned bounds the intern table; past it, it is cleared.

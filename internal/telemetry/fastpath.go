@@ -230,7 +230,7 @@ func (d *Decoder) fastSample(s *scanner, idx int) (Item, bool) {
 			if k[0] == 't' {
 				bit, it.Sample.Twin = 1, d.twinStr(v)
 			} else {
-				bit, it.Sample.Channel = 2, d.str(v)
+				bit, it.Sample.Channel = 2, d.chanStr(v)
 			}
 		case "ts":
 			if bit = 4; !s.tsInto(&it.Sample.TS) {
@@ -332,7 +332,7 @@ func (d *Decoder) fastChannels(s *scanner, dst []Item, twin string) ([]Item, boo
 		if !ok || !validName(k) || !s.byte(':') {
 			return dst, false
 		}
-		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.str(k)}}
+		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.chanStr(k)}}
 		if !s.valueInto(&it.Sample.Value) {
 			return dst, false
 		}
@@ -352,4 +352,32 @@ func (d *Decoder) twinStr(b []byte) string {
 	}
 	d.lastTwin = d.str(b)
 	return d.lastTwin
+}
+
+// chanStr is str for channel names, which repeat in the same order twin
+// after twin: a small ring of the recent ones, searched from after the
+// last match, mostly answers with one comparison instead of a map lookup.
+func (d *Decoder) chanStr(b []byte) string {
+	n := len(d.chans)
+	for j := range n {
+		k := d.chanNext + j
+		if k >= n {
+			k -= n
+		}
+		if d.chans[k] == string(b) {
+			d.chanNext = k + 1
+			return d.chans[k]
+		}
+	}
+	s := d.str(b)
+	if n < len(d.chanRing) {
+		d.chanRing[n] = s
+		d.chans = d.chanRing[:n+1]
+		d.chanNext = n + 1
+	} else {
+		d.chans[d.chanEvict] = s
+		d.chanNext = d.chanEvict + 1
+		d.chanEvict = (d.chanEvict + 1) % n
+	}
+	return s
 }
