@@ -473,7 +473,8 @@ func TestSeasonGate(t *testing.T) {
 // TestOldCheckpoint: checkpoints of earlier formats (version 2, 8,886
 // bytes, of tsingma-anomaly/1.0; version 3, 8,615 bytes, of 1.1) are refused
 // with ErrCheckpoint, so the platform re-learns instead of restoring state
-// it would misread.
+// it would misread; so is a version number that does not match the size.
+// (Version 4, 1.2's, is read: TestRestoreV4.)
 func TestOldCheckpoint(t *testing.T) {
 	old := make([]byte, 8886)
 	copy(old, []byte{0x44, 0x41, 0x53, 0x54, 2, 0, 0, 0}) // magic "TSAD" little-endian, version 2
