@@ -39,7 +39,7 @@ const Suffix = ".anomaly"
 // configuration changes.
 const (
 	ModelName    = "anomaly"
-	ModelVersion = "tsingma-anomaly/1.2"
+	ModelVersion = anomaly.Version
 )
 
 // Store is what scoring needs of the telemetry store.
