@@ -75,28 +75,40 @@ func (s *scenarioFlags) world() (*sim.World, error) {
 	return sim.Build(in, sim.Config{Seed: s.seed, Start: start, Slopes: s.slopes})
 }
 
-// resume restarts the scenario after the newest sample the data directory
-// already holds for its twins, when that is later than the scenario's
-// start: a demo run again on the same --data goes on where the last one
-// stopped, instead of replaying hours the store has (and refuses as out
-// of order).
-func (s *scenarioFlags) resume(w *sim.World, st *store.Store) (*sim.World, time.Time, error) {
-	newest := int64(math.MinInt64)
-	var buf []store.ChannelPoint
-	for _, t := range w.Twins() {
-		buf = st.AppendLatestOfTwin(buf[:0], telemetry.DefaultTenant, t.ID)
-		for _, p := range buf {
-			newest = max(newest, p.TS)
-		}
+// resume restarts the scenario after the newest sample the platform
+// already holds for its twins (newest says which, in Unix ms, or
+// math.MinInt64 for none), when that is later than the scenario's start:
+// a demo or sim run again against the same data goes on where the last
+// one stopped, instead of replaying hours the store has (and refuses as
+// out of order).
+func (s *scenarioFlags) resume(w *sim.World, newest func([]sim.Twin) (int64, error)) (*sim.World, time.Time, error) {
+	last, err := newest(w.Twins())
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read the newest stored sample: %w", err)
 	}
 	start := w.Start()
-	if newest < start.UnixMilli() {
+	if last < start.UnixMilli() {
 		return w, time.Time{}, nil
 	}
 	// The next whole second after it; the scenario ticks from there.
-	at := time.UnixMilli(newest).Truncate(time.Second).Add(time.Second)
+	at := time.UnixMilli(last).Truncate(time.Second).Add(time.Second)
 	nw, err := sim.Build(s.in, sim.Config{Seed: s.seed, Start: at, Slopes: s.slopes})
 	return nw, at, err
+}
+
+// newestInStore is resume's newest for the demo's own store.
+func newestInStore(st *store.Store) func([]sim.Twin) (int64, error) {
+	return func(twins []sim.Twin) (int64, error) {
+		newest := int64(math.MinInt64)
+		var buf []store.ChannelPoint
+		for _, t := range twins {
+			buf = st.AppendLatestOfTwin(buf[:0], telemetry.DefaultTenant, t.ID)
+			for _, p := range buf {
+				newest = max(newest, p.TS)
+			}
+		}
+		return newest, nil
+	}
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
@@ -164,7 +176,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
-	w, resumed, err := sf.resume(w, a.Store)
+	w, resumed, err := sf.resume(w, newestInStore(a.Store))
 	if err != nil {
 		a.Close()
 		return fail(e, prog, err)

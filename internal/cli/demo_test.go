@@ -47,3 +47,30 @@ func TestDemoRerunResumes(t *testing.T) {
 		t.Errorf("second run replayed stored hours (out_of_order rejections):\n%s", second)
 	}
 }
+
+// TestSimRerunResumes runs `tsingma sim --url` twice against one server:
+// the second run starts after the data the first one stored, so nothing
+// it sends is refused as out of order.
+func TestSimRerunResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the scenario twice against a server (about 15 s)")
+	}
+	hk := testenv.Dataset(t, "hk")
+	s := startServer(t, t.TempDir())
+	defer s.kill(t)
+	args := []string{"sim", "--url", "http://" + s.http, "--datasets", hk, "--history", "1h", "--speed", "600", "--duration", "4s"}
+	code, out, errs := runCLI(t, args...)
+	if code != 0 || !strings.Contains(out, " 0 rejected") {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "scenario resumes after the data the server already holds") {
+		t.Errorf("second run did not resume:\n%s\n%s", out, errs)
+	}
+	if !strings.Contains(out, " 0 rejected") {
+		t.Errorf("second run had rejections (replayed stored hours?):\n%s\n%s", out, errs)
+	}
+}
