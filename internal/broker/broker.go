@@ -172,28 +172,83 @@ type hook struct {
 	waits    atomic.Int64
 
 	pmu        sync.RWMutex
-	principals map[*mqtt.Client]auth.Principal
+	principals map[*mqtt.Client]session
+	nextQueue  int // the queue the next client connecting is given
 
-	// The telemetry queue is shared by all clients: workers take
-	// everything queued so far and store it with one Ingest call (one WAL
-	// record and one group commit for all the clients' messages), then
-	// send the PUBACKs. Batches are numbered as they are taken and their
-	// PUBACKs go out in that order, so each client's PUBACKs follow the
-	// order its PUBLISHes arrived in ([MQTT-4.6.0-2]) although two
-	// workers store in parallel.
-	qmu      sync.Mutex
-	notEmpty sync.Cond // on qmu: a message was queued, or stop
-	notFull  sync.Cond // on qmu: a batch was taken, or stop
+	// Telemetry publishes go to one of a few queues, each with a worker
+	// that takes everything queued so far and stores it with one Ingest
+	// call (one WAL record and one group commit for many clients'
+	// messages), then sends the PUBACKs. A client's messages all go to the
+	// same queue, so they are stored and acknowledged in the order they
+	// arrived ([MQTT-4.6.0-2]; and a twin's samples are not reordered
+	// into out-of-order rejections); the queues store in parallel.
+	queues  [workers]*msgQueue
+	mu      sync.Mutex
+	started bool
+	wg      sync.WaitGroup
+}
+
+// session is what the hook keeps of a connected client.
+type session struct {
+	p     auth.Principal
+	queue *msgQueue
+}
+
+// msgQueue is one worker's queue of inbound telemetry messages.
+type msgQueue struct {
+	mu       sync.Mutex
+	notEmpty sync.Cond // on mu: a message was queued, or stop
+	notFull  sync.Cond // on mu: a batch was taken, or stop
 	queued   []inbound
-	spare    []inbound
-	taken    uint64 // batches taken
 	stopped  bool
-	started  bool
+}
 
-	amu   sync.Mutex
-	turn  sync.Cond // on amu: acked advanced
-	acked uint64    // batches whose PUBACKs are written
-	wg    sync.WaitGroup
+func newMsgQueue() *msgQueue {
+	q := &msgQueue{}
+	q.notEmpty.L, q.notFull.L = &q.mu, &q.mu
+	return q
+}
+
+// put queues m, waiting while the queue is full; false once stopped.
+func (q *msgQueue) put(m inbound) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.queued) >= maxQueued && !q.stopped {
+		q.notFull.Wait()
+	}
+	if q.stopped {
+		return false
+	}
+	q.queued = append(q.queued, m)
+	q.notEmpty.Signal()
+	return true
+}
+
+// take waits for queued messages and takes up to maxBatch of them into
+// buf; ok is false once stopped and drained.
+func (q *msgQueue) take(buf []inbound) (batch []inbound, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.queued) == 0 && !q.stopped {
+		q.notEmpty.Wait()
+	}
+	if len(q.queued) == 0 {
+		return buf, false
+	}
+	n := min(len(q.queued), maxBatch)
+	batch = append(buf[:0], q.queued[:n]...)
+	clear(q.queued[:n])
+	q.queued = append(q.queued[:0], q.queued[n:]...)
+	q.notFull.Broadcast()
+	return batch, true
+}
+
+func (q *msgQueue) stop() {
+	q.mu.Lock()
+	q.stopped = true
+	q.notEmpty.Broadcast()
+	q.notFull.Broadcast()
+	q.mu.Unlock()
 }
 
 type inbound struct {
@@ -206,34 +261,36 @@ type inbound struct {
 }
 
 const (
-	// maxQueued bounds the queued messages of all clients; past it the
-	// clients' read loops block, so the broker stops reading from them
+	// maxQueued bounds the messages queued on one queue; past it the read
+	// loops of its clients block, so the broker stops reading from them
 	// (back-pressure; PUBACKs are withheld).
-	maxQueued = 16384
-	// maxBatch bounds the messages one worker takes, so that under a
-	// burst the other worker gets a share.
+	maxQueued = 8192
+	// maxBatch bounds the messages one Ingest call takes.
 	maxBatch = 4096
-	// workers store batches in parallel.
+	// workers is the number of queues, each with a worker storing in
+	// parallel with the others.
 	workers = 2
 )
 
 func newHook(b *Broker, now func() time.Time) *hook {
 	h := &hook{b: b, dec: sync.Pool{New: func() any { return telemetry.NewDecoder(now) }}}
-	h.notEmpty.L, h.notFull.L, h.turn.L = &h.qmu, &h.qmu, &h.amu
+	for i := range h.queues {
+		h.queues[i] = newMsgQueue()
+	}
 	return h
 }
 
 // start starts the workers; stop ends them.
 func (h *hook) start() {
-	h.qmu.Lock()
-	defer h.qmu.Unlock()
-	if h.started || h.stopped {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.started {
 		return
 	}
 	h.started = true
-	for range workers {
+	for _, q := range h.queues {
 		h.wg.Add(1)
-		go h.work()
+		go h.work(q)
 	}
 }
 
@@ -259,18 +316,24 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	}
 	h.pmu.Lock()
 	if h.principals == nil {
-		h.principals = map[*mqtt.Client]auth.Principal{}
+		h.principals = map[*mqtt.Client]session{}
 	}
-	h.principals[cl] = p
+	h.principals[cl] = session{p: p, queue: h.queues[h.nextQueue%workers]}
+	h.nextQueue++
 	h.pmu.Unlock()
 	return true
 }
 
 func (h *hook) principal(cl *mqtt.Client) (auth.Principal, bool) {
+	s, ok := h.session(cl)
+	return s.p, ok
+}
+
+func (h *hook) session(cl *mqtt.Client) (session, bool) {
 	h.pmu.RLock()
 	defer h.pmu.RUnlock()
-	p, ok := h.principals[cl]
-	return p, ok
+	s, ok := h.principals[cl]
+	return s, ok
 }
 
 // OnACLCheck keeps each client inside its tenant's namespace and applies
@@ -325,10 +388,11 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if cl.Net.Inline {
 		return pk, nil
 	}
-	p, ok := h.principal(cl)
+	sess, ok := h.session(cl)
 	if !ok {
 		return pk, packets.ErrRejectPacket
 	}
+	p := sess.p
 	twin, ok := TwinOfTenantTopic(p.Tenant, pk.TopicName)
 	if !ok {
 		return pk, nil // ordinary pub/sub
@@ -345,81 +409,34 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	for i := range items {
 		items[i].Sample.Tenant = p.Tenant
 	}
-	h.qmu.Lock()
-	for len(h.queued) >= maxQueued && !h.stopped {
-		h.notFull.Wait()
-	}
-	if h.stopped {
-		h.qmu.Unlock()
+	if !sess.queue.put(inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err}) {
 		return pk, packets.ErrRejectPacket // shutting down: no PUBACK
 	}
-	h.queued = append(h.queued, inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err})
-	h.notEmpty.Signal()
-	h.qmu.Unlock()
 	return pk, packets.ErrRejectPacket
 }
 
-// stop ends the workers after they have drained the queue; called by Close.
+// stop ends the workers after they have drained their queues; called by
+// Close.
 func (h *hook) stop() {
-	h.qmu.Lock()
-	h.stopped = true
-	h.notEmpty.Broadcast()
-	h.notFull.Broadcast()
-	h.qmu.Unlock()
+	for _, q := range h.queues {
+		q.stop()
+	}
 	h.wg.Wait()
 }
 
-// take waits for queued messages and takes up to maxBatch of them, with
-// the batch's number; ok is false once stopped and drained.
-func (h *hook) take(buf []inbound) (batch []inbound, seq uint64, ok bool) {
-	h.qmu.Lock()
-	defer h.qmu.Unlock()
-	for len(h.queued) == 0 && !h.stopped {
-		h.notEmpty.Wait()
-	}
-	if len(h.queued) == 0 {
-		return buf, 0, false
-	}
-	n := min(len(h.queued), maxBatch)
-	batch = append(buf[:0], h.queued[:n]...)
-	clear(h.queued[:n])
-	h.queued = append(h.queued[:0], h.queued[n:]...)
-	seq = h.taken
-	h.taken++
-	h.notFull.Broadcast()
-	return batch, seq, true
-}
-
-func (h *hook) work() {
+func (h *hook) work(q *msgQueue) {
 	defer h.wg.Done()
 	var batch []inbound
 	var items []telemetry.Item
 	var w ackWriter
 	for {
-		var seq uint64
 		var ok bool
-		batch, seq, ok = h.take(batch)
-		if !ok {
+		if batch, ok = q.take(batch); !ok {
 			return
 		}
-		items = h.process(batch, items[:0], seq, &w)
+		items = h.process(batch, items[:0], &w)
 		clear(batch)
 	}
-}
-
-// inTurn runs fn when every batch taken before batch seq has had its
-// PUBACKs written, and then lets the next batch go.
-func (h *hook) inTurn(seq uint64, fn func()) {
-	h.amu.Lock()
-	for h.acked != seq {
-		h.turn.Wait()
-	}
-	h.amu.Unlock()
-	fn()
-	h.amu.Lock()
-	h.acked++
-	h.turn.Broadcast()
-	h.amu.Unlock()
 }
 
 // ackWriter gathers a batch's PUBACKs per client, so that each client
@@ -462,9 +479,9 @@ func (w *ackWriter) flush(log *slog.Logger) {
 	w.order = w.order[:0]
 }
 
-// process stores a batch of messages (of any clients) with one Ingest
-// call and, in the batch's turn, acknowledges them.
-func (h *hook) process(batch []inbound, items []telemetry.Item, seq uint64, w *ackWriter) []telemetry.Item {
+// process stores a batch of messages (of any of the queue's clients) with
+// one Ingest call and acknowledges them.
+func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []telemetry.Item {
 	start := make([]int, len(batch)+1)
 	for i, m := range batch {
 		start[i] = len(items)
@@ -498,7 +515,6 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, seq uint64, w *a
 		} else {
 			h.b.log.Error("mqtt ingest failed", "err", err)
 		}
-		h.inTurn(seq, func() {})
 		return items
 	}
 	h.samples.Add(int64(res.Accepted))
@@ -545,7 +561,7 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, seq uint64, w *a
 		}
 		ok[i] = code == packets.CodeSuccess
 	}
-	h.inTurn(seq, func() { w.flush(h.b.log) })
+	w.flush(h.b.log)
 	for i, m := range batch {
 		if ok[i] && h.forwarded(m.pk) {
 			// Forward to ordinary subscribers, as the broker would have.

@@ -236,18 +236,34 @@ func TestOverloadWithholdsPuback(t *testing.T) {
 // the two workers' Ingest calls finish out of their order.
 type slowIngester struct {
 	fakeIngester
-	calls atomic.Int64
+	calls     atomic.Int64
+	lastMu    sync.Mutex
+	last      map[string]int64 // twin → newest timestamp seen
+	backwards int              // samples older than their twin's newest
 }
 
 func (s *slowIngester) Ingest(ctx context.Context, items []telemetry.Item) (telemetry.Result, error) {
 	n := s.calls.Add(1)
+	s.lastMu.Lock()
+	if s.last == nil {
+		s.last = map[string]int64{}
+	}
+	for _, it := range items {
+		if it.Sample.TS <= s.last[it.Sample.Twin] {
+			s.backwards++
+		}
+		s.last[it.Sample.Twin] = it.Sample.TS
+	}
+	s.lastMu.Unlock()
 	time.Sleep(time.Duration(n*7919%2000) * time.Microsecond)
 	return s.fakeIngester.Ingest(ctx, items)
 }
 
 // TestPubacksInOrderAcrossWorkers publishes from many clients at once,
 // several messages in flight each, and checks that every client gets its
-// PUBACKs in the order it published ([MQTT-4.6.0-2]) and that every
+// PUBACKs in the order it published ([MQTT-4.6.0-2]), that its messages
+// reach the store in that order too (else a twin's later sample would
+// make the earlier one an out-of-order rejection), and that every
 // message is stored once.
 func TestPubacksInOrderAcrossWorkers(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -282,6 +298,9 @@ func TestPubacksInOrderAcrossWorkers(t *testing.T) {
 	}
 	if got := si.count(); got != clients*msgs {
 		t.Fatalf("stored %d samples, want %d", got, clients*msgs)
+	}
+	if si.backwards > 0 {
+		t.Fatalf("%d samples reached the store after a newer one of their twin", si.backwards)
 	}
 	if si.calls.Load() >= clients*msgs {
 		t.Logf("note: %d Ingest calls for %d messages (no batching happened)", si.calls.Load(), clients*msgs)

@@ -50,9 +50,9 @@ type Decoder struct {
 	p      fastjson.Parser
 	now    func() time.Time
 	intern map[string]string // twin ids and channel names seen, to avoid an allocation per sample
-	// lastTwin is the twin id of the previous sample (see twinStr).
+	// lastTwin is the twin id of the previous sample (see twinName).
 	lastTwin string
-	// chans is the ring of recent channel names (see chanStr).
+	// chans is the ring of recent channel names (see chanName).
 	chanRing            [16]string
 	chans               []string
 	chanNext, chanEvict int

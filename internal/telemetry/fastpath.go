@@ -216,32 +216,31 @@ func (d *Decoder) fastSample(s *scanner, idx int) (Item, bool) {
 	}
 	var seen uint8
 	for {
-		k, ok := s.str()
-		if !ok || !s.byte(':') {
+		bit := s.sampleKey()
+		if bit == 0 || !s.byte(':') {
 			return it, false
 		}
-		var bit uint8
-		switch string(k) {
-		case "twin", "channel":
+		switch bit {
+		case 1, 2:
 			v, ok := s.str()
-			if !ok || !validName(v) {
+			if !ok {
 				return it, false
 			}
-			if k[0] == 't' {
-				bit, it.Sample.Twin = 1, d.twinStr(v)
-			} else {
-				bit, it.Sample.Channel = 2, d.chanStr(v)
-			}
-		case "ts":
-			if bit = 4; !s.tsInto(&it.Sample.TS) {
+			if bit == 1 {
+				if it.Sample.Twin, ok = d.twinName(v); !ok {
+					return it, false
+				}
+			} else if it.Sample.Channel, ok = d.chanName(v); !ok {
 				return it, false
 			}
-		case "value":
-			if bit = 8; !s.valueInto(&it.Sample.Value) {
+		case 4:
+			if !s.tsInto(&it.Sample.TS) {
 				return it, false
 			}
-		default:
-			return it, false
+		case 8:
+			if !s.valueInto(&it.Sample.Value) {
+				return it, false
+			}
 		}
 		if seen&bit != 0 {
 			return it, false // a duplicate key
@@ -329,10 +328,14 @@ func (d *Decoder) fastChannels(s *scanner, dst []Item, twin string) ([]Item, boo
 	}
 	for {
 		k, ok := s.str()
-		if !ok || !validName(k) || !s.byte(':') {
+		if !ok {
 			return dst, false
 		}
-		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: d.chanStr(k)}}
+		ch, ok := d.chanName(k)
+		if !ok || !s.byte(':') {
+			return dst, false
+		}
+		it := Item{Index: len(dst), Sample: Sample{Tenant: DefaultTenant, Twin: twin, Channel: ch}}
 		if !s.valueInto(&it.Sample.Value) {
 			return dst, false
 		}
@@ -344,20 +347,44 @@ func (d *Decoder) fastChannels(s *scanner, dst []Item, twin string) ([]Item, boo
 	}
 }
 
-// twinStr is str for twin ids, which arrive in runs (a twin's channels
-// one after another): the last one is kept at hand.
-func (d *Decoder) twinStr(b []byte) string {
-	if string(b) == d.lastTwin {
-		return d.lastTwin
+// sampleKey reads a key of a sample object and says which it is: 1
+// "twin", 2 "channel", 4 "ts", 8 "value", 0 anything else (which the fast
+// path does not take). The four are matched as whole tokens, quotes
+// included, without a scan for the closing quote.
+func (s *scanner) sampleKey() uint8 {
+	s.ws()
+	b := s.b[s.i:]
+	for _, k := range [...]struct {
+		tok string
+		bit uint8
+	}{{`"twin"`, 1}, {`"channel"`, 2}, {`"ts"`, 4}, {`"value"`, 8}} {
+		if len(b) >= len(k.tok) && string(b[:len(k.tok)]) == k.tok {
+			s.i += len(k.tok)
+			return k.bit
+		}
 	}
-	d.lastTwin = d.str(b)
-	return d.lastTwin
+	return 0
 }
 
-// chanStr is str for channel names, which repeat in the same order twin
-// after twin: a small ring of the recent ones, searched from after the
-// last match, mostly answers with one comparison instead of a map lookup.
-func (d *Decoder) chanStr(b []byte) string {
+// twinName returns a twin id as a string, false if it is not a valid id.
+// Ids arrive in runs (a twin's channels one after another): the last one
+// is kept at hand, and a repeat needs neither the check nor a lookup.
+func (d *Decoder) twinName(b []byte) (string, bool) {
+	if d.lastTwin != "" && string(b) == d.lastTwin {
+		return d.lastTwin, true
+	}
+	if !validName(b) {
+		return "", false
+	}
+	d.lastTwin = d.str(b)
+	return d.lastTwin, true
+}
+
+// chanName is twinName for channel names, which repeat in the same order
+// twin after twin: a small ring of the recent ones, searched from after
+// the last match, mostly answers with one comparison instead of a map
+// lookup (every name in the ring was checked when it went in).
+func (d *Decoder) chanName(b []byte) (string, bool) {
 	n := len(d.chans)
 	for j := range n {
 		k := d.chanNext + j
@@ -366,8 +393,11 @@ func (d *Decoder) chanStr(b []byte) string {
 		}
 		if d.chans[k] == string(b) {
 			d.chanNext = k + 1
-			return d.chans[k]
+			return d.chans[k], true
 		}
+	}
+	if !validName(b) {
+		return "", false
 	}
 	s := d.str(b)
 	if n < len(d.chanRing) {
@@ -379,5 +409,5 @@ func (d *Decoder) chanStr(b []byte) string {
 		d.chanNext = d.chanEvict + 1
 		d.chanEvict = (d.chanEvict + 1) % n
 	}
-	return s
+	return s, true
 }
