@@ -410,6 +410,10 @@ func (s *Store) cut() (flushSnap, error) {
 	if err := s.rotate(); err != nil {
 		return snap, err
 	}
+	// The WAL from here on is what the next flush will cover (counting it
+	// from the end of this flush's block write would miss what arrives
+	// meanwhile).
+	s.walSinceFlush.Store(0)
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		ser.cutLocked()
@@ -472,7 +476,6 @@ func (s *Store) writeFlush(snap flushSnap) error {
 			}
 		}
 	}
-	s.walSinceFlush.Store(0)
 	return syncDir(s.walDir)
 }
 

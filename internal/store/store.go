@@ -170,6 +170,9 @@ type Store struct {
 	pendN   atomic.Int64
 	wake    chan struct{}
 	flushRq chan chan cutResult
+	// walFull wakes the maintenance loop when the WAL grows past
+	// FlushWALBytes, so the flush starts then rather than at its next tick.
+	walFull chan struct{}
 	flushMu sync.Mutex // one Flush at a time
 
 	walDir string
@@ -209,6 +212,7 @@ func Open(cfg Config) (*Store, error) {
 		head:    newHead(),
 		wake:    make(chan struct{}, 1),
 		flushRq: make(chan chan cutResult),
+		walFull: make(chan struct{}, 1),
 		applyCh: make(chan applyJob, 4),
 		walDir:  filepath.Join(cfg.Dir, "wal"),
 	}
@@ -491,7 +495,12 @@ func (s *Store) commit(batch []*commitReq) {
 		err = s.seg.sync()
 		s.fsync.observe(time.Since(t0).Seconds())
 	}
-	s.walSinceFlush.Add(bytes)
+	if w := s.walSinceFlush.Add(bytes); w >= s.cfg.FlushWALBytes && w-bytes < s.cfg.FlushWALBytes {
+		select {
+		case s.walFull <- struct{}{}:
+		default:
+		}
+	}
 	s.commits.Add(1)
 	if err != nil {
 		// A failed write or fsync leaves the WAL in an unknown state: stop
@@ -592,6 +601,7 @@ func (s *Store) maintain() {
 		case <-s.ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.walFull:
 		}
 		if time.Since(lastFlush) >= s.cfg.FlushInterval || s.walSinceFlush.Load() >= s.cfg.FlushWALBytes {
 			if err := s.Flush(s.ctx); err != nil && !errors.Is(err, context.Canceled) {

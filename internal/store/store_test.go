@@ -163,3 +163,27 @@ func TestPromQL(t *testing.T) {
 	}
 	_ = parser.ValueTypeVector
 }
+
+// TestFullWALFlushesPromptly fills the WAL past FlushWALBytes with the
+// maintenance tick an hour away: the flush must start then, not at the
+// tick (the WAL, and so restart time, would grow unbounded meanwhile).
+func TestFullWALFlushesPromptly(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), FlushWALBytes: 64 << 10, MaintainEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 10; i++ {
+		if _, err := s.Append(t.Context(), gen("g", "rain", i*1000, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); s.Stats().Blocks == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no flush 30 s after the WAL passed its limit: %+v", s.Stats())
+		}
+	}
+	if got := len(collect(t, s, "g", "rain")); got != 10_000 {
+		t.Fatalf("%d samples after the flush, want 10000", got)
+	}
+}
