@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -151,7 +152,7 @@ type Config struct {
 	Bus             *bus.Bus      // required
 	Store           Store         // required
 	Alerts          Alerter       // nil: no alerts
-	Shards          int           // worker goroutines; 2
+	Shards          int           // worker goroutines; half the cores, at least 1
 	QueueBatches    int           // batches queued per shard before dropping; 256
 	CheckpointEvery time.Duration // 5m
 	ClearAfter      time.Duration // sample time without onset before the alert clears; 1h
@@ -239,7 +240,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, errors.New("scoring: Config needs Dir, Bus and Store")
 	}
 	if cfg.Shards <= 0 {
-		cfg.Shards = 2
+		// Scoring never takes more than half the cores from ingest: on two
+		// cores, one scoring goroutine scored as many samples a second as
+		// two (which mostly contended with ingest) and left ingest 18-30%
+		// more (see docs/decisions.md, session 4).
+		cfg.Shards = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if cfg.QueueBatches <= 0 {
 		cfg.QueueBatches = 256
