@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	if r.a != nil {
 		r.rep.Direct = r.direct(ctx)
+		r.settle(ctx, "flush_after_direct_s", "the direct phase's WAL to blocks")
 		stopUnscored, err := r.startUnscored(ctx, dir)
 		if err != nil {
 			return Report{}, err
@@ -274,6 +275,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	line += fmt.Sprintf(" mqtt_half_load_p99_ms=%.1f", ms(r.rep.MQTTHalfP99))
 	r.printf("%s", line)
 	return r.rep, nil
+}
+
+// settle flushes the in-process store's head to blocks, untimed, so that
+// a flush the previous phase triggered (seconds on a core) does not run
+// during the next one and charge it with the previous phase's data.
+func (r *runner) settle(ctx context.Context, name, what string) {
+	if r.a == nil {
+		return
+	}
+	t0 := time.Now()
+	if err := r.a.Store.Flush(ctx); err != nil {
+		r.printf("settle %s: %v", name, err)
+		return
+	}
+	r.printf("settle %s=%.2f (%s, untimed)", name, time.Since(t0).Seconds(), what)
 }
 
 // store writes setup samples: straight into the in-process store, or over
@@ -681,14 +697,7 @@ func (r *runner) queries(ctx context.Context) {
 	// flush it triggers would run (for seconds, on a core) during the
 	// timed queries: flush first, so that they time the queries. The
 	// month below stays in the head (it is less than a flush's worth).
-	if r.a != nil {
-		t0 := time.Now()
-		if err := r.a.Store.Flush(ctx); err != nil {
-			r.printf("flush before the queries: %v", err)
-		} else {
-			r.printf("settle flush_before_queries_s=%.2f (the load phases' WAL to blocks, untimed)", time.Since(t0).Seconds())
-		}
-	}
+	r.settle(ctx, "flush_before_queries_s", "the load phases' WAL to blocks")
 	// 10,000 twins of their own type, each with a latest value.
 	const many = 10_000
 	if err := r.post(ctx, "/api/v1/types", "application/json", `{"name":"bench-latest","channels":{"v":{"unit":"1"}}}`); err != nil {
