@@ -53,12 +53,19 @@ func (f *fakeIngester) count() int {
 
 func startBroker(t *testing.T) (string, *fakeIngester) {
 	t.Helper()
+	fi := &fakeIngester{}
+	return startBrokerWith(t, fi), fi
+}
+
+// startBrokerWith starts a broker over in on a loopback port, closed when
+// the test ends, and returns its address.
+func startBrokerWith(t *testing.T, in Ingester) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi := &fakeIngester{}
-	b, err := New(Config{Listener: ln, Ingester: fi})
+	b, err := New(Config{Listener: ln, Ingester: in})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +73,7 @@ func startBroker(t *testing.T) (string, *fakeIngester) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return ln.Addr().String(), fi
+	return ln.Addr().String()
 }
 
 func connect3(t *testing.T, addr, id string) paho.Client {
@@ -266,19 +273,8 @@ func (s *slowIngester) Ingest(ctx context.Context, items []telemetry.Item) (tele
 // make the earlier one an out-of-order rejection), and that every
 // message is stored once.
 func TestPubacksInOrderAcrossWorkers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	si := &slowIngester{}
-	b, err := New(Config{Listener: ln, Ingester: si})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	addr := startBrokerWith(t, si)
 	const clients, msgs, window = 12, 150, 8
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -286,7 +282,7 @@ func TestPubacksInOrderAcrossWorkers(t *testing.T) {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			errs <- publishInOrder(ln.Addr().String(), c, msgs, window)
+			errs <- publishInOrder(addr, c, msgs, window)
 		}(c)
 	}
 	wg.Wait()
