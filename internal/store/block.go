@@ -295,9 +295,14 @@ func (s *Store) closeBlocks() {
 
 // blockSeries is one series' samples to write into a block.
 type blockSeries struct {
-	ser    *series
-	ts     []int64
-	vs     []float64
+	ser *series
+	ts  []int64
+	vs  []float64
+	// xor, when set (a flush), holds the in-memory XOR chunks that ts and
+	// vs are decoded from just before the series is written, into one
+	// buffer reused series after series: a flush holds one series'
+	// samples decoded at a time, not the whole head's.
+	xor    []*chunkMeta
 	chunks []*chunkMeta // filled by writeBlock
 }
 
@@ -331,7 +336,19 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 	for _, r := range replaces {
 		idx = binary.AppendUvarint(idx, uint64(r))
 	}
+	var bufTS []int64
+	var bufVS []float64
 	for _, j := range jobs {
+		if j.xor != nil {
+			bufTS, bufVS = bufTS[:0], bufVS[:0]
+			for _, cm := range j.xor {
+				var err error
+				if bufTS, bufVS, err = xorSamples(cm.data, bufTS, bufVS); err != nil && werr == nil {
+					werr = fmt.Errorf("series %d: %w", j.ser.ref, err)
+				}
+			}
+			j.ts, j.vs = bufTS, bufVS
+		}
 		j.chunks = j.chunks[:0]
 		for lo := 0; lo < len(j.ts); lo += maxD1Chunk {
 			hi := min(lo+maxD1Chunk, len(j.ts))
@@ -354,6 +371,9 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 			idx = binary.AppendUvarint(idx, uint64(cm.n))
 			idx = binary.AppendUvarint(idx, uint64(cm.off))
 			idx = binary.AppendUvarint(idx, uint64(cm.length))
+		}
+		if j.xor != nil {
+			j.ts, j.vs = nil, nil // the buffer is the next series'
 		}
 	}
 	var foot [footerSize]byte
@@ -437,15 +457,9 @@ func (s *Store) cut() (flushSnap, error) {
 func (s *Store) writeFlush(snap flushSnap) error {
 	var jobs []*blockSeries
 	for _, ser := range snap.order {
-		// Cut chunks never change: decode them without the lock.
-		j := &blockSeries{ser: ser}
-		for _, cm := range snap.mems[ser] {
-			var err error
-			if j.ts, j.vs, err = xorSamples(cm.data, j.ts, j.vs); err != nil {
-				return fmt.Errorf("flush series %d: %w", ser.ref, err)
-			}
-		}
-		jobs = append(jobs, j)
+		// Cut chunks never change: writeBlock decodes them without the
+		// lock, one series at a time.
+		jobs = append(jobs, &blockSeries{ser: ser, xor: snap.mems[ser]})
 	}
 	if len(jobs) > 0 {
 		b, err := s.writeBlock(0, nil, jobs)
