@@ -48,6 +48,11 @@ type Config struct {
 	Auth   Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	// MaxPacket bounds an MQTT packet in bytes; default 4 MiB. A larger
+	// one is refused before it is read: the client is disconnected
+	// ([MQTT-3.2.2-15]; MQTT 5 clients are told the limit in CONNACK and
+	// get reason code 0x95, packet too large).
+	MaxPacket uint32
 }
 
 // Broker is the embedded MQTT broker. Start serves; Close stops it.
@@ -80,6 +85,10 @@ func New(cfg Config) (*Broker, error) {
 	log := cfg.Logger.With("component", "mqtt")
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietClosed{log.Handler()})})
 	srv.Options.Capabilities.MaximumClientWritesPending = 8192
+	if cfg.MaxPacket == 0 {
+		cfg.MaxPacket = 4 << 20
+	}
+	srv.Options.Capabilities.MaximumPacketSize = cfg.MaxPacket
 	b := &Broker{srv: srv, cfg: cfg, log: log}
 	b.ctx, b.stop = context.WithCancel(context.Background())
 	b.hook = newHook(b, cfg.Now)
@@ -200,6 +209,7 @@ type msgQueue struct {
 	notEmpty sync.Cond // on mu: a message was queued, or stop
 	notFull  sync.Cond // on mu: a batch was taken, or stop
 	queued   []inbound
+	bytes    int // payload bytes queued
 	stopped  bool
 }
 
@@ -213,13 +223,14 @@ func newMsgQueue() *msgQueue {
 func (q *msgQueue) put(m inbound) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.queued) >= maxQueued && !q.stopped {
+	for (len(q.queued) >= maxQueued || q.bytes >= maxQueuedBytes) && !q.stopped {
 		q.notFull.Wait()
 	}
 	if q.stopped {
 		return false
 	}
 	q.queued = append(q.queued, m)
+	q.bytes += len(m.pk.Payload)
 	q.notEmpty.Signal()
 	return true
 }
@@ -237,6 +248,9 @@ func (q *msgQueue) take(buf []inbound) (batch []inbound, ok bool) {
 	}
 	n := min(len(q.queued), maxBatch)
 	batch = append(buf[:0], q.queued[:n]...)
+	for _, m := range batch {
+		q.bytes -= len(m.pk.Payload)
+	}
 	clear(q.queued[:n])
 	q.queued = append(q.queued[:0], q.queued[n:]...)
 	q.notFull.Broadcast()
@@ -265,6 +279,10 @@ const (
 	// loops of its clients block, so the broker stops reading from them
 	// (back-pressure; PUBACKs are withheld).
 	maxQueued = 8192
+	// maxQueuedBytes bounds the payload bytes queued on one queue the same
+	// way (a message is queued whole, so a queue holds at most this plus
+	// one packet).
+	maxQueuedBytes = 64 << 20
 	// maxBatch bounds the messages one Ingest call takes.
 	maxBatch = 4096
 	// workers is the number of queues, each with a worker storing in

@@ -344,3 +344,41 @@ func publishInOrder(addr string, c, msgs, window int) error {
 	}
 	return nil
 }
+
+// TestOversizedPacketRefused announces a 5 MiB PUBLISH: the broker must
+// refuse it from its fixed header (without reading or storing it) by
+// closing the connection, and keep serving other clients.
+func TestOversizedPacketRefused(t *testing.T) {
+	fi := &fakeIngester{}
+	addr := startBrokerWith(t, fi)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	id := "big"
+	connect := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 30, 0, byte(len(id))}
+	if _, err := conn.Write(append(connect, id...)); err != nil {
+		t.Fatal(err)
+	}
+	var ack [4]byte
+	if _, err := io.ReadFull(conn, ack[:]); err != nil || ack[0] != 0x20 || ack[3] != 0 {
+		t.Fatalf("connack % x %v", ack, err)
+	}
+	// PUBLISH QoS 1 with a remaining length of 5 MiB (varint), then a
+	// little of it.
+	n := 5 << 20
+	hdr := []byte{0x32, byte(n&0x7f | 0x80), byte(n>>7&0x7f | 0x80), byte(n>>14&0x7f | 0x80), byte(n >> 21)}
+	conn.Write(append(hdr, "\x00\x1atsingma/v1/twins/g1/telemetry\x00\x01{"...))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the broker did not close the connection: %v", err)
+	}
+	c := connect3(t, addr, "small")
+	if tok := c.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1,"values":{"rain":1}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("a normal publish after the refused one: %v", tok.Error())
+	}
+	if fi.count() != 1 {
+		t.Fatalf("stored %d samples, want 1 (the small one)", fi.count())
+	}
+}
