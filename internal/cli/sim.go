@@ -2,16 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
-	"net/http"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/tsingma/tsingma/internal/sim"
@@ -54,19 +47,23 @@ func runSim(ctx context.Context, e *env, args []string) int {
 		return fail(e, prog, err)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rcfg := sim.RunnerConfig{URL: *url, MQTTAddr: *mqttAddr, Speed: sf.speed, Event: sf.scenario, Duration: *duration, Token: *token, Logger: log}
+	rn, err := sim.NewRunner(rcfg, w)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
+		return 2
+	}
 	from := time.Now().Add(-sf.history).Truncate(time.Hour)
-	w, resumed, err := sf.resume(w, newestOverHTTP(ctx, *url, *token))
+	nw, resumed, err := sf.resume(w, func(twins []sim.Twin) (int64, error) { return rn.Newest(ctx, twins) })
 	if err != nil {
 		return fail(e, prog, err)
 	}
 	if !resumed.IsZero() {
-		from = resumed
+		from, w = resumed, nw
 		log.Info("scenario resumes after the data the server already holds", "at", resumed.UTC().Format(time.RFC3339))
-	}
-	rn, err := sim.NewRunner(sim.RunnerConfig{URL: *url, MQTTAddr: *mqttAddr, Speed: sf.speed, Event: sf.scenario, Duration: *duration, Token: *token, Logger: log}, w)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
-		return 2
+		if rn, err = sim.NewRunner(rcfg, w); err != nil {
+			return fail(e, prog, err)
+		}
 	}
 	fmt.Fprintf(e.stdout, "tsingma sim: %d twins, seed %d, speed %gx, from %s\n", len(w.Twins()), sf.seed, sf.speed, from.UTC().Format(time.RFC3339))
 	if err := rn.Run(ctx); err != nil {
@@ -76,60 +73,4 @@ func runSim(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "tsingma sim: done at %s: %d samples over HTTP, %d over MQTT, %d rejected, %d position updates\n",
 		time.UnixMilli(st.SimTime).UTC().Format(time.RFC3339), st.SamplesHTTP, st.SamplesMQTT, st.Rejected, st.Positions)
 	return 0
-}
-
-// newestOverHTTP is resume's newest for a running server: the latest
-// values of the scenario's twins, one /api/v1/latest request per type.
-// A server that has none of them (a first run) gives math.MinInt64.
-func newestOverHTTP(ctx context.Context, base, token string) func([]sim.Twin) (int64, error) {
-	return func(twins []sim.Twin) (int64, error) {
-		ids := map[string]bool{}
-		var types []string
-		for _, t := range twins {
-			ids[t.ID] = true
-			if !slices.Contains(types, t.Type) {
-				types = append(types, t.Type)
-			}
-		}
-		client := &http.Client{Timeout: 30 * time.Second}
-		newest := int64(math.MinInt64)
-		for _, typ := range types {
-			req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(base, "/")+"/api/v1/latest?limit=10000&type="+url.QueryEscape(typ), nil)
-			if err != nil {
-				return 0, err
-			}
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return 0, err
-			}
-			var page struct {
-				Items []struct {
-					Twin     string `json:"twin"`
-					Channels map[string]struct {
-						TS int64 `json:"ts"`
-					} `json:"channels"`
-				} `json:"items"`
-			}
-			err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&page)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return 0, fmt.Errorf("GET /api/v1/latest?type=%s: %s", typ, resp.Status)
-			}
-			if err != nil {
-				return 0, fmt.Errorf("GET /api/v1/latest?type=%s: %w", typ, err)
-			}
-			for _, it := range page.Items {
-				if !ids[it.Twin] {
-					continue
-				}
-				for _, p := range it.Channels {
-					newest = max(newest, p.TS)
-				}
-			}
-		}
-		return newest, nil
-	}
 }

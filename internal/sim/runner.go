@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,6 +150,43 @@ func (r *Runner) do(ctx context.Context, method, path, ctype string, body []byte
 		}
 	}
 	return nil
+}
+
+// Newest returns the newest timestamp (Unix ms) the server holds for any
+// channel of twins, or math.MinInt64 when it holds none (a first run):
+// one /api/v1/latest request per type.
+func (r *Runner) Newest(ctx context.Context, twins []Twin) (int64, error) {
+	ids := map[string]bool{}
+	var types []string
+	for _, t := range twins {
+		ids[t.ID] = true
+		if !slices.Contains(types, t.Type) {
+			types = append(types, t.Type)
+		}
+	}
+	newest := int64(math.MinInt64)
+	for _, typ := range types {
+		var page struct {
+			Items []struct {
+				Twin     string `json:"twin"`
+				Channels map[string]struct {
+					TS int64 `json:"ts"`
+				} `json:"channels"`
+			} `json:"items"`
+		}
+		if err := r.do(ctx, "GET", "/api/v1/latest?limit=10000&type="+url.QueryEscape(typ), "", nil, &page); err != nil {
+			return 0, err
+		}
+		for _, it := range page.Items {
+			if !ids[it.Twin] {
+				continue
+			}
+			for _, p := range it.Channels {
+				newest = max(newest, p.TS)
+			}
+		}
+	}
+	return newest, nil
 }
 
 // Setup creates the extra types and upserts every twin, stage by stage.
