@@ -192,8 +192,7 @@ type hook struct {
 	// arrived ([MQTT-4.6.0-2]; and a twin's samples are not reordered
 	// into out-of-order rejections); the queues store in parallel.
 	queues  [workers]*msgQueue
-	mu      sync.Mutex
-	started bool
+	started sync.Once
 	wg      sync.WaitGroup
 }
 
@@ -300,16 +299,12 @@ func newHook(b *Broker, now func() time.Time) *hook {
 
 // start starts the workers; stop ends them.
 func (h *hook) start() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.started {
-		return
-	}
-	h.started = true
-	for _, q := range h.queues {
-		h.wg.Add(1)
-		go h.work(q)
-	}
+	h.started.Do(func() {
+		for _, q := range h.queues {
+			h.wg.Add(1)
+			go h.work(q)
+		}
+	})
 }
 
 func (h *hook) ID() string { return "tsingma-telemetry" }
@@ -521,10 +516,9 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []
 		h.waits.Add(1) // the PUBACKs wait until the store has room
 		select {
 		case <-h.b.ctx.Done():
+			return items
 		case <-time.After(5 * time.Millisecond):
-			continue
 		}
-		break
 	}
 	if err != nil {
 		// Not durable: no PUBACK, so the client resends after reconnecting.
@@ -566,15 +560,12 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []
 			}
 		}
 		if m.pk.FixedHeader.Qos == 1 {
-			b := w.buf(m.cl)
-			if v := m.cl.Properties.ProtocolVersion; v < 5 {
-				b.Write([]byte{packets.Puback << 4, 2, byte(m.pk.PacketID >> 8), byte(m.pk.PacketID)})
-			} else {
-				ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: v,
-					ReasonCode: code.Code} // MQTT 5: 0x99 payload format invalid when nothing was stored
-				if err := ack.PubackEncode(b); err != nil {
-					h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
-				}
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: m.cl.Properties.ProtocolVersion}
+			if ack.ProtocolVersion == 5 {
+				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
+			}
+			if err := ack.PubackEncode(w.buf(m.cl)); err != nil {
+				h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
 			}
 		}
 		ok[i] = code == packets.CodeSuccess
