@@ -343,11 +343,15 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 			bufTS, bufVS = bufTS[:0], bufVS[:0]
 			for _, cm := range j.xor {
 				var err error
-				if bufTS, bufVS, err = xorSamples(cm.data, bufTS, bufVS); err != nil && werr == nil {
+				if bufTS, bufVS, err = xorSamples(cm.data, bufTS, bufVS); err != nil {
 					werr = fmt.Errorf("series %d: %w", j.ser.ref, err)
+					break
 				}
 			}
 			j.ts, j.vs = bufTS, bufVS
+		}
+		if werr != nil {
+			break // the block is discarded below
 		}
 		j.chunks = j.chunks[:0]
 		for lo := 0; lo < len(j.ts); lo += maxD1Chunk {
