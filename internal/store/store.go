@@ -48,6 +48,9 @@ func (c *Config) defaults() error {
 	if c.SegmentSize <= 0 {
 		c.SegmentSize = 64 << 20
 	}
+	if c.SegmentSize < 64<<10 || c.SegmentSize > 1<<30 {
+		return fmt.Errorf("store: WAL segment size %d is outside 64 KiB to 1 GiB", c.SegmentSize)
+	}
 	if c.MaxPending <= 0 {
 		c.MaxPending = 1_000_000
 	}
