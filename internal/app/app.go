@@ -49,6 +49,7 @@ type Config struct {
 	NoLandslide   bool          // do not run the live landslide model
 	FlushInterval time.Duration // head → block interval
 	MaxPending    int           // samples queued for commit before 429
+	WALSegment    int64         // telemetry WAL segment size, bytes; 0: the store's default
 	MaxBody       int64         // HTTP body limit
 	Logger        *slog.Logger
 	// Extra routes (the console, the demo's controls).
@@ -146,6 +147,7 @@ func New(cfg Config) (*App, error) {
 		Downsample:    cfg.Downsample,
 		FlushInterval: cfg.FlushInterval,
 		MaxPending:    cfg.MaxPending,
+		SegmentSize:   cfg.WALSegment,
 		Logger:        cfg.Logger,
 	})
 	if err != nil {

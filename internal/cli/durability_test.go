@@ -112,10 +112,13 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	sent := make([]int, httpWriters+mqttWriters)
 	twinRev := map[string]bool{} // acknowledged extra twins
+	killedInPrealloc := 0
 	base := time.Now().Add(-60 * 24 * time.Hour).UnixMilli()
 	client := &http.Client{Timeout: 5 * time.Second}
 	for round := 0; round < rounds; round++ {
-		srv := startServer(t, dir)
+		// Small WAL segments: the rounds write into zero-filled segments
+		// and rotate often, so kills land in both kinds and at rotations.
+		srv := startServer(t, dir, "--wal-segment-size", "262144")
 		url := "http://" + srv.http
 		if round == 0 {
 			for w := range acked {
@@ -239,6 +242,15 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		srv.kill(t)
 		close(stop)
 		wg.Wait()
+		// A segment of exactly the segment size is a zero-filled one the
+		// kill left in use (a closed one is cut to its records).
+		if ents, err := os.ReadDir(filepath.Join(dir, "telemetry", "wal")); err == nil {
+			for _, e := range ents {
+				if fi, err := e.Info(); err == nil && e.Name() != "spare.tmp" && fi.Size() == 262144 {
+					killedInPrealloc++
+				}
+			}
+		}
 		if t.Failed() {
 			t.Fatalf("round %d failed; server stderr:\n%s", round, srv.stderr.String())
 		}
@@ -250,7 +262,10 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	for _, a := range acked {
 		total += len(a)
 	}
-	t.Logf("%d rounds, %d acknowledged samples and %d twins all present", rounds, total, len(twinRev))
+	t.Logf("%d rounds, %d acknowledged samples and %d twins all present; %d kills left a zero-filled segment in use", rounds, total, len(twinRev), killedInPrealloc)
+	if killedInPrealloc == 0 {
+		t.Errorf("no kill hit a zero-filled WAL segment: the test no longer covers them")
+	}
 }
 
 func verify(t *testing.T, c *http.Client, url string, acked []map[int]bool, sent []int, base int64, twins map[string]bool) {

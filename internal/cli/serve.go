@@ -34,6 +34,7 @@ type serveFlags struct {
 	downsample downsampleFlag
 	flushEvery time.Duration
 	maxPending int
+	walSegment int64
 	maxBody    int64
 	anomaly    bool
 	driftPSI   float64
@@ -59,6 +60,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.Var(&f.downsample, "downsample", "keep the last sample per INTERVAL of telemetry older than AGE, as AGE:INTERVAL[,AGE:INTERVAL] (e.g. 720h:5m,8760h:1h)")
 	fs.DurationVar(&f.flushEvery, "flush-interval", 2*time.Hour, "write the in-memory head to a block at least this often")
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
+	fs.Int64Var(&f.walSegment, "wal-segment-size", 64<<20, "telemetry WAL segment size, bytes; a busy store writes into segments zero-filled ahead of use")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
@@ -158,6 +160,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		NoAuth:        f.noAuth,
 		FlushInterval: f.flushEvery,
 		MaxPending:    f.maxPending,
+		WALSegment:    f.walSegment,
 		MaxBody:       f.maxBody,
 		Logger:        log,
 

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,8 +360,36 @@ func (s *Service) route() {
 	}
 }
 
+// yieldEvery is how many samples a worker scores between looks at whether
+// other goroutines wait for the CPU (about 0.1 ms of work).
+const yieldEvery = 32
+
+// yielder lets every other runnable goroutine run before a scoring worker
+// goes on: ingest (decoding, validation, the WAL) comes first, and the
+// scorer takes what CPU is left. Under overload its queue fills and whole
+// batches are shed and counted (Stats.Dropped, /metrics), as they were
+// before; acknowledgement does not wait for scoring either way.
+type yielder struct{ runnable []metrics.Sample }
+
+func newYielder() *yielder {
+	return &yielder{runnable: []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}}
+}
+
+// yield gives way while other goroutines are runnable, at most 64 times
+// in a row so that a worker always makes some progress.
+func (y *yielder) yield() {
+	for range 64 {
+		metrics.Read(y.runnable)
+		if v := y.runnable[0].Value; v.Kind() != metrics.KindUint64 || v.Uint64() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
 func (s *Service) work(sh *shard) {
 	defer s.wgWork.Done()
+	y := newYielder()
 	var out []telemetry.Sample
 	for {
 		select {
@@ -370,7 +399,10 @@ func (s *Service) work(sh *shard) {
 			}
 			out = out[:0]
 			var cur twinCursor
-			for _, smp := range batch {
+			for j, smp := range batch {
+				if j%yieldEvery == yieldEvery-1 {
+					y.yield()
+				}
 				st := cur.find(sh, smp)
 				if st == nil {
 					continue

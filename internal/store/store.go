@@ -48,6 +48,9 @@ func (c *Config) defaults() error {
 	if c.SegmentSize <= 0 {
 		c.SegmentSize = 64 << 20
 	}
+	if c.SegmentSize < 64<<10 || c.SegmentSize > 1<<30 {
+		return fmt.Errorf("store: WAL segment size %d is outside 64 KiB to 1 GiB", c.SegmentSize)
+	}
 	if c.MaxPending <= 0 {
 		c.MaxPending = 1_000_000
 	}
@@ -177,6 +180,12 @@ type Store struct {
 
 	walDir string
 	seg    *segmentWriter // owned by the committer
+	// The spare: a zero-filled file the next segment is made from, asked
+	// for (by the committer, once a segment has seen SegmentSize/64 bytes)
+	// through spareWant and written by spareMaker.
+	spareWant  chan struct{}
+	spareReady atomic.Bool
+	spareAsked bool // owned by the committer
 	// applyCh carries fsynced batches from the committer to the applier,
 	// which adds them to the head and wakes their writers, in commit
 	// order, while the committer writes and syncs the next batch.
@@ -207,14 +216,15 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "store"),
-		head:    newHead(),
-		wake:    make(chan struct{}, 1),
-		flushRq: make(chan chan cutResult),
-		walFull: make(chan struct{}, 1),
-		applyCh: make(chan applyJob, 4),
-		walDir:  filepath.Join(cfg.Dir, "wal"),
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "store"),
+		head:      newHead(),
+		wake:      make(chan struct{}, 1),
+		flushRq:   make(chan chan cutResult),
+		walFull:   make(chan struct{}, 1),
+		spareWant: make(chan struct{}, 1),
+		applyCh:   make(chan applyJob, 4),
+		walDir:    filepath.Join(cfg.Dir, "wal"),
 	}
 	for _, d := range []string{cfg.Dir, s.walDir, filepath.Join(cfg.Dir, "blocks")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -233,7 +243,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	var replayed int
 	for i, seq := range seqs {
-		err := readSegment(s.walDir, seq, i == len(seqs)-1, func(p []byte) error {
+		used, err := readSegment(s.walDir, seq, i == len(seqs)-1, func(p []byte) error {
 			n, err := s.replayRecord(p)
 			replayed += n
 			return err
@@ -242,9 +252,13 @@ func Open(cfg Config) (*Store, error) {
 			s.closeBlocks()
 			return nil, fmt.Errorf("replay wal: %w", err)
 		}
-		if fi, err := os.Stat(segmentName(s.walDir, seq)); err == nil {
-			s.walSinceFlush.Add(fi.Size())
-		}
+		s.walSinceFlush.Add(used)
+	}
+	// A spare left by the last run may be incomplete; it is made again
+	// when needed.
+	if err := os.Remove(filepath.Join(s.walDir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.closeBlocks()
+		return nil, fmt.Errorf("remove old spare wal segment: %w", err)
 	}
 	next := 1
 	if len(seqs) > 0 {
@@ -259,10 +273,11 @@ func Open(cfg Config) (*Store, error) {
 	s.log.Info("store opened", "dir", cfg.Dir, "series", s.head.numSeries(), "blocks", len(s.blocks),
 		"wal_segments", len(seqs), "replayed_samples", replayed, "took", time.Since(start))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.committer()
 	go s.applier()
 	go s.maintain()
+	go s.spareMaker()
 	return s, nil
 }
 
@@ -525,10 +540,38 @@ func (s *Store) commit(batch []*commitReq) {
 	if err != nil {
 		return
 	}
-	if s.seg.size >= s.cfg.SegmentSize {
+	// A segment that was not zero-filled is left as soon as a spare is
+	// ready: its fsyncs cost more.
+	if s.seg.size >= s.cfg.SegmentSize || (!s.seg.prealloc && s.spareReady.Load()) {
 		if err := s.rotate(); err != nil {
 			s.log.Error("wal rotate failed", "err", err)
 		}
+	}
+	if !s.spareAsked && s.seg.size >= s.cfg.SegmentSize/64 {
+		s.spareAsked = true
+		select {
+		case s.spareWant <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// spareMaker writes the spare segment file whenever the committer asks.
+func (s *Store) spareMaker() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.spareWant:
+		}
+		if err := prepareSpare(s.ctx, s.walDir, s.cfg.SegmentSize); err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Warn("prepare spare wal segment", "err", err)
+			}
+			continue
+		}
+		s.spareReady.Store(true)
 	}
 }
 
@@ -582,6 +625,16 @@ func (s *Store) rotate() error {
 	next := s.seg.seq + 1
 	if err := s.seg.close(); err != nil {
 		return err
+	}
+	if s.spareReady.Load() {
+		seg, err := useSpare(s.walDir, next)
+		s.spareReady.Store(false)
+		s.spareAsked = false
+		if err == nil {
+			s.seg = seg
+			return nil
+		}
+		s.log.Warn("use spare wal segment", "err", err)
 	}
 	seg, err := openSegment(s.walDir, next)
 	if err != nil {
@@ -675,6 +728,7 @@ func (s *Store) Close() error {
 		if err := s.seg.close(); err != nil && s.closeErr == nil {
 			s.closeErr = err
 		}
+		os.Remove(filepath.Join(s.walDir, spareName))
 		s.closeBlocks()
 	})
 	return s.closeErr
