@@ -1,6 +1,8 @@
 package store
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -53,4 +55,57 @@ func BenchmarkAppend(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(per*writers*batch)/b.Elapsed().Seconds(), "samples/s")
 	b.ReportMetric(float64(testenv.ProcessCPU()-cpu0)/float64(per*writers*batch), "cpu-ns/sample")
+}
+
+// BenchmarkWALSync compares the WAL's sync after each 20 KB record (about
+// one HTTP request's group commit) in a segment that grows by appending
+// against one that was zero-filled beforehand (how a busy store writes),
+// with fsync and with fdatasync. Run it on the disk to be measured:
+// go test -run '^$' -bench WALSync ./internal/store
+func BenchmarkWALSync(b *testing.B) {
+	rec := make([]byte, 20_000)
+	for _, c := range []struct {
+		name     string
+		prealloc bool
+		sync     func(*os.File) error
+	}{
+		{"append/fsync", false, (*os.File).Sync},
+		{"append/fdatasync", false, datasync},
+		{"zero-filled/fsync", true, (*os.File).Sync},
+		{"zero-filled/fdatasync", true, datasync},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			var f *os.File
+			var err error
+			if c.prealloc {
+				if err := prepareSpare(b.Context(), dir, 256<<20); err != nil {
+					b.Fatal(err)
+				}
+				f, err = os.OpenFile(filepath.Join(dir, spareName), os.O_WRONLY, 0)
+			} else {
+				f, err = os.Create(filepath.Join(dir, "seg"))
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			n := 0
+			for b.Loop() {
+				if n += len(rec); n > 256<<20 { // stay inside the zero-filled part
+					b.StopTimer()
+					f.Seek(0, 0)
+					n = len(rec)
+					b.StartTimer()
+				}
+				if _, err := f.Write(rec); err != nil {
+					b.Fatal(err)
+				}
+				if err := c.sync(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/sync")
+		})
+	}
 }
