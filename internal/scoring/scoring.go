@@ -330,6 +330,17 @@ func (s *Service) route() {
 	defer s.wgWork.Done()
 	parts := make([][]telemetry.Sample, len(s.shards))
 	for ev := range s.sub.C {
+		if s.allFull() {
+			// Overloaded: shed the batch without splitting it.
+			n := 0
+			for i := range ev.Samples {
+				if !strings.HasSuffix(ev.Samples[i].Channel, Suffix) {
+					n++
+				}
+			}
+			s.dropped.Add(uint64(n))
+			continue
+		}
 		for i := range parts {
 			parts[i] = nil
 		}
@@ -400,6 +411,16 @@ func (p *pacer) pace() {
 	}
 	time.Sleep(min(time.Since(p.since), maxPause))
 	p.since = time.Now()
+}
+
+// allFull reports whether every shard's queue is full.
+func (s *Service) allFull() bool {
+	for _, sh := range s.shards {
+		if len(sh.in) < cap(sh.in) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) work(sh *shard) {
