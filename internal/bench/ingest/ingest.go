@@ -692,14 +692,18 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 					b = strconv.AppendFloat(b, vals[c], 'f', -1, 64)
 				}
 				b = append(b, `}}`...)
-				if err := c.publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", b); err != nil {
-					r.printf("%s: mqtt publish: %v", target, err)
-					return
-				}
+				c.publish("tsingma/v1/twins/"+r.twinID(i)+"/telemetry", b)
 				inflight++
 				if inflight >= r.cfg.Window || interval > 0 {
 					if !waitOldest() {
 						return
+					}
+					// Take the PUBACKs that came with it, so that their
+					// replacements go out in one write.
+					for interval == 0 && inflight > 0 && c.ackReady() {
+						if !waitOldest() {
+							return
+						}
 					}
 				}
 			}
