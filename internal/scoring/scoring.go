@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +29,7 @@ import (
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/anomaly"
 	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/pace"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
@@ -375,43 +375,17 @@ func (s *Service) route() {
 // other goroutines wait for the CPU (about 0.1 ms of work).
 const paceEvery = 32
 
-// maxPause bounds one pause of a scoring worker.
-const maxPause = 5 * time.Millisecond
-
-// pacer keeps scoring from slowing ingest. While other goroutines wait for
-// the CPU (runtime/metrics' runnable count: under load, ingest's decoding,
-// validation and WAL), a worker pauses as long as it has just worked, so
-// that under CPU overload it takes at most about half of one core's time
-// and leaves the rest to acknowledgement; with the CPU to spare it never
-// pauses. What it cannot keep up with is shed in whole batches when its
-// queue is full, and counted (Stats.Dropped, /metrics).
-//
-// Measured in session 5 (docs/decisions.md): against a worker that only
-// yielded (runtime.Gosched) while others were runnable, HTTP ingest with
-// scoring went from 0.67-0.71 to 0.97-1.15 M samples/s, with 6-7% of the
-// samples scored instead of 33%; MQTT from 370,000 to 548,000 samples/s
-// with about as many scored.
-type pacer struct {
-	runnable []metrics.Sample
-	since    time.Time // start of the work since the last pause
-}
-
-func newPacer() *pacer {
-	return &pacer{runnable: []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}, since: time.Now()}
-}
-
-// start marks the beginning of a run of work (the worker was idle before).
-func (p *pacer) start() { p.since = time.Now() }
-
-// pace pauses the worker if other goroutines are waiting for the CPU.
-func (p *pacer) pace() {
-	metrics.Read(p.runnable)
-	if v := p.runnable[0].Value; v.Kind() != metrics.KindUint64 || v.Uint64() == 0 {
-		return
-	}
-	time.Sleep(min(time.Since(p.since), maxPause))
-	p.since = time.Now()
-}
+// Scoring is paced (package pace): while ingest waits for the CPU, a
+// worker pauses as long as it has just worked, so under CPU overload it
+// takes at most about half of one core's time and leaves the rest to
+// acknowledgement; with the CPU to spare it never pauses. What it cannot
+// keep up with is shed in whole batches when its queue is full, and
+// counted (Stats.Dropped, /metrics). Measured in session 5
+// (docs/decisions.md): against a worker that only yielded
+// (runtime.Gosched) while others were runnable, HTTP ingest with scoring
+// went from 0.67-0.71 to 0.97-1.15 M samples/s, with 6-7% of the samples
+// scored instead of 33%; MQTT from 370,000 to 548,000 samples/s with about
+// as many scored.
 
 // allFull reports whether every shard's queue is full.
 func (s *Service) allFull() bool {
@@ -425,7 +399,7 @@ func (s *Service) allFull() bool {
 
 func (s *Service) work(sh *shard) {
 	defer s.wgWork.Done()
-	p := newPacer()
+	p := pace.New()
 	var out []telemetry.Sample
 	for {
 		select {
@@ -434,11 +408,11 @@ func (s *Service) work(sh *shard) {
 				return
 			}
 			out = out[:0]
-			p.start()
+			p.Start()
 			var cur twinCursor
 			for j, smp := range batch {
 				if j%paceEvery == paceEvery-1 {
-					p.pace()
+					p.Pace()
 				}
 				st := cur.find(sh, smp)
 				if st == nil {

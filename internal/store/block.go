@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tsingma/tsingma/internal/pace"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
@@ -338,7 +339,11 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 	}
 	var bufTS []int64
 	var bufVS []float64
+	// A block write is seconds of a core at the WAL limit; it gives way to
+	// ingest while ingest waits for the CPU (package pace).
+	p := pace.New()
 	for _, j := range jobs {
+		p.Pace()
 		if j.xor != nil {
 			bufTS, bufVS = bufTS[:0], bufVS[:0]
 			for _, cm := range j.xor {
