@@ -326,28 +326,24 @@ func (s *Service) Start() {
 }
 
 // route splits each batch by shard; a full shard queue loses the batch.
+// When every queue is full (overload) the batch is shed without being
+// split: its samples are only counted.
 func (s *Service) route() {
 	defer s.wgWork.Done()
 	parts := make([][]telemetry.Sample, len(s.shards))
 	for ev := range s.sub.C {
-		if s.allFull() {
-			// Overloaded: shed the batch without splitting it.
-			n := 0
-			for i := range ev.Samples {
-				if !strings.HasSuffix(ev.Samples[i].Channel, Suffix) {
-					n++
-				}
-			}
-			s.dropped.Add(uint64(n))
-			continue
-		}
+		full := s.allFull()
 		for i := range parts {
 			parts[i] = nil
 		}
 		var tenant, twin string
-		i := -1
+		i, shed := -1, 0
 		for _, smp := range ev.Samples {
 			if strings.HasSuffix(smp.Channel, Suffix) {
+				continue
+			}
+			if full {
+				shed++
 				continue
 			}
 			if i < 0 || smp.Twin != twin || smp.Tenant != tenant {
@@ -355,6 +351,7 @@ func (s *Service) route() {
 			}
 			parts[i] = append(parts[i], smp)
 		}
+		s.dropped.Add(uint64(shed))
 		for i, p := range parts {
 			if len(p) == 0 {
 				continue
@@ -375,18 +372,6 @@ func (s *Service) route() {
 // other goroutines wait for the CPU (about 0.1 ms of work).
 const paceEvery = 32
 
-// Scoring is paced (package pace): while ingest waits for the CPU, a
-// worker pauses as long as it has just worked, so under CPU overload it
-// takes at most about half of one core's time and leaves the rest to
-// acknowledgement; with the CPU to spare it never pauses. What it cannot
-// keep up with is shed in whole batches when its queue is full, and
-// counted (Stats.Dropped, /metrics). Measured in session 5
-// (docs/decisions.md): against a worker that only yielded
-// (runtime.Gosched) while others were runnable, HTTP ingest with scoring
-// went from 0.67-0.71 to 0.97-1.15 M samples/s, with 6-7% of the samples
-// scored instead of 33%; MQTT from 370,000 to 548,000 samples/s with about
-// as many scored.
-
 // allFull reports whether every shard's queue is full.
 func (s *Service) allFull() bool {
 	for _, sh := range s.shards {
@@ -397,6 +382,17 @@ func (s *Service) allFull() bool {
 	return true
 }
 
+// work scores one shard's batches, paced (package pace): while ingest
+// waits for the CPU, it pauses as long as it has just worked, so under CPU
+// overload it takes at most about half of one core's time and leaves the
+// rest to acknowledgement; with the CPU to spare it never pauses. What it cannot
+// keep up with is shed in whole batches when its queue is full, and
+// counted (Stats.Dropped, /metrics). Measured in session 5
+// (docs/decisions.md): against a worker that only yielded
+// (runtime.Gosched) while others were runnable, HTTP ingest with scoring
+// went from 0.67-0.71 to 0.97-1.15 M samples/s, with 6-7% of the samples
+// scored instead of 33%; MQTT from 370,000 to 548,000 samples/s with about
+// as many scored.
 func (s *Service) work(sh *shard) {
 	defer s.wgWork.Done()
 	p := pace.New()
