@@ -169,3 +169,41 @@ func TestShardHashIsFNV(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterShedsWhenEveryQueueIsFull: with every shard queue full, a
+// batch is dropped whole and counted without its score samples.
+func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := bus.New()
+	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: 2, QueueBatches: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The router alone, as Start runs it, with no worker taking batches.
+	s.sub = b.Subscribe(bus.SubscribeOptions{Buffer: 16, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
+	s.wgWork.Add(1)
+	go s.route()
+	batch := []telemetry.Sample{
+		{Tenant: "default", Twin: "a", Channel: "rainfall", Type: "rain-gauge", TS: 1, Value: 1},
+		{Tenant: "default", Twin: "a", Channel: "rainfall" + Suffix, Type: "rain-gauge", TS: 1, Value: 0},
+		{Tenant: "default", Twin: "b", Channel: "rainfall", Type: "rain-gauge", TS: 1, Value: 2},
+	}
+	for _, sh := range s.shards {
+		sh.in <- nil // every queue full
+	}
+	b.PublishSamples(batch)
+	s.sub.Close() // route drains the subscription, then closes the queues
+	s.wgWork.Wait()
+	if got := s.Stats().Dropped; got != 2 {
+		t.Fatalf("dropped %d samples with every queue full, want 2 (the score sample is not one)", got)
+	}
+	for i, sh := range s.shards {
+		if n := len(sh.in); n != 1 {
+			t.Errorf("shard %d holds %d batches, want only the filler", i, n)
+		}
+	}
+}
