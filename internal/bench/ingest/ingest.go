@@ -306,6 +306,25 @@ func (r *runner) settle(ctx context.Context, name, what string) {
 	r.printf("settle %s=%.2f (%s, untimed)", name, time.Since(t0).Seconds(), what)
 }
 
+// background marks the start of a slice of the in-process store's target
+// and returns what to append to the slice's line at its end: the number of
+// flushes and block rewrites that ran during the slice, when there were
+// any (they take CPU from the ingest they share the process with).
+func (r *runner) background(target string) func() string {
+	if r.a == nil || target != "tsingma" {
+		return func() string { return "" }
+	}
+	st := r.a.Store.Stats()
+	return func() string {
+		end := r.a.Store.Stats()
+		n := int(end.BackgroundRuns-st.BackgroundRuns) + end.Background
+		if n == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" store_background=%d", n)
+	}
+}
+
 // quiesce waits, untimed and printed, until the in-process audit log has
 // recorded what the setup changed (it follows the bus and syncs each
 // batch: 10,000 new twins are seconds of it), so that the timed queries
@@ -505,6 +524,7 @@ func (r *runner) direct(ctx context.Context) float64 {
 
 // httpPhase drives target with HTTP batches for d and returns samples/s.
 func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Duration) float64 {
+	bg := r.background(target)
 	url := r.url + "/api/v1/telemetry"
 	token := r.token
 	if target == "tsingma-unscored" {
@@ -619,7 +639,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 	}
 	wg.Wait()
 	rate := float64(total.Load()) / d.Seconds()
-	r.printf("  %s %s slice: samples_per_s=%.0f ack_p50_ms=%.1f ack_p99_ms=%.1f", target, format, rate, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)))
+	r.printf("  %s %s slice: samples_per_s=%.0f ack_p50_ms=%.1f ack_p99_ms=%.1f%s", target, format, rate, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)), bg())
 	return rate
 }
 
@@ -627,6 +647,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 // from many clients for d, Window in flight per client. rate > 0 limits
 // the total samples/s and waits for each PUBACK (latency measurement).
 func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Duration, rate float64) (float64, []time.Duration) {
+	bg := r.background(target)
 	var total atomic.Int64
 	var lats []time.Duration
 	var mu sync.Mutex
@@ -719,7 +740,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 	}
 	wg.Wait()
 	s := float64(total.Load()) / d.Seconds()
-	r.printf("  %s mqtt slice: samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f", target, s, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)))
+	r.printf("  %s mqtt slice: samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f%s", target, s, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)), bg())
 	return s, lats
 }
 
