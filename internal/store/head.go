@@ -47,7 +47,18 @@ type series struct {
 	app     chunkenc.Appender
 	openMin int64
 	openMax int64
+	// Samples appended but not yet encoded into the open chunk: they go in
+	// pendN at a time, so that the chunk, its appender and its bytes (each
+	// a cache miss with many series) are touched once per pendN samples
+	// instead of once per sample. Readers of the open chunk encode them
+	// first (encodeLocked).
+	npend int
+	pendT [pendN]int64
+	pendV [pendN]float64
 }
+
+// pendN is the number of samples a series buffers before it encodes them.
+const pendN = 8
 
 const noTS = -1 << 63
 
@@ -66,23 +77,43 @@ func newSeries(ref uint64, key telemetry.Key, typ string) *series {
 // append adds a sample; the caller guarantees ts > lastTS. Holds s.mu.
 func (s *series) append(ts int64, v float64) {
 	s.mu.Lock()
-	if s.open == nil {
-		s.open = chunkenc.NewXORChunk()
-		app, _ := s.open.Appender() // cannot fail on a new XOR chunk
-		s.app = app
-		s.openMin = ts
-	}
-	s.app.Append(0, ts, v)
-	s.openMax = ts
+	s.pendT[s.npend], s.pendV[s.npend] = ts, v
+	s.npend++
 	s.lastTS, s.lastVal = ts, v
-	if s.open.NumSamples() >= samplesPerChunk {
-		s.cutLocked()
+	if s.npend == pendN {
+		s.encodeLocked()
 	}
 	s.mu.Unlock()
 }
 
-// cutLocked closes the open chunk into the list of closed chunks.
+// encodeLocked moves the pending samples into the open chunk, cutting it
+// when it is full.
+func (s *series) encodeLocked() {
+	for i := range s.npend {
+		ts, v := s.pendT[i], s.pendV[i]
+		if s.open == nil {
+			s.open = chunkenc.NewXORChunk()
+			app, _ := s.open.Appender() // cannot fail on a new XOR chunk
+			s.app = app
+			s.openMin = ts
+		}
+		s.app.Append(0, ts, v)
+		s.openMax = ts
+		if s.open.NumSamples() >= samplesPerChunk {
+			s.closeOpenLocked()
+		}
+	}
+	s.npend = 0
+}
+
+// cutLocked closes the open chunk, pending samples included, into the
+// list of closed chunks.
 func (s *series) cutLocked() {
+	s.encodeLocked()
+	s.closeOpenLocked()
+}
+
+func (s *series) closeOpenLocked() {
 	if s.open == nil || s.open.NumSamples() == 0 {
 		return
 	}
