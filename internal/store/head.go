@@ -124,6 +124,21 @@ func (s *series) closeOpenLocked() {
 	s.open, s.app = nil, nil
 }
 
+// twinEntry is the series of one twin, their channel names beside them:
+// resolve finds a channel without touching the series (each a cache miss
+// when there are many).
+type twinEntry struct {
+	chans []string
+	sers  []*series
+}
+
+func (e *twinEntry) len() int {
+	if e == nil {
+		return 0
+	}
+	return len(e.chans)
+}
+
 // head holds every series, indexed by key, ref and label postings.
 type head struct {
 	mu       sync.RWMutex
@@ -131,7 +146,7 @@ type head struct {
 	byRef    map[uint64]*series
 	postings map[string]map[string][]uint64 // label name → value → refs, per tenant below
 	tenants  map[uint64]string
-	byTwin   map[telemetry.Key][]*series // Channel "" : the series of one twin
+	byTwin   map[telemetry.Key]*twinEntry // Channel "": the series of one twin
 	nextRef  uint64
 }
 
@@ -141,7 +156,7 @@ func newHead() *head {
 		byRef:    make(map[uint64]*series),
 		postings: make(map[string]map[string][]uint64),
 		tenants:  make(map[uint64]string),
-		byTwin:   make(map[telemetry.Key][]*series),
+		byTwin:   make(map[telemetry.Key]*twinEntry),
 		nextRef:  1,
 	}
 }
@@ -160,7 +175,7 @@ func (h *head) get(k telemetry.Key) *series {
 func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 	missing := false
 	h.mu.RLock()
-	var twin []*series
+	var twin *twinEntry
 	var tenant, name string
 	have := false
 	next := 0 // where the scan of twin starts: after the last match
@@ -172,7 +187,7 @@ func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 			next = 0
 		}
 		var found *series
-		if n := len(twin); n <= 64 {
+		if n := twin.len(); n <= 64 {
 			// Channels usually arrive in the same order batch after
 			// batch, so the scan from the last match mostly hits at once.
 			for j := range n {
@@ -180,8 +195,8 @@ func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 				if k >= n {
 					k -= n
 				}
-				if s := twin[k]; s.key.Channel == smp.Channel {
-					found, next = s, k+1
+				if twin.chans[k] == smp.Channel {
+					found, next = twin.sers[k], k+1
 					break
 				}
 			}
@@ -222,7 +237,13 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 	h.byRef[ref] = s
 	h.tenants[ref] = key.Tenant
 	tk := telemetry.Key{Tenant: key.Tenant, Twin: key.Twin}
-	h.byTwin[tk] = append(h.byTwin[tk], s)
+	e := h.byTwin[tk]
+	if e == nil {
+		e = &twinEntry{}
+		h.byTwin[tk] = e
+	}
+	e.chans = append(e.chans, key.Channel)
+	e.sers = append(e.sers, s)
 	s.lset.Range(func(l labels.Label) {
 		m := h.postings[l.Name]
 		if m == nil {
@@ -297,5 +318,8 @@ func (h *head) match(tenant string, ms []*labels.Matcher) []*series {
 func (h *head) twinSeries(tenant, twin string) []*series {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.byTwin[telemetry.Key{Tenant: tenant, Twin: twin}]
+	if e := h.byTwin[telemetry.Key{Tenant: tenant, Twin: twin}]; e != nil {
+		return e.sers
+	}
+	return nil
 }
