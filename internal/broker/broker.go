@@ -180,9 +180,11 @@ type hook struct {
 	rejected atomic.Int64
 	waits    atomic.Int64
 
-	pmu        sync.RWMutex
-	principals map[*mqtt.Client]session
-	nextQueue  int // the queue the next client connecting is given
+	// principals holds a *session per connected client: read on every
+	// publish by the clients' read loops, written at connect and
+	// disconnect (a sync.Map: no lock shared by the read loops).
+	principals sync.Map
+	nextQueue  atomic.Uint64 // the queue the next client connecting is given
 
 	// Telemetry publishes go to one of a few queues, each with a worker
 	// that takes everything queued so far and stores it with one Ingest
@@ -200,6 +202,12 @@ type hook struct {
 type session struct {
 	p     auth.Principal
 	queue *msgQueue
+	// The last telemetry topic the client published to, its twin and
+	// whether it may publish there: clients mostly publish to one topic,
+	// and the topic's parse and ACL check then happen once. Only the
+	// client's read loop (OnPacketRead) uses them.
+	topic, twin string
+	allowed     bool
 }
 
 // msgQueue is one worker's queue of inbound telemetry messages.
@@ -336,13 +344,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 	}
-	h.pmu.Lock()
-	if h.principals == nil {
-		h.principals = map[*mqtt.Client]session{}
-	}
-	h.principals[cl] = session{p: p, queue: h.queues[h.nextQueue%workers]}
-	h.nextQueue++
-	h.pmu.Unlock()
+	h.principals.Store(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]})
 	return true
 }
 
@@ -351,11 +353,12 @@ func (h *hook) principal(cl *mqtt.Client) (auth.Principal, bool) {
 	return s.p, ok
 }
 
-func (h *hook) session(cl *mqtt.Client) (session, bool) {
-	h.pmu.RLock()
-	defer h.pmu.RUnlock()
-	s, ok := h.principals[cl]
-	return s, ok
+func (h *hook) session(cl *mqtt.Client) (*session, bool) {
+	s, ok := h.principals.Load(cl)
+	if !ok {
+		return &session{}, false
+	}
+	return s.(*session), true
 }
 
 // OnACLCheck keeps each client inside its tenant's namespace and applies
@@ -394,9 +397,7 @@ func permitted(p auth.Principal, topic string, write bool) bool {
 // (their PUBACKs cannot be sent; the client resends them, and the store
 // counts the copies as duplicates).
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
-	h.pmu.Lock()
-	delete(h.principals, cl)
-	h.pmu.Unlock()
+	h.principals.Delete(cl)
 }
 
 type errorReport struct {
@@ -432,11 +433,14 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	if !ok {
 		return pk, nil
 	}
-	twin, ok := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
-	if !ok || !permitted(sess.p, pk.TopicName, true) {
+	if pk.TopicName != sess.topic {
+		twin, ok := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
+		sess.topic, sess.twin, sess.allowed = pk.TopicName, twin, ok && permitted(sess.p, pk.TopicName, true)
+	}
+	if !sess.allowed {
 		return pk, nil
 	}
-	h.queue(cl, sess, pk, twin)
+	h.queue(cl, sess, pk, sess.twin)
 	pk.TopicName = dropTopic
 	return pk, nil
 }
@@ -467,7 +471,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // queue hands a QoS 0 or 1 telemetry publish to the client's worker; it
 // waits while the worker's queue is full (back-pressure: the client's
 // read loop stops). At shutdown the publish is dropped unacknowledged.
-func (h *hook) queue(cl *mqtt.Client, sess session, pk packets.Packet, twin string) {
+func (h *hook) queue(cl *mqtt.Client, sess *session, pk packets.Packet, twin string) {
 	h.messages.Add(1)
 	sess.queue.put(inbound{cl: cl, tenant: sess.p.Tenant, twin: twin, topic: pk.TopicName, payload: pk.Payload,
 		id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
