@@ -174,15 +174,17 @@ func TwinOfTenantTopic(tenant, topic string) (string, bool) {
 type hook struct {
 	mqtt.HookBase
 	b        *Broker
-	dec      sync.Pool
+	now      func() time.Time
 	messages atomic.Int64
 	samples  atomic.Int64
 	rejected atomic.Int64
 	waits    atomic.Int64
 
-	pmu        sync.RWMutex
-	principals map[*mqtt.Client]session
-	nextQueue  int // the queue the next client connecting is given
+	// principals holds a *session per connected client: read on every
+	// publish by the clients' read loops, written at connect and
+	// disconnect (a sync.Map: no lock shared by the read loops).
+	principals sync.Map
+	nextQueue  atomic.Uint64 // the queue the next client connecting is given
 
 	// Telemetry publishes go to one of a few queues, each with a worker
 	// that takes everything queued so far and stores it with one Ingest
@@ -200,6 +202,12 @@ type hook struct {
 type session struct {
 	p     auth.Principal
 	queue *msgQueue
+	// The last telemetry topic the client published to, its twin and
+	// whether it may publish there: clients mostly publish to one topic,
+	// and the topic's parse and ACL check then happen once. Only the
+	// client's read loop (OnPacketRead) uses them.
+	topic, twin string
+	allowed     bool
 }
 
 // msgQueue is one worker's queue of inbound telemetry messages.
@@ -229,7 +237,7 @@ func (q *msgQueue) put(m inbound) bool {
 		return false
 	}
 	q.queued = append(q.queued, m)
-	q.bytes += len(m.pk.Payload)
+	q.bytes += len(m.payload)
 	q.notEmpty.Signal()
 	return true
 }
@@ -248,7 +256,7 @@ func (q *msgQueue) take(buf []inbound) (batch []inbound, ok bool) {
 	n := min(len(q.queued), maxBatch)
 	batch = append(buf[:0], q.queued[:n]...)
 	for _, m := range batch {
-		q.bytes -= len(m.pk.Payload)
+		q.bytes -= len(m.payload)
 	}
 	clear(q.queued[:n])
 	q.queued = append(q.queued[:0], q.queued[n:]...)
@@ -264,13 +272,18 @@ func (q *msgQueue) stop() {
 	q.mu.Unlock()
 }
 
+// inbound is a telemetry publish waiting for its worker: what the worker
+// needs of the packet (not the packet, which is large); the worker decodes
+// the payload.
 type inbound struct {
-	cl     *mqtt.Client
-	tenant string
-	pk     packets.Packet
-	twin   string
-	items  []telemetry.Item
-	err    error // decode error
+	cl      *mqtt.Client
+	tenant  string
+	twin    string
+	topic   string
+	payload []byte
+	id      uint16 // packet id
+	qos     byte
+	retain  bool
 }
 
 const (
@@ -290,7 +303,7 @@ const (
 )
 
 func newHook(b *Broker, now func() time.Time) *hook {
-	h := &hook{b: b, dec: sync.Pool{New: func() any { return telemetry.NewDecoder(now) }}}
+	h := &hook{b: b, now: now}
 	for i := range h.queues {
 		h.queues[i] = newMsgQueue()
 	}
@@ -310,7 +323,11 @@ func (h *hook) start() {
 func (h *hook) ID() string { return "tsingma-telemetry" }
 
 func (h *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	switch b {
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // devPrincipal is every client's identity without Auth (--no-auth).
@@ -327,13 +344,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 	}
-	h.pmu.Lock()
-	if h.principals == nil {
-		h.principals = map[*mqtt.Client]session{}
-	}
-	h.principals[cl] = session{p: p, queue: h.queues[h.nextQueue%workers]}
-	h.nextQueue++
-	h.pmu.Unlock()
+	h.principals.Store(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]})
 	return true
 }
 
@@ -342,11 +353,12 @@ func (h *hook) principal(cl *mqtt.Client) (auth.Principal, bool) {
 	return s.p, ok
 }
 
-func (h *hook) session(cl *mqtt.Client) (session, bool) {
-	h.pmu.RLock()
-	defer h.pmu.RUnlock()
-	s, ok := h.principals[cl]
-	return s, ok
+func (h *hook) session(cl *mqtt.Client) (*session, bool) {
+	s, ok := h.principals.Load(cl)
+	if !ok {
+		return &session{}, false
+	}
+	return s.(*session), true
 }
 
 // OnACLCheck keeps each client inside its tenant's namespace and applies
@@ -361,6 +373,11 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if !ok {
 		return false
 	}
+	return permitted(p, topic, write)
+}
+
+// permitted is the ACL of OnACLCheck for a known client's principal.
+func permitted(p auth.Principal, topic string, write bool) bool {
 	ns := Namespace(p.Tenant)
 	if !strings.HasPrefix(topic, "tsingma/") && !strings.HasPrefix(topic, "$") && !strings.HasPrefix(topic, "+") && !strings.HasPrefix(topic, "#") {
 		return p.Role == auth.Admin // ordinary pub/sub outside tsingma's tree
@@ -380,9 +397,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 // (their PUBACKs cannot be sent; the client resends them, and the store
 // counts the copies as duplicates).
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
-	h.pmu.Lock()
-	delete(h.principals, cl)
-	h.pmu.Unlock()
+	h.principals.Delete(cl)
 }
 
 type errorReport struct {
@@ -394,9 +409,46 @@ type errorReport struct {
 	Errors   []telemetry.Rejection `json:"errors,omitempty"`
 }
 
-// OnPublish hands telemetry publishes to the client's worker and tells
-// mochi not to acknowledge or forward them: the worker does both once the
-// samples are durable. Other topics pass through untouched.
+// dropTopic is the topic OnPacketRead gives a publish it has claimed: a
+// broker drops a client's publish to $SYS without an answer (MQTT 4.7.2;
+// mochi's processPublish returns at its first check, IsValidFilter), so
+// the claimed packet costs mochi nothing more.
+const dropTopic = "$SYS/tsingma/claimed"
+
+// OnPacketRead claims telemetry publishes (QoS 0 and 1) as soon as mochi
+// has read them, before its publish processing (receive quota, ACL hook,
+// inflight lookup, hooks and their logging, which cost as much as the
+// rest of the message's handling): the packet goes to the client's worker,
+// which stores it and then acknowledges and forwards it, and mochi is left
+// a publish it drops. Anything else, and any publish that mochi must
+// refuse (protocol errors, ACL), goes on to mochi unchanged; so do QoS 2
+// and topic aliases, which OnPublish takes after mochi has resolved them.
+func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type != packets.Publish || pk.FixedHeader.Qos > 1 || cl.Net.Inline ||
+		pk.Properties.TopicAliasFlag || pk.Properties.TopicAlias != 0 ||
+		pk.PublishValidate(h.b.srv.Options.Capabilities.TopicAliasMaximum) != packets.CodeSuccess {
+		return pk, nil
+	}
+	sess, ok := h.session(cl)
+	if !ok {
+		return pk, nil
+	}
+	if pk.TopicName != sess.topic {
+		twin, ok := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
+		sess.topic, sess.twin, sess.allowed = pk.TopicName, twin, ok && permitted(sess.p, pk.TopicName, true)
+	}
+	if !sess.allowed {
+		return pk, nil
+	}
+	h.queue(cl, sess, pk, sess.twin)
+	pk.TopicName = dropTopic
+	return pk, nil
+}
+
+// OnPublish takes the telemetry publishes that OnPacketRead left to mochi
+// (QoS 2, topic aliases): QoS 2 is stored before mochi's PUBREC; the others
+// go to the client's worker, and mochi is told not to acknowledge or
+// forward them. Other topics pass through untouched.
 func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
@@ -405,27 +457,24 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok {
 		return pk, packets.ErrRejectPacket
 	}
-	p := sess.p
-	twin, ok := TwinOfTenantTopic(p.Tenant, pk.TopicName)
+	twin, ok := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
 	if !ok {
 		return pk, nil // ordinary pub/sub
 	}
 	if pk.FixedHeader.Qos > 1 {
-		return h.publishSync(p.Tenant, pk, twin)
+		return h.publishSync(sess.p.Tenant, pk, twin)
 	}
-	h.messages.Add(1)
-	dec := h.dec.Get().(*telemetry.Decoder)
-	// One item per value: sized from the payload's colons (one per key),
-	// so the decode does not grow the slice value by value.
-	items, err := dec.DecodeMQTT(make([]telemetry.Item, 0, min(bytes.Count(pk.Payload, []byte{':'}), 1024)), twin, pk.Payload)
-	h.dec.Put(dec)
-	for i := range items {
-		items[i].Sample.Tenant = p.Tenant
-	}
-	if !sess.queue.put(inbound{cl: cl, pk: pk, twin: twin, tenant: p.Tenant, items: items, err: err}) {
-		return pk, packets.ErrRejectPacket // shutting down: no PUBACK
-	}
+	h.queue(cl, sess, pk, twin)
 	return pk, packets.ErrRejectPacket
+}
+
+// queue hands a QoS 0 or 1 telemetry publish to the client's worker; it
+// waits while the worker's queue is full (back-pressure: the client's
+// read loop stops). At shutdown the publish is dropped unacknowledged.
+func (h *hook) queue(cl *mqtt.Client, sess *session, pk packets.Packet, twin string) {
+	h.messages.Add(1)
+	sess.queue.put(inbound{cl: cl, tenant: sess.p.Tenant, twin: twin, topic: pk.TopicName, payload: pk.Payload,
+		id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 }
 
 // stop ends the workers after they have drained their queues; called by
@@ -442,12 +491,13 @@ func (h *hook) work(q *msgQueue) {
 	var batch []inbound
 	var items []telemetry.Item
 	var w ackWriter
+	dec := telemetry.NewDecoder(h.now)
 	for {
 		var ok bool
 		if batch, ok = q.take(batch); !ok {
 			return
 		}
-		items = h.process(batch, items[:0], &w)
+		items = h.process(dec, batch, items[:0], &w)
 		clear(batch)
 	}
 }
@@ -492,17 +542,21 @@ func (w *ackWriter) flush(log *slog.Logger) {
 	w.order = w.order[:0]
 }
 
-// process stores a batch of messages (of any of the queue's clients) with
-// one Ingest call and acknowledges them.
-func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []telemetry.Item {
+// process decodes a batch of messages (of any of the queue's clients),
+// stores them with one Ingest call and acknowledges them.
+func (h *hook) process(dec *telemetry.Decoder, batch []inbound, items []telemetry.Item, w *ackWriter) []telemetry.Item {
 	start := make([]int, len(batch)+1)
+	errs := make([]error, len(batch))
 	for i, m := range batch {
 		start[i] = len(items)
-		if m.err == nil {
-			for _, it := range m.items {
-				it.Index = len(items)
-				items = append(items, it)
-			}
+		var err error
+		if items, err = dec.DecodeMQTT(items, m.twin, m.payload); err != nil {
+			items, errs[i] = items[:start[i]], err
+			continue
+		}
+		for j := start[i]; j < len(items); j++ {
+			items[j].Index = j
+			items[j].Sample.Tenant = m.tenant
 		}
 	}
 	start[len(batch)] = len(items)
@@ -548,19 +602,19 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []
 		n := start[i+1] - start[i]
 		code := packets.CodeSuccess
 		switch {
-		case m.err != nil:
+		case errs[i] != nil:
 			h.rejected.Add(1)
-			h.report(m.tenant, m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Error: m.err.Error()})
+			h.report(m.tenant, m.twin, errorReport{Topic: m.topic, PacketID: m.id, Error: errs[i].Error()})
 			code = packets.ErrPayloadFormatInvalid
 		case len(rej[i]) > 0:
 			h.rejected.Add(int64(len(rej[i])))
-			h.report(m.tenant, m.twin, errorReport{Topic: m.pk.TopicName, PacketID: m.pk.PacketID, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
+			h.report(m.tenant, m.twin, errorReport{Topic: m.topic, PacketID: m.id, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
 			if len(rej[i]) == n {
 				code = packets.ErrPayloadFormatInvalid
 			}
 		}
-		if m.pk.FixedHeader.Qos == 1 {
-			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.pk.PacketID, ProtocolVersion: m.cl.Properties.ProtocolVersion}
+		if m.qos == 1 {
+			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.id, ProtocolVersion: m.cl.Properties.ProtocolVersion}
 			if ack.ProtocolVersion == 5 {
 				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
 			}
@@ -572,9 +626,9 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []
 	}
 	w.flush(h.b.log)
 	for i, m := range batch {
-		if ok[i] && h.forwarded(m.pk) {
+		if ok[i] && h.forwarded(m.topic, m.retain) {
 			// Forward to ordinary subscribers, as the broker would have.
-			if err := h.b.srv.Publish(m.pk.TopicName, m.pk.Payload, m.pk.FixedHeader.Retain, m.pk.FixedHeader.Qos); err != nil {
+			if err := h.b.srv.Publish(m.topic, m.payload, m.retain, m.qos); err != nil {
 				h.b.log.Debug("forward telemetry", "err", err)
 			}
 		}
@@ -586,11 +640,11 @@ func (h *hook) process(batch []inbound, items []telemetry.Item, w *ackWriter) []
 // the broker: when it is retained or someone subscribes to its topic.
 // Mostly nobody does, and a publish through mochi costs as much as the
 // rest of the message's handling.
-func (h *hook) forwarded(pk packets.Packet) bool {
-	if pk.FixedHeader.Retain {
+func (h *hook) forwarded(topic string, retain bool) bool {
+	if retain {
 		return true
 	}
-	subs := h.b.srv.Topics.Subscribers(pk.TopicName)
+	subs := h.b.srv.Topics.Subscribers(topic)
 	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
 }
 
@@ -643,9 +697,7 @@ func writeRaw(cl *mqtt.Client, b []byte) error {
 // publishSync stores a QoS 2 publish before mochi sends its PUBREC.
 func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packets.Packet, error) {
 	h.messages.Add(1)
-	dec := h.dec.Get().(*telemetry.Decoder)
-	items, err := dec.DecodeMQTT(nil, twin, pk.Payload)
-	h.dec.Put(dec)
+	items, err := telemetry.NewDecoder(h.now).DecodeMQTT(nil, twin, pk.Payload)
 	for i := range items {
 		items[i].Sample.Tenant = tenant
 	}

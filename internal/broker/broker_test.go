@@ -382,3 +382,65 @@ func TestOversizedPacketRefused(t *testing.T) {
 		t.Fatalf("stored %d samples, want 1 (the small one)", fi.count())
 	}
 }
+
+// TestTelemetryPathsStoreOnce: QoS 0 and 1 publishes are claimed as mochi
+// reads them, QoS 2 and MQTT 5 topic aliases go through mochi's publish
+// processing; each is stored and forwarded exactly once.
+func TestTelemetryPathsStoreOnce(t *testing.T) {
+	addr, fi := startBroker(t)
+	sub := connect3(t, addr, "watcher")
+	msgs := make(chan string, 16)
+	if tok := sub.Subscribe("tsingma/v1/twins/#", 0, func(_ paho.Client, m paho.Message) { msgs <- m.Topic() }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	pub := connect3(t, addr, "sensor")
+	for qos := byte(0); qos <= 2; qos++ {
+		if tok := pub.Publish("tsingma/v1/twins/g1/telemetry", qos, false, fmt.Sprintf(`{"ts":%d,"values":{"rain":1}}`, 1000+int(qos))); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish qos %d: %v", qos, tok.Error())
+		}
+		if got := recv(t, msgs); got != "tsingma/v1/twins/g1/telemetry" {
+			t.Fatalf("qos %d: subscriber got topic %q", qos, got)
+		}
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	ctx := t.Context()
+	if _, err := c.Connect(ctx, &paho5.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(&paho5.Disconnect{})
+	alias := uint16(3)
+	for i, topic := range []string{"tsingma/v1/twins/g1/telemetry", ""} {
+		resp, err := c.Publish(ctx, &paho5.Publish{Topic: topic, QoS: 1, Properties: &paho5.PublishProperties{TopicAlias: &alias},
+			Payload: fmt.Appendf(nil, `{"ts":%d,"values":{"rain":2}}`, 2000+i)})
+		if err != nil || resp.ReasonCode != 0 {
+			t.Fatalf("publish %d with topic alias: %+v %v", i, resp, err)
+		}
+		if got := recv(t, msgs); got != "tsingma/v1/twins/g1/telemetry" {
+			t.Fatalf("alias publish %d: subscriber got topic %q", i, got)
+		}
+	}
+	// QoS 0 has no acknowledgement: wait for its sample.
+	for deadline := time.Now().Add(5 * time.Second); fi.count() < 5 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	seen := map[int64]int{}
+	for _, it := range fi.items {
+		seen[it.Sample.TS]++
+	}
+	for _, ts := range []int64{1000, 1001, 1002, 2000, 2001} {
+		if seen[ts] != 1 {
+			t.Errorf("sample at ts %d stored %d times, want once (all: %v)", ts, seen[ts], seen)
+		}
+	}
+	select {
+	case m := <-msgs:
+		t.Errorf("subscriber got an extra message on %q", m)
+	default:
+	}
+}

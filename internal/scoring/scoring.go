@@ -348,6 +348,10 @@ func (s *Service) route() {
 			}
 			if i < 0 || smp.Twin != twin || smp.Tenant != tenant {
 				tenant, twin, i = smp.Tenant, smp.Twin, s.shardIndex(smp.Key())
+				if parts[i] == nil {
+					// About an even share, so the part rarely grows.
+					parts[i] = make([]telemetry.Sample, 0, len(ev.Samples)/len(parts)+len(ev.Samples)/8+8)
+				}
 			}
 			parts[i] = append(parts[i], smp)
 		}

@@ -464,6 +464,7 @@ func (s *Store) cut() (flushSnap, error) {
 // writeFlush writes the snapshot as a block, swaps it in for the in-memory
 // chunks, and deletes the WAL segments it covers.
 func (s *Store) writeFlush(snap flushSnap) error {
+	defer s.background()()
 	var jobs []*blockSeries
 	for _, ser := range snap.order {
 		// Cut chunks never change: writeBlock decodes them without the
@@ -507,6 +508,7 @@ func (s *Store) writeFlush(snap flushSnap) error {
 // VictoriaMetrics does), then removes them. It runs on the maintenance
 // goroutine; queries meanwhile read either the old or the new chunks.
 func (s *Store) rewrite(old []*block, resolution int64) error {
+	defer s.background()()
 	if len(old) == 0 {
 		return nil
 	}

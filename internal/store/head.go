@@ -47,7 +47,18 @@ type series struct {
 	app     chunkenc.Appender
 	openMin int64
 	openMax int64
+	// Samples appended but not yet encoded into the open chunk: they go in
+	// pendN at a time, so that the chunk, its appender and its bytes (each
+	// a cache miss with many series) are touched once per pendN samples
+	// instead of once per sample. Readers of the open chunk encode them
+	// first (encodeLocked).
+	npend int
+	pendT [pendN]int64
+	pendV [pendN]float64
 }
+
+// pendN is the number of samples a series buffers before it encodes them.
+const pendN = 8
 
 const noTS = -1 << 63
 
@@ -66,23 +77,43 @@ func newSeries(ref uint64, key telemetry.Key, typ string) *series {
 // append adds a sample; the caller guarantees ts > lastTS. Holds s.mu.
 func (s *series) append(ts int64, v float64) {
 	s.mu.Lock()
-	if s.open == nil {
-		s.open = chunkenc.NewXORChunk()
-		app, _ := s.open.Appender() // cannot fail on a new XOR chunk
-		s.app = app
-		s.openMin = ts
-	}
-	s.app.Append(0, ts, v)
-	s.openMax = ts
+	s.pendT[s.npend], s.pendV[s.npend] = ts, v
+	s.npend++
 	s.lastTS, s.lastVal = ts, v
-	if s.open.NumSamples() >= samplesPerChunk {
-		s.cutLocked()
+	if s.npend == pendN {
+		s.encodeLocked()
 	}
 	s.mu.Unlock()
 }
 
-// cutLocked closes the open chunk into the list of closed chunks.
+// encodeLocked moves the pending samples into the open chunk, cutting it
+// when it is full.
+func (s *series) encodeLocked() {
+	for i := range s.npend {
+		ts, v := s.pendT[i], s.pendV[i]
+		if s.open == nil {
+			s.open = chunkenc.NewXORChunk()
+			app, _ := s.open.Appender() // cannot fail on a new XOR chunk
+			s.app = app
+			s.openMin = ts
+		}
+		s.app.Append(0, ts, v)
+		s.openMax = ts
+		if s.open.NumSamples() >= samplesPerChunk {
+			s.closeOpenLocked()
+		}
+	}
+	s.npend = 0
+}
+
+// cutLocked closes the open chunk, pending samples included, into the
+// list of closed chunks.
 func (s *series) cutLocked() {
+	s.encodeLocked()
+	s.closeOpenLocked()
+}
+
+func (s *series) closeOpenLocked() {
 	if s.open == nil || s.open.NumSamples() == 0 {
 		return
 	}
@@ -93,6 +124,21 @@ func (s *series) cutLocked() {
 	s.open, s.app = nil, nil
 }
 
+// twinEntry is the series of one twin, their channel names beside them:
+// resolve finds a channel without touching the series (each a cache miss
+// when there are many).
+type twinEntry struct {
+	chans []string
+	sers  []*series
+}
+
+func (e *twinEntry) len() int {
+	if e == nil {
+		return 0
+	}
+	return len(e.chans)
+}
+
 // head holds every series, indexed by key, ref and label postings.
 type head struct {
 	mu       sync.RWMutex
@@ -100,7 +146,7 @@ type head struct {
 	byRef    map[uint64]*series
 	postings map[string]map[string][]uint64 // label name → value → refs, per tenant below
 	tenants  map[uint64]string
-	byTwin   map[telemetry.Key][]*series // Channel "" : the series of one twin
+	byTwin   map[telemetry.Key]*twinEntry // Channel "": the series of one twin
 	nextRef  uint64
 }
 
@@ -110,7 +156,7 @@ func newHead() *head {
 		byRef:    make(map[uint64]*series),
 		postings: make(map[string]map[string][]uint64),
 		tenants:  make(map[uint64]string),
-		byTwin:   make(map[telemetry.Key][]*series),
+		byTwin:   make(map[telemetry.Key]*twinEntry),
 		nextRef:  1,
 	}
 }
@@ -129,7 +175,7 @@ func (h *head) get(k telemetry.Key) *series {
 func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 	missing := false
 	h.mu.RLock()
-	var twin []*series
+	var twin *twinEntry
 	var tenant, name string
 	have := false
 	next := 0 // where the scan of twin starts: after the last match
@@ -141,7 +187,7 @@ func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 			next = 0
 		}
 		var found *series
-		if n := len(twin); n <= 64 {
+		if n := twin.len(); n <= 64 {
 			// Channels usually arrive in the same order batch after
 			// batch, so the scan from the last match mostly hits at once.
 			for j := range n {
@@ -149,8 +195,8 @@ func (h *head) resolve(samples []telemetry.Sample, sers []*series) {
 				if k >= n {
 					k -= n
 				}
-				if s := twin[k]; s.key.Channel == smp.Channel {
-					found, next = s, k+1
+				if twin.chans[k] == smp.Channel {
+					found, next = twin.sers[k], k+1
 					break
 				}
 			}
@@ -191,7 +237,13 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 	h.byRef[ref] = s
 	h.tenants[ref] = key.Tenant
 	tk := telemetry.Key{Tenant: key.Tenant, Twin: key.Twin}
-	h.byTwin[tk] = append(h.byTwin[tk], s)
+	e := h.byTwin[tk]
+	if e == nil {
+		e = &twinEntry{}
+		h.byTwin[tk] = e
+	}
+	e.chans = append(e.chans, key.Channel)
+	e.sers = append(e.sers, s)
 	s.lset.Range(func(l labels.Label) {
 		m := h.postings[l.Name]
 		if m == nil {
@@ -266,5 +318,8 @@ func (h *head) match(tenant string, ms []*labels.Matcher) []*series {
 func (h *head) twinSeries(tenant, twin string) []*series {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.byTwin[telemetry.Key{Tenant: tenant, Twin: twin}]
+	if e := h.byTwin[telemetry.Key{Tenant: tenant, Twin: twin}]; e != nil {
+		return e.sers
+	}
+	return nil
 }

@@ -44,6 +44,7 @@ func (ser *series) snapshot(mint, maxt int64) ([][]byte, error) {
 // location of a D1 chunk (xor nil).
 func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off int64, n int) error) error {
 	ser.mu.Lock()
+	ser.encodeLocked() // first: it may close the open chunk
 	var metas []*chunkMeta
 	for _, cm := range ser.chunks {
 		if cm.maxt >= mint && cm.mint <= maxt {

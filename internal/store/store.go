@@ -115,6 +115,11 @@ type Stats struct {
 	Blocks       int
 	WALBytes     int64
 	BlockBytes   int64
+	// Background is the number of flushes and block rewrites running now,
+	// BackgroundRuns the number finished (a benchmark tells by them
+	// whether its interval carried such work).
+	Background     int
+	BackgroundRuns uint64
 }
 
 type commitReq struct {
@@ -192,6 +197,9 @@ type Store struct {
 	applyCh       chan applyJob
 	applyBusy     atomic.Int32 // jobs handed to the applier and not yet done
 	walSinceFlush atomic.Int64
+	// Flushes and block rewrites: running now, and finished.
+	bgRunning atomic.Int32
+	bgRuns    atomic.Uint64
 
 	blocksMu sync.RWMutex
 	blocks   []*block
@@ -696,6 +704,16 @@ func (s *Store) Flush(ctx context.Context) error {
 	return s.writeFlush(res.snap)
 }
 
+// background counts a flush or block rewrite while it runs; call the
+// function it returns when it ends.
+func (s *Store) background() (done func()) {
+	s.bgRunning.Add(1)
+	return func() {
+		s.bgRunning.Add(-1)
+		s.bgRuns.Add(1)
+	}
+}
+
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	st := Stats{
@@ -705,6 +723,7 @@ func (s *Store) Stats() Stats {
 		Commits:      s.commits.Load(),
 		WALBytes:     s.walSinceFlush.Load(),
 	}
+	st.Background, st.BackgroundRuns = int(s.bgRunning.Load()), s.bgRuns.Load()
 	st.Fsync = s.fsync.snapshot()
 	s.blocksMu.RLock()
 	st.Blocks = len(s.blocks)

@@ -187,3 +187,36 @@ func TestFullWALFlushesPromptly(t *testing.T) {
 		t.Fatalf("%d samples after the flush, want 10000", got)
 	}
 }
+
+// TestPendingSamplesAcrossChunkCut: samples waiting to be encoded are
+// read by queries, also when encoding them closes the open chunk, and by
+// a flush.
+func TestPendingSamplesAcrossChunkCut(t *testing.T) {
+	s := openT(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	n := 0
+	add := func(k int) {
+		t.Helper()
+		if _, err := s.Append(ctx, gen("g1", "rain", n, k)); err != nil {
+			t.Fatal(err)
+		}
+		n += k
+	}
+	// After 3 samples and a query, later encodings leave samplesPerChunk-5
+	// in the open chunk and 7 pending: the next query's encoding closes
+	// the chunk in the middle of the pending samples.
+	add(3)
+	checkSeq(t, collect(t, s, "g1", "rain"), n)
+	add(samplesPerChunk - 1)
+	checkSeq(t, collect(t, s, "g1", "rain"), n)
+	for _, k := range []int{1, 2, 5, 7, 8, 9, pendN*3 + 1} {
+		add(k)
+		checkSeq(t, collect(t, s, "g1", "rain"), n)
+	}
+	add(5)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkSeq(t, collect(t, s, "g1", "rain"), n)
+}

@@ -2,8 +2,11 @@ package ingest
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,5 +49,21 @@ func TestMQTTPhaseStoresWhatWasAcknowledged(t *testing.T) {
 	}
 	if _, err := dialMQTT(r.mqtt, "intruder", "bench", "not-the-token"); err == nil {
 		t.Fatal("CONNECT with a wrong password was accepted")
+	}
+}
+
+func TestAppendCents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := []float64{0, math.Copysign(0, -1), 0.01, -0.01, 0.1, -0.1, 1, -1, 1.5, 12.34, -12.3, 99.99, 100, 1234567.89}
+	v := 0.0
+	for range 100_000 {
+		v = value(rng, v)
+		vals = append(vals, v, v*1000)
+	}
+	for _, v := range vals {
+		v = math.Round(v*100) / 100
+		if got, want := string(appendCents(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Fatalf("appendCents(%v) = %q, want %q", v, got, want)
+		}
 	}
 }
