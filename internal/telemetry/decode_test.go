@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +221,11 @@ func FuzzFastPathAgrees(f *testing.F) {
 		"m" + `{"values":{},"ts":10}`,
 		"m" + `{"values":{"a":true},"ts":10}`,
 		"m" + `{"ts":10,"values":{"a":1},"twin":"g1"}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1000,"value":0.000123},{"twin":"a","channel":"x","ts":0,"value":-0.0}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1,"value":123456789012345.6},{"twin":"a","channel":"x","ts":2,"value":9007199254740993}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":01,"value":1},{"twin":"a","channel":"x" ,"ts":1,"value":1}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1,"value":1.},{"twin":"a","channel":"x","ts":-1,"value":1}]}`,
+		"j" + `{"samples":[{"twin":"a","channel":"x","ts":1,"value":0.1e1}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -247,4 +254,38 @@ func FuzzFastPathAgrees(f *testing.F) {
 			t.Fatalf("items differ:\nfast    %+v\ngeneral %+v", fast, general)
 		}
 	})
+}
+
+// TestValueBits: the scanner's numbers have the bits strconv gives, on
+// both of its ways (decimals converted in the scan, the rest by fastfloat).
+func TestValueBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	texts := []string{"0", "-0", "0.0", "-0.0", "1", "0.1", "0.3", "123456789012345", "1234567890123456", "0.000000000000000000001",
+		"99999999999999.9", "4503599627370497.5", "1e5", "1.5E-3", "-2.5e+10", "9007199254740993", "0.30000000000000004"}
+	for range 200_000 {
+		digits := 1 + rng.IntN(17)
+		m := rng.Int64N(int64(math.Pow10(min(digits, 18))))
+		txt := strconv.FormatInt(m, 10)
+		if p := rng.IntN(len(txt) + 1); p > 0 && p <= len(txt) && rng.IntN(4) > 0 {
+			txt = txt[:len(txt)-p] + "." + txt[len(txt)-p:]
+			if txt[0] == '.' {
+				txt = "0" + txt
+			}
+		}
+		if rng.IntN(2) == 0 {
+			txt = "-" + txt
+		}
+		texts = append(texts, txt)
+	}
+	for _, txt := range texts {
+		want, err := strconv.ParseFloat(txt, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := scanner{b: []byte(txt + ",")}
+		got, ok := s.value()
+		if !ok || math.Float64bits(got) != math.Float64bits(want) || s.i != len(txt) {
+			t.Fatalf("value(%q) = %v (bits %x), %v, at %d; want %v (bits %x)", txt, got, math.Float64bits(got), ok, s.i, want, math.Float64bits(want))
+		}
+	}
 }

@@ -29,18 +29,19 @@ type scanner struct {
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	b, i := s.b, s.i
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
+	s.i = i
 }
 
 // byte consumes c after optional whitespace.
 func (s *scanner) byte(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c { // mostly there is no whitespace
+		s.i++
+		return true
+	}
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == c {
 		s.i++
@@ -64,17 +65,15 @@ func (s *scanner) str() ([]byte, bool) {
 	if !s.byte('"') {
 		return nil, false
 	}
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
+	b, start := s.b, s.i
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
 		case c == '"':
-			s.i++
-			return s.b[start : s.i-1], true
+			s.i = i + 1
+			return b[start:i], true
 		case c == '\\' || c < 0x20:
 			return nil, false
 		}
-		s.i++
 	}
 	return nil, false
 }
@@ -83,74 +82,142 @@ func (s *scanner) str() ([]byte, bool) {
 // whether it is a plain integer (no fraction, no exponent, no sign).
 func (s *scanner) number() (raw []byte, integer bool, ok bool) {
 	s.ws()
-	start := s.i
+	b, i := s.b, s.i
+	start := i
 	integer = true
-	if s.i < len(s.b) && s.b[s.i] == '-' {
-		s.i++
+	if i < len(b) && b[i] == '-' {
+		i++
 		integer = false
 	}
 	switch {
-	case s.i < len(s.b) && s.b[s.i] == '0':
-		s.i++
-	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i++
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
 		}
 	default:
 		return nil, false, false
 	}
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
+	if i < len(b) && b[i] == '.' {
+		i++
 		integer = false
-		d := s.i
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
+		d := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
 		}
-		if s.i == d {
+		if i == d {
 			return nil, false, false
 		}
 	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
 		integer = false
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		d := s.i
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
+		d := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
 		}
-		if s.i == d {
+		if i == d {
 			return nil, false, false
 		}
 	}
 	// A number must end at a delimiter, as in any JSON parser.
-	if s.i < len(s.b) {
-		switch s.b[s.i] {
+	if i < len(b) {
+		switch b[i] {
 		case ',', '}', ']', ' ', '\t', '\n', '\r':
 		default:
 			return nil, false, false
 		}
 	}
-	return s.b[start:s.i], integer, true
+	s.i = i
+	return b[start:i], integer, true
 }
 
-// ts reads a timestamp given as whole milliseconds in [0, 1e15].
+// ts reads a timestamp given as whole milliseconds in [0, 1e15], in one
+// pass that checks and converts its digits.
 func (s *scanner) ts() (int64, bool) {
-	raw, integer, ok := s.number()
-	if !ok || !integer || len(raw) > 16 {
-		return 0, false
-	}
+	s.ws()
+	b, i := s.b, s.i
+	start := i
 	var v int64
-	for _, c := range raw {
-		v = v*10 + int64(c-'0')
+	for i < len(b) && b[i]-'0' <= 9 && i-start < 17 {
+		v = v*10 + int64(b[i]-'0')
+		i++
 	}
+	n := i - start
+	if n == 0 || n > 16 || (n > 1 && b[start] == '0') || !delimiter(b, i) {
+		return 0, false // not a plain integer: a fraction, a sign, an exponent
+	}
+	s.i = i
 	return v, v <= 1e15
 }
 
-// value reads a finite number. It is parsed by the general decoder's own
-// float parser (fastjson's fastfloat), so both paths give the same bits.
+// delimiter reports whether a number ending before b[i] ends at a
+// delimiter (or the input's end), as in any JSON parser.
+func delimiter(b []byte, i int) bool {
+	if i == len(b) {
+		return true
+	}
+	switch b[i] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+// value reads a finite number. A decimal without exponent and with at most
+// 15 significant digits, the form sensors send, is converted in the pass
+// that checks its grammar: its digits and the power of ten it is divided
+// by are exact float64 values, so one division gives the correctly
+// rounded result, the bits any correct parser gives (the fast path of
+// Clinger's algorithm, which strconv and fastfloat take too). Other
+// numbers are parsed by the general decoder's own float parser (fastjson's
+// fastfloat), so both paths give the same bits.
 func (s *scanner) value() (float64, bool) {
+	s.ws()
+	b, i := s.b, s.i
+	start := i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	var m uint64
+	digits, frac := 0, 0
+	intStart := i
+	for i < len(b) && b[i]-'0' <= 9 {
+		if c := b[i] - '0'; digits > 0 || c != 0 {
+			digits++
+		}
+		m = m*10 + uint64(b[i]-'0')
+		i++
+	}
+	simple := i > intStart && (i-intStart == 1 || b[intStart] != '0')
+	if simple && i < len(b) && b[i] == '.' {
+		i++
+		fracStart := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			if c := b[i] - '0'; digits > 0 || c != 0 {
+				digits++
+			}
+			m = m*10 + uint64(b[i]-'0')
+			i++
+		}
+		frac = i - fracStart
+		simple = frac > 0
+	}
+	if simple && digits <= 15 && frac < len(pow10) && delimiter(b, i) {
+		s.i = i
+		f := float64(m) / pow10[frac]
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+	s.i = start
 	raw, _, ok := s.number()
 	if !ok {
 		return 0, false
@@ -163,6 +230,10 @@ func (s *scanner) value() (float64, bool) {
 	}
 	return f, true
 }
+
+// pow10 holds the powers of ten that a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // end reports whether only whitespace is left.
 func (s *scanner) end() bool {
@@ -186,7 +257,7 @@ func (d *Decoder) fastSamples(dst []Item, body []byte) ([]Item, bool) {
 		s.i++
 	} else {
 		for {
-			it, ok := d.fastSample(&s, len(dst))
+			it, ok := d.compactSample(&s, len(dst))
 			if !ok {
 				return dst[:n0], false
 			}
@@ -204,6 +275,44 @@ func (d *Decoder) fastSamples(dst []Item, body []byte) ([]Item, bool) {
 		return dst[:n0], false
 	}
 	return dst, true
+}
+
+// compactSample reads one sample object written as encoders write it:
+// {"twin":..,"channel":..,"ts":..,"value":..}, in this order, without
+// whitespace, its keys matched as whole literals. Any other layout goes
+// to fastSample.
+func (d *Decoder) compactSample(s *scanner, idx int) (Item, bool) {
+	start := s.i
+	it := Item{Index: idx}
+	it.Sample.Tenant = DefaultTenant
+	var ok bool
+	var v []byte
+	if s.lit(`{"twin":`) {
+		if v, ok = s.str(); ok {
+			it.Sample.Twin, ok = d.twinName(v)
+		}
+		if ok = ok && s.lit(`,"channel":`); ok {
+			if v, ok = s.str(); ok {
+				it.Sample.Channel, ok = d.chanName(v)
+			}
+		}
+		ok = ok && s.lit(`,"ts":`) && s.tsInto(&it.Sample.TS) &&
+			s.lit(`,"value":`) && s.valueInto(&it.Sample.Value) && s.lit("}")
+		if ok {
+			return it, true
+		}
+	}
+	s.i = start
+	return d.fastSample(s, idx)
+}
+
+// lit consumes tok, with no whitespace before it.
+func (s *scanner) lit(tok string) bool {
+	if len(s.b)-s.i >= len(tok) && string(s.b[s.i:s.i+len(tok)]) == tok {
+		s.i += len(tok)
+		return true
+	}
+	return false
 }
 
 // fastSample reads one {"twin","channel","ts","value"} object, the four
@@ -354,16 +463,30 @@ func (d *Decoder) fastChannels(s *scanner, dst []Item, twin string) ([]Item, boo
 func (s *scanner) sampleKey() uint8 {
 	s.ws()
 	b := s.b[s.i:]
-	for _, k := range [...]struct {
-		tok string
-		bit uint8
-	}{{`"twin"`, 1}, {`"channel"`, 2}, {`"ts"`, 4}, {`"value"`, 8}} {
-		if len(b) >= len(k.tok) && string(b[:len(k.tok)]) == k.tok {
-			s.i += len(k.tok)
-			return k.bit
-		}
+	if len(b) < 4 || b[0] != '"' {
+		return 0
 	}
-	return 0
+	var tok string
+	var bit uint8
+	switch b[1] {
+	case 't':
+		if b[2] == 's' {
+			tok, bit = `"ts"`, 4
+		} else {
+			tok, bit = `"twin"`, 1
+		}
+	case 'c':
+		tok, bit = `"channel"`, 2
+	case 'v':
+		tok, bit = `"value"`, 8
+	default:
+		return 0
+	}
+	if len(b) < len(tok) || string(b[:len(tok)]) != tok {
+		return 0
+	}
+	s.i += len(tok)
+	return bit
 }
 
 // twinName returns a twin id as a string, false if it is not a valid id.
