@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
@@ -43,8 +42,7 @@ type series struct {
 	lastTS  int64
 	lastVal float64
 	chunks  []*chunkMeta
-	open    *chunkenc.XORChunk
-	app     chunkenc.Appender
+	open    xorEnc // the open chunk (no samples: empty)
 	openMin int64
 	openMax int64
 	// Samples appended but not yet encoded into the open chunk: they go in
@@ -91,15 +89,12 @@ func (s *series) append(ts int64, v float64) {
 func (s *series) encodeLocked() {
 	for i := range s.npend {
 		ts, v := s.pendT[i], s.pendV[i]
-		if s.open == nil {
-			s.open = chunkenc.NewXORChunk()
-			app, _ := s.open.Appender() // cannot fail on a new XOR chunk
-			s.app = app
+		if s.open.n == 0 {
 			s.openMin = ts
 		}
-		s.app.Append(0, ts, v)
+		s.open.append(ts, v)
 		s.openMax = ts
-		if s.open.NumSamples() >= samplesPerChunk {
+		if s.open.n >= samplesPerChunk {
 			s.closeOpenLocked()
 		}
 	}
@@ -114,14 +109,12 @@ func (s *series) cutLocked() {
 }
 
 func (s *series) closeOpenLocked() {
-	if s.open == nil || s.open.NumSamples() == 0 {
+	if s.open.n == 0 {
 		return
 	}
-	b := s.open.Bytes()
-	data := make([]byte, len(b))
-	copy(data, b)
-	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.NumSamples(), enc: encXOR, data: data})
-	s.open, s.app = nil, nil
+	data := s.open.bytes(make([]byte, 0, s.open.size()))
+	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.n, enc: encXOR, data: data})
+	s.open = xorEnc{}
 }
 
 // twinEntry is the series of one twin, their channel names beside them:

@@ -64,10 +64,8 @@ func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off i
 		refs[i] = ref{cm.data, cm.blk, cm.off, cm.length}
 	}
 	var open []byte
-	if ser.open != nil && ser.open.NumSamples() > 0 && ser.openMax >= mint && ser.openMin <= maxt {
-		b := ser.open.Bytes()
-		open = make([]byte, len(b))
-		copy(open, b)
+	if ser.open.n > 0 && ser.openMax >= mint && ser.openMin <= maxt {
+		open = ser.open.bytes(make([]byte, 0, ser.open.size()))
 	}
 	ser.mu.Unlock()
 	for _, r := range refs {
