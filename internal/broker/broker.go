@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -202,13 +203,20 @@ type hook struct {
 type session struct {
 	p     auth.Principal
 	queue *msgQueue
-	// The last telemetry topic the client published to, its twin and
-	// whether it may publish there: clients mostly publish to one topic,
-	// and the topic's parse and ACL check then happen once. Only the
-	// client's read loop (OnPacketRead) uses them.
-	topic, twin string
-	allowed     bool
+	// The telemetry topics the client published to: the twin of each and
+	// whether the client may publish there, so that a topic's parse and
+	// ACL check happen once. Only the client's read loop (OnPacketRead)
+	// uses it.
+	topics map[string]topicInfo
 }
+
+type topicInfo struct {
+	twin    string // canonical (unique)
+	allowed bool
+}
+
+// maxTopics bounds a session's topic cache; past it, it starts again.
+const maxTopics = 4096
 
 // msgQueue is one worker's queue of inbound telemetry messages.
 type msgQueue struct {
@@ -433,14 +441,22 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	if !ok {
 		return pk, nil
 	}
-	if pk.TopicName != sess.topic {
-		twin, ok := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
-		sess.topic, sess.twin, sess.allowed = pk.TopicName, twin, ok && permitted(sess.p, pk.TopicName, true)
+	ti, ok := sess.topics[pk.TopicName]
+	if !ok {
+		twin, isTelemetry := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
+		// The canonical copy of the id (unique): the maps that the
+		// samples meet on the way (catalog, head) hold the same one, so
+		// their key comparisons stop at the pointers.
+		ti = topicInfo{twin: unique.Make(twin).Value(), allowed: isTelemetry && permitted(sess.p, pk.TopicName, true)}
+		if sess.topics == nil || len(sess.topics) >= maxTopics {
+			sess.topics = map[string]topicInfo{}
+		}
+		sess.topics[pk.TopicName] = ti
 	}
-	if !sess.allowed {
+	if !ti.allowed {
 		return pk, nil
 	}
-	h.queue(cl, sess, pk, sess.twin)
+	h.queue(cl, sess, pk, ti.twin)
 	pk.TopicName = dropTopic
 	return pk, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"sort"
 	"sync"
+	"unique"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -224,6 +225,9 @@ func (h *head) add(ref uint64, key telemetry.Key, typ string) *series {
 	if ref >= h.nextRef {
 		h.nextRef = ref + 1
 	}
+	// Canonical copies (unique) of the names: the decoders hand out the
+	// same ones, so resolve's comparisons stop at the pointers.
+	key = telemetry.Key{Tenant: unique.Make(key.Tenant).Value(), Twin: unique.Make(key.Twin).Value(), Channel: unique.Make(key.Channel).Value()}
 	s := newSeries(ref, key, typ)
 	s.logged = onDisk
 	h.byKey[key] = s

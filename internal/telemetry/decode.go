@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unique"
 
 	"github.com/valyala/fastjson"
 )
@@ -69,7 +70,10 @@ func (d *Decoder) str(b []byte) string {
 	if d.intern == nil || len(d.intern) >= maxInterned {
 		d.intern = make(map[string]string, 1024)
 	}
-	s := string(b)
+	// The canonical copy (unique): every decoder hands out the same one,
+	// and the maps the samples meet (catalog, head) hold it too, so their
+	// key comparisons stop at the pointers instead of reading both strings.
+	s := unique.Make(string(b)).Value()
 	d.intern[s] = s
 	return s
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/tidwall/rtree"
 	bolt "go.etcd.io/bbolt"
@@ -287,7 +288,10 @@ func edges(tw *Twin, f func(target string)) {
 }
 
 func (t *tenant) insert(tw *Twin) {
-	t.twins[tw.ID] = tw
+	// The canonical copy of the id (unique) as the key: the telemetry
+	// decoders hand out the same one, so TwinChannels' lookups compare
+	// pointers rather than reading both strings.
+	t.twins[unique.Make(tw.ID).Value()] = tw
 	set := t.byType[tw.Type]
 	if set == nil {
 		set = map[string]struct{}{}
