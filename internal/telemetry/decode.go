@@ -129,7 +129,7 @@ func (d *Decoder) decodeNDJSON(dst []Item, body []byte, fast bool) ([]Item, erro
 		}
 		if fast {
 			fs := scanner{b: ln}
-			if it, ok := d.fastSample(&fs, len(dst)); ok && fs.end() {
+			if it, ok := d.compactSample(&fs, len(dst)); ok && fs.end() {
 				dst = append(dst, it)
 				continue
 			}
