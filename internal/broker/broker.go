@@ -186,6 +186,10 @@ type hook struct {
 	// disconnect (a sync.Map: no lock shared by the read loops).
 	principals sync.Map
 	nextQueue  atomic.Uint64 // the queue the next client connecting is given
+	// subGen changes with every change to the subscriptions (mochi calls
+	// OnSubscribed before it sends the SUBACK): the workers keep, per
+	// topic, whether anyone subscribes to it while it stays.
+	subGen atomic.Uint64
 
 	// Telemetry publishes go to one of a few queues, each with a worker
 	// that takes everything queued so far and stores it with one Ingest
@@ -332,7 +336,8 @@ func (h *hook) ID() string { return "tsingma-telemetry" }
 
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnDisconnect:
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnDisconnect,
+		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished:
 		return true
 	}
 	return false
@@ -368,6 +373,14 @@ func (h *hook) session(cl *mqtt.Client) (*session, bool) {
 	}
 	return s.(*session), true
 }
+
+// OnSubscribed, OnUnsubscribed and OnSessionEstablished (a resumed
+// session brings its subscriptions back) mark a change of subscriptions.
+func (h *hook) OnSubscribed(*mqtt.Client, packets.Packet, []byte) { h.subGen.Add(1) }
+
+func (h *hook) OnUnsubscribed(*mqtt.Client, packets.Packet) { h.subGen.Add(1) }
+
+func (h *hook) OnSessionEstablished(*mqtt.Client, packets.Packet) { h.subGen.Add(1) }
 
 // OnACLCheck keeps each client inside its tenant's namespace and applies
 // the role policy: telemetry may be published by operators and engineers,
@@ -406,6 +419,7 @@ func permitted(p auth.Principal, topic string, write bool) bool {
 // counts the copies as duplicates).
 func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
 	h.principals.Delete(cl)
+	h.subGen.Add(1)
 }
 
 type errorReport struct {
@@ -505,18 +519,29 @@ func (h *hook) stop() {
 func (h *hook) work(q *msgQueue) {
 	defer h.wg.Done()
 	var batch []inbound
-	var items []telemetry.Item
-	var w ackWriter
-	dec := telemetry.NewDecoder(h.now)
+	ws := &worker{dec: telemetry.NewDecoder(h.now)}
 	for {
 		var ok bool
 		if batch, ok = q.take(batch); !ok {
 			return
 		}
-		items = h.process(dec, batch, items[:0], &w)
+		h.process(ws, batch)
 		clear(batch)
 	}
 }
+
+// worker is what a queue's worker keeps between batches.
+type worker struct {
+	dec   *telemetry.Decoder
+	items []telemetry.Item
+	w     ackWriter
+	// Whether a topic has subscribers, as of subscription generation gen.
+	subs map[string]bool
+	gen  uint64
+}
+
+// maxSubsCached bounds a worker's topic cache; past it, it starts again.
+const maxSubsCached = 1 << 16
 
 // ackWriter gathers a batch's PUBACKs per client, so that each client
 // gets one write.
@@ -560,7 +585,9 @@ func (w *ackWriter) flush(log *slog.Logger) {
 
 // process decodes a batch of messages (of any of the queue's clients),
 // stores them with one Ingest call and acknowledges them.
-func (h *hook) process(dec *telemetry.Decoder, batch []inbound, items []telemetry.Item, w *ackWriter) []telemetry.Item {
+func (h *hook) process(ws *worker, batch []inbound) {
+	dec, items, w := ws.dec, ws.items[:0], &ws.w
+	defer func() { ws.items = items[:0] }()
 	start := make([]int, len(batch)+1)
 	errs := make([]error, len(batch))
 	for i, m := range batch {
@@ -586,7 +613,7 @@ func (h *hook) process(dec *telemetry.Decoder, batch []inbound, items []telemetr
 		h.waits.Add(1) // the PUBACKs wait until the store has room
 		select {
 		case <-h.b.ctx.Done():
-			return items
+			return
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -597,7 +624,7 @@ func (h *hook) process(dec *telemetry.Decoder, batch []inbound, items []telemetr
 		} else {
 			h.b.log.Error("mqtt ingest failed", "err", err)
 		}
-		return items
+		return
 	}
 	h.samples.Add(int64(res.Accepted))
 	// Rejections per message, by index range.
@@ -641,25 +668,32 @@ func (h *hook) process(dec *telemetry.Decoder, batch []inbound, items []telemetr
 		ok[i] = code == packets.CodeSuccess
 	}
 	w.flush(h.b.log)
+	if g := h.subGen.Load(); g != ws.gen || ws.subs == nil || len(ws.subs) >= maxSubsCached {
+		ws.subs, ws.gen = map[string]bool{}, g
+	}
 	for i, m := range batch {
-		if ok[i] && h.forwarded(m.topic, m.retain) {
+		if !ok[i] {
+			continue
+		}
+		subscribed, known := ws.subs[m.topic]
+		if !known {
+			subscribed = h.subscribed(m.topic)
+			ws.subs[m.topic] = subscribed
+		}
+		if m.retain || subscribed {
 			// Forward to ordinary subscribers, as the broker would have.
 			if err := h.b.srv.Publish(m.topic, m.payload, m.retain, m.qos); err != nil {
 				h.b.log.Debug("forward telemetry", "err", err)
 			}
 		}
 	}
-	return items
 }
 
-// forwarded tells whether a stored telemetry message must also go through
-// the broker: when it is retained or someone subscribes to its topic.
-// Mostly nobody does, and a publish through mochi costs as much as the
-// rest of the message's handling.
-func (h *hook) forwarded(topic string, retain bool) bool {
-	if retain {
-		return true
-	}
+// subscribed tells whether anyone subscribes to a topic: a stored
+// telemetry message goes through the broker only then, or when it is
+// retained. Mostly nobody does, and a publish through mochi costs as much
+// as the rest of the message's handling.
+func (h *hook) subscribed(topic string) bool {
 	subs := h.b.srv.Topics.Subscribers(topic)
 	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
 }

@@ -444,3 +444,27 @@ func TestTelemetryPathsStoreOnce(t *testing.T) {
 	default:
 	}
 }
+
+// TestSubscriberAfterTelemetryGetsIt: the workers remember that nobody
+// subscribes to a telemetry topic; a subscription made later (acknowledged
+// by its SUBACK) still gets every message published after it.
+func TestSubscriberAfterTelemetryGetsIt(t *testing.T) {
+	addr, _ := startBroker(t)
+	pub := connect3(t, addr, "sensor")
+	publish := func(ts int) {
+		t.Helper()
+		if tok := pub.Publish("tsingma/v1/twins/g1/telemetry", 1, false, fmt.Sprintf(`{"ts":%d,"values":{"rain":1}}`, ts)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	sub := connect3(t, addr, "late")
+	publish(1) // no subscriber yet: remembered
+	msgs := make(chan string, 4)
+	if tok := sub.Subscribe("tsingma/v1/twins/+/telemetry", 0, func(_ paho.Client, m paho.Message) { msgs <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	publish(2)
+	if got := recv(t, msgs); !strings.Contains(got, `"ts":2`) {
+		t.Fatalf("late subscriber got %q, want the second message", got)
+	}
+}
