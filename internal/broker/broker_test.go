@@ -86,6 +86,21 @@ func connect3(t *testing.T, addr, id string) paho.Client {
 	return c
 }
 
+// connect5 connects an MQTT 5 client, disconnected when the test ends.
+func connect5(t *testing.T, addr, id string) *paho5.Client {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	if _, err := c.Connect(t.Context(), &paho5.Connect{ClientID: id, CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Disconnect(&paho5.Disconnect{}) })
+	return c
+}
+
 func recv(t *testing.T, ch <-chan string) string {
 	t.Helper()
 	select {
@@ -146,16 +161,8 @@ func TestTelemetryPubackErrorsAndForwarding(t *testing.T) {
 
 func TestMQTT5ReasonCode(t *testing.T) {
 	addr, fi := startBroker(t)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	c := connect5(t, addr, "v5")
 	ctx := t.Context()
-	if _, err := c.Connect(ctx, &paho5.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Disconnect(&paho5.Disconnect{})
 	resp, err := c.Publish(ctx, &paho5.Publish{Topic: "tsingma/v1/twins/g1/telemetry", QoS: 1, Payload: []byte(`not json`)})
 	if resp == nil || resp.ReasonCode != 0x99 {
 		t.Fatalf("got %+v (%v), want PUBACK with reason 0x99 payload format invalid", resp, err)
@@ -402,16 +409,8 @@ func TestTelemetryPathsStoreOnce(t *testing.T) {
 			t.Fatalf("qos %d: subscriber got topic %q", qos, got)
 		}
 	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho5.NewClient(paho5.ClientConfig{Conn: conn})
+	c := connect5(t, addr, "v5")
 	ctx := t.Context()
-	if _, err := c.Connect(ctx, &paho5.Connect{ClientID: "v5", CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Disconnect(&paho5.Disconnect{})
 	alias := uint16(3)
 	for i, topic := range []string{"tsingma/v1/twins/g1/telemetry", ""} {
 		resp, err := c.Publish(ctx, &paho5.Publish{Topic: topic, QoS: 1, Properties: &paho5.PublishProperties{TopicAlias: &alias},

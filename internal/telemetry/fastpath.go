@@ -188,24 +188,11 @@ func (s *scanner) value() (float64, bool) {
 	var m uint64
 	digits, frac := 0, 0
 	intStart := i
-	for i < len(b) && b[i]-'0' <= 9 {
-		if c := b[i] - '0'; digits > 0 || c != 0 {
-			digits++
-		}
-		m = m*10 + uint64(b[i]-'0')
-		i++
-	}
+	i, m, digits = mantissa(b, i, m, digits)
 	simple := i > intStart && (i-intStart == 1 || b[intStart] != '0')
 	if simple && i < len(b) && b[i] == '.' {
-		i++
-		fracStart := i
-		for i < len(b) && b[i]-'0' <= 9 {
-			if c := b[i] - '0'; digits > 0 || c != 0 {
-				digits++
-			}
-			m = m*10 + uint64(b[i]-'0')
-			i++
-		}
+		fracStart := i + 1
+		i, m, digits = mantissa(b, fracStart, m, digits)
 		frac = i - fracStart
 		simple = frac > 0
 	}
@@ -229,6 +216,20 @@ func (s *scanner) value() (float64, bool) {
 		return 0, false // the general way reports it
 	}
 	return f, true
+}
+
+// mantissa reads the digits from b[i] on into m, counting the significant
+// ones (digits after the first non-zero one) into digits; m is only
+// meaningful while digits stays at most 19.
+func mantissa(b []byte, i int, m uint64, digits int) (int, uint64, int) {
+	for i < len(b) && b[i]-'0' <= 9 {
+		if c := b[i] - '0'; digits > 0 || c != 0 {
+			digits++
+		}
+		m = m*10 + uint64(b[i]-'0')
+		i++
+	}
+	return i, m, digits
 }
 
 // pow10 holds the powers of ten that a float64 represents exactly.
