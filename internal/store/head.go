@@ -113,7 +113,7 @@ func (s *series) closeOpenLocked() {
 	if s.open.n == 0 {
 		return
 	}
-	data := s.open.bytes(make([]byte, 0, s.open.size()))
+	data := s.open.bytes()
 	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.n, enc: encXOR, data: data})
 	s.open = xorEnc{}
 }

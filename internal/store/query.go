@@ -65,7 +65,7 @@ func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off i
 	}
 	var open []byte
 	if ser.open.n > 0 && ser.openMax >= mint && ser.openMin <= maxt {
-		open = ser.open.bytes(make([]byte, 0, ser.open.size()))
+		open = ser.open.bytes()
 	}
 	ser.mu.Unlock()
 	for _, r := range refs {

@@ -129,15 +129,16 @@ func (e *xorEnc) size() int {
 	return len(e.b) + int(e.nacc+7)/8
 }
 
-// bytes appends the chunk's bytes to dst: the sample count, the words
-// written, and the pending bits padded with zeros to a byte.
-func (e *xorEnc) bytes(dst []byte) []byte {
+// bytes returns a copy of the chunk's bytes, of exactly its size: the
+// sample count, the words written, and the pending bits padded with zeros
+// to a byte.
+func (e *xorEnc) bytes() []byte {
+	dst := make([]byte, 0, e.size())
 	if e.b == nil {
 		return append(dst, 0, 0) // no samples
 	}
-	start := len(dst)
 	dst = append(dst, e.b...)
-	binary.BigEndian.PutUint16(dst[start:], uint16(e.n))
+	binary.BigEndian.PutUint16(dst, uint16(e.n))
 	acc := e.acc
 	for k := uint(0); k < e.nacc; k += 8 {
 		dst = append(dst, byte(acc>>56))

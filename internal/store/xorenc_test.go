@@ -27,11 +27,11 @@ func checkXOREnc(t testing.TB, ts []int64, vs []float64) {
 		if got := e.size(); got != len(c.Bytes()) {
 			t.Fatalf("after sample %d: size %d, want %d", i, got, len(c.Bytes()))
 		}
-		if got, want := e.bytes(nil), c.Bytes(); !bytes.Equal(got, want) {
+		if got, want := e.bytes(), c.Bytes(); !bytes.Equal(got, want) {
 			t.Fatalf("after sample %d (ts %d, value %v): bytes\n%x\nwant\n%x", i, ts[i], vs[i], got, want)
 		}
 	}
-	rd, err := chunkenc.FromData(chunkenc.EncXOR, e.bytes(nil))
+	rd, err := chunkenc.FromData(chunkenc.EncXOR, e.bytes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,13 +125,8 @@ func (s *scanner) number() (raw []byte, integer bool, ok bool) {
 			return nil, false, false
 		}
 	}
-	// A number must end at a delimiter, as in any JSON parser.
-	if i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-		default:
-			return nil, false, false
-		}
+	if !delimiter(b, i) {
+		return nil, false, false
 	}
 	s.i = i
 	return b[start:i], integer, true
@@ -467,6 +462,7 @@ func (s *scanner) sampleKey() uint8 {
 	if len(b) < 4 || b[0] != '"' {
 		return 0
 	}
+	// The second byte tells which key it can be; lit checks it whole.
 	var tok string
 	var bit uint8
 	switch b[1] {
@@ -483,10 +479,9 @@ func (s *scanner) sampleKey() uint8 {
 	default:
 		return 0
 	}
-	if len(b) < len(tok) || string(b[:len(tok)]) != tok {
+	if !s.lit(tok) {
 		return 0
 	}
-	s.i += len(tok)
 	return bit
 }
 
