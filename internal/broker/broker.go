@@ -219,8 +219,9 @@ type topicInfo struct {
 	allowed bool
 }
 
-// maxTopics bounds a session's topic cache; past it, it starts again.
-const maxTopics = 4096
+// maxTopics bounds a session's topic cache (telemetry topics only, each at
+// most about 160 bytes, so about 10 KiB a client); past it, it starts again.
+const maxTopics = 64
 
 // msgQueue is one worker's queue of inbound telemetry messages.
 type msgQueue struct {
@@ -458,10 +459,13 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	ti, ok := sess.topics[pk.TopicName]
 	if !ok {
 		twin, isTelemetry := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
+		if !isTelemetry {
+			return pk, nil // ordinary pub/sub: not cached, so a client's many topics cost no memory here
+		}
 		// The canonical copy of the id (unique): the maps that the
 		// samples meet on the way (catalog, head) hold the same one, so
 		// their key comparisons stop at the pointers.
-		ti = topicInfo{twin: unique.Make(twin).Value(), allowed: isTelemetry && permitted(sess.p, pk.TopicName, true)}
+		ti = topicInfo{twin: unique.Make(twin).Value(), allowed: permitted(sess.p, pk.TopicName, true)}
 		if sess.topics == nil || len(sess.topics) >= maxTopics {
 			sess.topics = map[string]topicInfo{}
 		}
