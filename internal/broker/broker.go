@@ -96,7 +96,7 @@ func New(cfg Config) (*Broker, error) {
 	if err := srv.AddHook(b.hook, nil); err != nil {
 		return nil, fmt.Errorf("add mqtt hook: %w", err)
 	}
-	if err := srv.AddListener(listeners.NewNet("tcp", cfg.Listener)); err != nil {
+	if err := srv.AddListener(listeners.NewNet("tcp", claimListener{cfg.Listener})); err != nil {
 		return nil, fmt.Errorf("add mqtt listener: %w", err)
 	}
 	return b, nil
@@ -215,6 +215,7 @@ type session struct {
 }
 
 type topicInfo struct {
+	topic   string
 	twin    string // canonical (unique)
 	allowed bool
 }
@@ -381,7 +382,19 @@ func (h *hook) OnSubscribed(*mqtt.Client, packets.Packet, []byte) { h.subGen.Add
 
 func (h *hook) OnUnsubscribed(*mqtt.Client, packets.Packet) { h.subGen.Add(1) }
 
-func (h *hook) OnSessionEstablished(*mqtt.Client, packets.Packet) { h.subGen.Add(1) }
+// OnSessionEstablished also lets the client's connection claim its
+// telemetry publishes from now on (see claimConn): mochi calls it on the
+// goroutine that then reads the client's packets.
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	h.subGen.Add(1)
+	c, ok := cl.Net.Conn.(*claimConn)
+	if !ok || cl.Net.Inline {
+		return
+	}
+	if sess, ok := h.session(cl); ok {
+		c.claim = &connClaimer{h: h, cl: cl, sess: sess, v5: cl.Properties.ProtocolVersion == 5}
+	}
+}
 
 // OnACLCheck keeps each client inside its tenant's namespace and applies
 // the role policy: telemetry may be published by operators and engineers,
@@ -458,23 +471,14 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	}
 	ti, ok := sess.topics[pk.TopicName]
 	if !ok {
-		twin, isTelemetry := TwinOfTenantTopic(sess.p.Tenant, pk.TopicName)
-		if !isTelemetry {
-			return pk, nil // ordinary pub/sub: not cached, so a client's many topics cost no memory here
+		if ti, ok = sess.learn(pk.TopicName); !ok {
+			return pk, nil // ordinary pub/sub
 		}
-		// The canonical copy of the id (unique): the maps that the
-		// samples meet on the way (catalog, head) hold the same one, so
-		// their key comparisons stop at the pointers.
-		ti = topicInfo{twin: unique.Make(twin).Value(), allowed: permitted(sess.p, pk.TopicName, true)}
-		if sess.topics == nil || len(sess.topics) >= maxTopics {
-			sess.topics = map[string]topicInfo{}
-		}
-		sess.topics[pk.TopicName] = ti
 	}
 	if !ti.allowed {
 		return pk, nil
 	}
-	h.queue(cl, sess, pk, ti.twin)
+	h.queue(cl, sess, inbound{topic: ti.topic, twin: ti.twin, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 	pk.TopicName = dropTopic
 	return pk, nil
 }
@@ -498,17 +502,109 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if pk.FixedHeader.Qos > 1 {
 		return h.publishSync(sess.p.Tenant, pk, twin)
 	}
-	h.queue(cl, sess, pk, twin)
+	h.queue(cl, sess, inbound{topic: pk.TopicName, twin: twin, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 	return pk, packets.ErrRejectPacket
 }
 
 // queue hands a QoS 0 or 1 telemetry publish to the client's worker; it
 // waits while the worker's queue is full (back-pressure: the client's
 // read loop stops). At shutdown the publish is dropped unacknowledged.
-func (h *hook) queue(cl *mqtt.Client, sess *session, pk packets.Packet, twin string) {
+func (h *hook) queue(cl *mqtt.Client, sess *session, m inbound) {
 	h.messages.Add(1)
-	sess.queue.put(inbound{cl: cl, tenant: sess.p.Tenant, twin: twin, topic: pk.TopicName, payload: pk.Payload,
-		id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
+	m.cl, m.tenant = cl, sess.p.Tenant
+	sess.queue.put(m)
+}
+
+// learn adds a telemetry topic to the session's cache: its twin and
+// whether the client may publish there; false for other topics (ordinary
+// pub/sub, not cached, so that a client's many topics cost no memory).
+func (s *session) learn(topic string) (topicInfo, bool) {
+	twin, ok := TwinOfTenantTopic(s.p.Tenant, topic)
+	if !ok {
+		return topicInfo{}, false
+	}
+	// The canonical copy of the id (unique): the maps that the samples
+	// meet on the way (catalog, head) hold the same one, so their key
+	// comparisons stop at the pointers.
+	ti := topicInfo{topic: topic, twin: unique.Make(twin).Value(), allowed: permitted(s.p, topic, true)}
+	if s.topics == nil || len(s.topics) >= maxTopics {
+		s.topics = map[string]topicInfo{}
+	}
+	s.topics[topic] = ti
+	return ti, true
+}
+
+// connClaimer claims a client's telemetry publishes from its connection
+// (claimConn), before mochi reads them: the QoS 0 and 1 publishes, without
+// MQTT 5 properties, to a telemetry topic the client may publish to, that
+// mochi would accept. It runs on the client's read goroutine, like
+// OnPacketRead, and shares its session's topic cache.
+type connClaimer struct {
+	h    *hook
+	cl   *mqtt.Client
+	sess *session
+	v5   bool
+}
+
+func (c *connClaimer) claimPacket(pkt []byte, hdr int) bool {
+	qos := pkt[0] >> 1 & 3
+	if qos > 1 || uint32(len(pkt)-hdr+1) > c.h.b.cfg.MaxPacket {
+		return false
+	}
+	v := pkt[hdr:]
+	if len(v) < 2 {
+		return false
+	}
+	n := int(v[0])<<8 | int(v[1])
+	if len(v) < 2+n {
+		return false
+	}
+	topic := v[2 : 2+n]
+	v = v[2+n:]
+	var id uint16
+	if qos == 1 {
+		if len(v) < 2 {
+			return false
+		}
+		if id, v = uint16(v[0])<<8|uint16(v[1]), v[2:]; id == 0 {
+			return false // mochi refuses it: [MQTT-2.2.1-3]
+		}
+	}
+	if c.v5 {
+		if len(v) == 0 || v[0] != 0 {
+			return false // properties (an alias, say): mochi decodes them
+		}
+		v = v[1:]
+	}
+	ti, ok := c.sess.topics[string(topic)]
+	if !ok {
+		if ti, ok = c.sess.learn(string(topic)); !ok {
+			return false
+		}
+	}
+	if !ti.allowed {
+		return false
+	}
+	c.h.queue(c.cl, c.sess, inbound{topic: ti.topic, twin: ti.twin, payload: bytes.Clone(v), id: id, qos: qos, retain: pkt[0]&1 != 0})
+	return true
+}
+
+func (c *connClaimer) counted(n, size int64) {
+	info := c.h.b.srv.Info
+	atomic.AddInt64(&info.PacketsReceived, n)
+	atomic.AddInt64(&info.MessagesReceived, n)
+	atomic.AddInt64(&info.BytesReceived, size)
+}
+
+// claimListener gives each accepted connection a claimConn.
+type claimListener struct{ net.Listener }
+
+func (l claimListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newClaimConn(c), nil
 }
 
 // stop ends the workers after they have drained their queues; called by
