@@ -182,6 +182,20 @@ func (c *claimConn) want(n int) error {
 // claimBufMax). An empty buffer that the last read filled grows too, up to
 // claimBufMax, so that a busy client is read in few system calls.
 func (c *claimConn) fill() error {
+	if c.claimed > 0 {
+		// Packets were claimed since the last read: move the deadline on
+		// before waiting for more, as mochi does before it reads a packet
+		// (the bytes of a packet still coming move nothing, so a packet
+		// trickled in too slowly times out as it would in mochi).
+		if c.keep > 0 {
+			if now := time.Now(); now.Sub(c.moved) > c.slack {
+				c.moved = now
+				_ = c.Conn.SetDeadline(now.Add(c.keep))
+			}
+		}
+		c.claim.counted(c.claimed, c.claimedBytes)
+		c.claimed, c.claimedBytes = 0, 0
+	}
 	if c.r == c.w {
 		c.r, c.w = 0, 0
 		if c.buf == nil || c.filled && len(c.buf) < claimBufMax {
@@ -207,18 +221,6 @@ func (c *claimConn) fill() error {
 		}
 		return err
 	}
-	// Data came (an error with it comes again on the next read): the
-	// client is alive, as mochi would have seen had it read the claimed
-	// packets.
-	if c.keep > 0 {
-		if now := time.Now(); now.Sub(c.moved) > c.slack {
-			c.moved = now
-			_ = c.Conn.SetDeadline(now.Add(c.keep))
-		}
-	}
-	if c.claimed > 0 {
-		c.claim.counted(c.claimed, c.claimedBytes)
-		c.claimed, c.claimedBytes = 0, 0
-	}
+	// Data came; an error with it comes again on the next read.
 	return nil
 }
