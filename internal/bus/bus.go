@@ -92,6 +92,12 @@ func (b *Bus) Publish(ev Event) {
 	if len(ev.Samples) > 0 {
 		ev.Samples = append([]telemetry.Sample(nil), ev.Samples...)
 	}
+	b.deliver(ev)
+}
+
+// deliver sends ev, whose samples nobody else holds, to every subscriber
+// without blocking.
+func (b *Bus) deliver(ev Event) {
 	var over []*Subscription
 	b.mu.RLock()
 	for s := range b.subs {
@@ -114,12 +120,17 @@ func (b *Bus) Publish(ev Event) {
 	}
 }
 
-// PublishSamples publishes durable samples (telemetry.Publisher).
+// PublishSamples publishes durable samples, grouped by tenant so that
+// subscribers can filter cheaply. The samples are copied, so the caller
+// may reuse its slice.
 func (b *Bus) PublishSamples(samples []telemetry.Sample) {
+	b.publishSamples(samples, false)
+}
+
+func (b *Bus) publishSamples(samples []telemetry.Sample, owned bool) {
 	if len(samples) == 0 {
 		return
 	}
-	// Group by tenant so subscribers can filter cheaply.
 	t := samples[0].Tenant
 	for _, s := range samples {
 		if s.Tenant != t {
@@ -128,19 +139,25 @@ func (b *Bus) PublishSamples(samples []telemetry.Sample) {
 				byT[x.Tenant] = append(byT[x.Tenant], x)
 			}
 			for tn, xs := range byT {
-				b.Publish(Event{Kind: "samples", Tenant: tn, Samples: xs})
+				b.deliver(Event{Kind: "samples", Tenant: tn, Samples: xs})
 			}
 			return
 		}
 	}
-	b.Publish(Event{Kind: "samples", Tenant: t, Samples: samples})
+	ev := Event{Kind: "samples", Tenant: t, Samples: samples}
+	if owned {
+		b.deliver(ev)
+		return
+	}
+	b.Publish(ev)
 }
 
 // Samples adapts the Bus to telemetry.Publisher.
 type Samples struct{ *Bus }
 
-// Publish implements telemetry.Publisher.
-func (s Samples) Publish(samples []telemetry.Sample) { s.PublishSamples(samples) }
+// Publish implements telemetry.Publisher: it takes the slice, which the
+// caller no longer touches (so the samples are not copied).
+func (s Samples) Publish(samples []telemetry.Sample) { s.publishSamples(samples, true) }
 
 // Len returns the number of subscribers.
 func (b *Bus) Len() int {

@@ -49,7 +49,8 @@ type Appender interface {
 	AppendStatus(ctx context.Context, samples []Sample, st []Status) error
 }
 
-// Publisher receives samples once they are durable. It must not block.
+// Publisher receives samples once they are durable. It must not block. It
+// takes the slice: the caller does not touch it afterwards.
 type Publisher interface {
 	Publish(samples []Sample)
 }
@@ -199,12 +200,12 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 		if err := in.store.AppendStatus(ctx, sc.samples, st); err != nil {
 			return Result{}, err
 		}
-		fresh := sc.samples[:0]
+		fresh := 0
 		for j, x := range st {
 			switch x {
 			case Accepted:
 				res.Accepted++
-				fresh = append(fresh, sc.samples[j])
+				fresh++
 			case Duplicate:
 				res.Accepted++
 				res.Duplicates++
@@ -212,8 +213,15 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 				reject(&items[sc.idx[j]], ReasonOutOfOrder, "older than the newest stored sample of this channel")
 			}
 		}
-		if in.pub != nil && len(fresh) > 0 {
-			in.pub.Publish(fresh)
+		if in.pub != nil && fresh > 0 {
+			// A slice of their own: the publisher keeps it.
+			out := make([]Sample, 0, fresh)
+			for j, x := range st {
+				if x == Accepted {
+					out = append(out, sc.samples[j])
+				}
+			}
+			in.pub.Publish(out)
 		}
 	}
 	in.total.Add(uint64(res.Accepted))
