@@ -635,6 +635,12 @@ type worker struct {
 	dec   *telemetry.Decoder
 	items []telemetry.Item
 	w     ackWriter
+	// Per message of a batch: where its items start, its decoding error,
+	// its rejected samples, whether it is forwarded.
+	start []int
+	errs  []error
+	rej   [][]telemetry.Rejection
+	ok    []bool
 	// Whether a topic has subscribers, as of subscription generation gen.
 	subs map[string]bool
 	gen  uint64
@@ -687,9 +693,15 @@ func (w *ackWriter) flush(log *slog.Logger) {
 // stores them with one Ingest call and acknowledges them.
 func (h *hook) process(ws *worker, batch []inbound) {
 	dec, items, w := ws.dec, ws.items[:0], &ws.w
-	defer func() { ws.items = items[:0] }()
-	start := make([]int, len(batch)+1)
-	errs := make([]error, len(batch))
+	start := resize(ws.start, len(batch)+1)
+	errs := resize(ws.errs, len(batch))
+	rej := resize(ws.rej, len(batch))
+	ok := resize(ws.ok, len(batch))
+	defer func() {
+		clear(errs)
+		clear(rej)
+		ws.items, ws.start, ws.errs, ws.rej, ws.ok = items[:0], start, errs, rej, ok
+	}()
 	for i, m := range batch {
 		start[i] = len(items)
 		var err error
@@ -728,7 +740,6 @@ func (h *hook) process(ws *worker, batch []inbound) {
 	}
 	h.samples.Add(int64(res.Accepted))
 	// Rejections per message, by index range.
-	rej := make([][]telemetry.Rejection, len(batch))
 	mi := 0
 	for _, e := range res.Errors {
 		for mi < len(batch)-1 && e.Index >= start[mi+1] {
@@ -740,7 +751,6 @@ func (h *hook) process(ws *worker, batch []inbound) {
 	// Each client's PUBACKs go out in one write (mochi writes each packet
 	// with a syscall of its own), then the messages are forwarded to
 	// ordinary subscribers.
-	ok := make([]bool, len(batch))
 	for i, m := range batch {
 		n := start[i+1] - start[i]
 		code := packets.CodeSuccess
@@ -787,6 +797,15 @@ func (h *hook) process(ws *worker, batch []inbound) {
 			}
 		}
 	}
+}
+
+// resize returns s with length n, reusing its array when it is large
+// enough; the elements are not cleared.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // subscribed tells whether anyone subscribes to a topic: a stored
