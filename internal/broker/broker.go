@@ -1,9 +1,12 @@
 // Package broker embeds an MQTT 3.1.1 and 5 broker (mochi-mqtt) and turns
-// publishes on tsingma/v1/twins/{twin}/telemetry into stored samples. The
-// broker's PUBACK is sent only after the samples are durable: the hook runs
-// on the client's read loop before mochi writes the PUBACK, and it waits
-// for the group commit. Under overload it waits (no PUBACK) until the store
-// has room. Ordinary pub/sub between clients works as in any broker.
+// publishes on tsingma/v1/twins/{twin}/telemetry into stored samples.
+// Telemetry publishes are taken from the client's connection before mochi
+// reads them (claimConn), or from mochi's hooks (OnPacketRead, OnPublish),
+// and queued for a worker that stores many clients' messages in one group
+// commit; the PUBACK is written only after the samples are durable. Under
+// overload the queues fill and the clients' reads stop (no PUBACK) until
+// the store has room. Ordinary pub/sub between clients works as in any
+// broker.
 package broker
 
 import (
