@@ -352,20 +352,18 @@ func publishInOrder(addr string, c, msgs, window int) error {
 	return nil
 }
 
-// TestOversizedPacketRefused announces a 5 MiB PUBLISH: the broker must
-// refuse it from its fixed header (without reading or storing it) by
-// closing the connection, and keep serving other clients.
-func TestOversizedPacketRefused(t *testing.T) {
-	fi := &fakeIngester{}
-	addr := startBrokerWith(t, fi)
+// rawConnect opens a connection and sends an MQTT 3.1.1 CONNECT (clean
+// session, the given keepalive in seconds); it fails t unless the CONNACK
+// accepts it. The connection is closed when the test ends.
+func rawConnect(t *testing.T, addr, id string, keepalive byte) net.Conn {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	id := "big"
-	connect := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 30, 0, byte(len(id))}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	connect := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, keepalive, 0, byte(len(id))}
 	if _, err := conn.Write(append(connect, id...)); err != nil {
 		t.Fatal(err)
 	}
@@ -373,6 +371,16 @@ func TestOversizedPacketRefused(t *testing.T) {
 	if _, err := io.ReadFull(conn, ack[:]); err != nil || ack[0] != 0x20 || ack[3] != 0 {
 		t.Fatalf("connack % x %v", ack, err)
 	}
+	return conn
+}
+
+// TestOversizedPacketRefused announces a 5 MiB PUBLISH: the broker must
+// refuse it from its fixed header (without reading or storing it) by
+// closing the connection, and keep serving other clients.
+func TestOversizedPacketRefused(t *testing.T) {
+	fi := &fakeIngester{}
+	addr := startBrokerWith(t, fi)
+	conn := rawConnect(t, addr, "big", 30)
 	// PUBLISH QoS 1 with a remaining length of 5 MiB (varint), then a
 	// little of it.
 	n := 5 << 20

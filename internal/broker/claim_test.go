@@ -245,23 +245,10 @@ func TestFrame(t *testing.T) {
 // as it keeps publishing; and its publishes are acknowledged.
 func TestClaimedKeepAlive(t *testing.T) {
 	addr, fi := startBroker(t)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	id := "keep"
-	// CONNECT, MQTT 3.1.1, clean session, keepalive 1 s: mochi closes the
-	// connection after 1.5 s without a packet.
-	connect := []byte{0x10, byte(12 + len(id)), 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 1, 0, byte(len(id))}
-	if _, err := conn.Write(append(connect, id...)); err != nil {
-		t.Fatal(err)
-	}
+	// Keepalive 1 s: mochi closes the connection after 1.5 s without a
+	// packet.
+	conn := rawConnect(t, addr, "keep", 1)
 	var ack [4]byte
-	if _, err := io.ReadFull(conn, ack[:]); err != nil || ack[0] != 0x20 || ack[3] != 0 {
-		t.Fatalf("connack % x %v", ack, err)
-	}
 	topic := "tsingma/v1/twins/g1/telemetry"
 	// Publishing QoS 1 every 200 ms for 3 s (twice the timeout): the
 	// ticks are the point of the test, not a wait for a result.
