@@ -125,6 +125,9 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 		sc = &scratch{}
 	}
 	defer in.pool.Put(sc)
+	if sc.samples == nil { // the last batch's samples went to the publisher
+		sc.samples = make([]Sample, 0, len(items))
+	}
 	sc.samples, sc.idx = sc.samples[:0], sc.idx[:0]
 	limit := in.cfg.Now().Add(in.cfg.MaxFuture).UnixMilli()
 	reject := func(it *Item, r Reason, detail string) {
@@ -171,6 +174,7 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 			ci, err = in.catalog.Channel(s.Tenant, s.Twin, s.Channel)
 		}
 		switch {
+		case err == nil:
 		case errors.Is(err, ErrUnknownTwin):
 			reject(it, ReasonUnknownTwin, "no twin with this id")
 			continue
@@ -214,14 +218,19 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 			}
 		}
 		if in.pub != nil && fresh > 0 {
-			// A slice of their own: the publisher keeps it.
-			out := make([]Sample, 0, fresh)
-			for j, x := range st {
-				if x == Accepted {
-					out = append(out, sc.samples[j])
+			// The publisher keeps the slice: the new samples, moved to its
+			// front, and the next batch gets a new one.
+			out := sc.samples
+			if fresh < len(out) {
+				out = out[:0]
+				for j, x := range st {
+					if x == Accepted {
+						out = append(out, sc.samples[j])
+					}
 				}
 			}
 			in.pub.Publish(out)
+			sc.samples = nil
 		}
 	}
 	in.total.Add(uint64(res.Accepted))

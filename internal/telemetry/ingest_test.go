@@ -59,10 +59,21 @@ func TestIngestPublishesOwnedSlices(t *testing.T) {
 			t.Fatalf("Ingest = %+v, %v; want 3 accepted (1 duplicate), 1 rejected", res, err)
 		}
 	}
-	if len(pub.got) != 2 {
-		t.Fatalf("published %d times, want 2", len(pub.got))
+	// Batches where every sample is new: the publisher gets the
+	// ingester's own slice, which the next batch must not reuse.
+	for _, base := range []float64{30, 40} {
+		res, err := in.Ingest(t.Context(), []Item{
+			{Sample: Sample{Twin: "t1", Channel: "c", TS: 1, Value: base + 1}},
+			{Sample: Sample{Twin: "t1", Channel: "c", TS: 4, Value: base + 4}},
+		})
+		if err != nil || res.Accepted != 2 || res.Duplicates != 0 {
+			t.Fatalf("Ingest = %+v, %v; want 2 accepted", res, err)
+		}
 	}
-	for i, base := range []float64{10, 20} {
+	if len(pub.got) != 4 {
+		t.Fatalf("published %d times, want 4", len(pub.got))
+	}
+	for i, base := range []float64{10, 20, 30, 40} {
 		got := pub.got[i]
 		if len(got) != 2 || got[0].Value != base+1 || got[1].Value != base+4 || got[0].Tenant != DefaultTenant || got[0].Type != "probe" {
 			t.Errorf("publish %d: %+v; want the values %g and %g of the default tenant's probe", i, got, base+1, base+4)
