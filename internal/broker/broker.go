@@ -770,11 +770,7 @@ func (h *hook) process(ws *worker, batch []inbound) {
 			}
 		}
 		if m.qos == 1 {
-			ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: m.id, ProtocolVersion: m.cl.Properties.ProtocolVersion}
-			if ack.ProtocolVersion == 5 {
-				ack.ReasonCode = code.Code // MQTT 5: 0x99 payload format invalid when nothing was stored
-			}
-			if err := ack.PubackEncode(w.buf(m.cl)); err != nil {
+			if err := appendPuback(w.buf(m.cl), m.id, m.cl.Properties.ProtocolVersion, code); err != nil {
 				h.b.log.Debug("encode puback", "client", m.cl.ID, "err", err)
 			}
 		}
@@ -800,6 +796,20 @@ func (h *hook) process(ws *worker, batch []inbound) {
 			}
 		}
 	}
+}
+
+// appendPuback encodes a PUBACK for packet id. A successful one is the
+// same four bytes in MQTT 3.1.1 and 5 (MQTT 5 leaves out a success reason
+// code without properties), written here directly; an MQTT 5 refusal
+// (0x99, payload format invalid, when nothing was stored) is encoded by
+// mochi.
+func appendPuback(b *bytes.Buffer, id uint16, version byte, code packets.Code) error {
+	if version != 5 || code == packets.CodeSuccess {
+		b.Write([]byte{packets.Puback << 4, 2, byte(id >> 8), byte(id)})
+		return nil
+	}
+	ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: id, ProtocolVersion: version, ReasonCode: code.Code}
+	return ack.PubackEncode(b)
 }
 
 // resize returns s with length n, reusing its array when it is large

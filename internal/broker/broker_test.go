@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	paho5 "github.com/eclipse/paho.golang/paho"
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -473,5 +475,30 @@ func TestSubscriberAfterTelemetryGetsIt(t *testing.T) {
 	publish(2)
 	if got := recv(t, msgs); !strings.Contains(got, `"ts":2`) {
 		t.Fatalf("late subscriber got %q, want the second message", got)
+	}
+}
+
+// TestPubackBytes: the PUBACKs written directly are byte for byte what
+// mochi's encoder writes, in MQTT 3.1.1 and 5, for success and refusal.
+func TestPubackBytes(t *testing.T) {
+	for _, version := range []byte{4, 5} {
+		for _, code := range []packets.Code{packets.CodeSuccess, packets.ErrPayloadFormatInvalid} {
+			for _, id := range []uint16{1, 255, 256, 4660, 65535} {
+				var got, want bytes.Buffer
+				if err := appendPuback(&got, id, version, code); err != nil {
+					t.Fatal(err)
+				}
+				ack := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: id, ProtocolVersion: version}
+				if version == 5 {
+					ack.ReasonCode = code.Code
+				}
+				if err := ack.PubackEncode(&want); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Errorf("version %d, code %#x, id %d: % x, mochi % x", version, code.Code, id, got.Bytes(), want.Bytes())
+				}
+			}
+		}
 	}
 }
