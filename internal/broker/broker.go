@@ -472,14 +472,9 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	if !ok {
 		return pk, nil
 	}
-	ti, ok := sess.topics[pk.TopicName]
+	ti, ok := telemetryTopic(sess, pk.TopicName)
 	if !ok {
-		if ti, ok = sess.learn(pk.TopicName); !ok {
-			return pk, nil // ordinary pub/sub
-		}
-	}
-	if !ti.allowed {
-		return pk, nil
+		return pk, nil // ordinary pub/sub, or refused: mochi answers
 	}
 	h.queue(cl, sess, inbound{topic: ti.topic, twin: ti.twin, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 	pk.TopicName = dropTopic
@@ -516,6 +511,20 @@ func (h *hook) queue(cl *mqtt.Client, sess *session, m inbound) {
 	h.messages.Add(1)
 	m.cl, m.tenant = cl, sess.p.Tenant
 	sess.queue.put(m)
+}
+
+// telemetryTopic looks a topic up in the session's cache (learning it on a
+// miss): true for a telemetry topic the client may publish to. The topic
+// is a string (mochi's packet) or the packet's bytes (claimConn), looked
+// up without a copy.
+func telemetryTopic[T string | []byte](s *session, topic T) (topicInfo, bool) {
+	ti, ok := s.topics[string(topic)]
+	if !ok {
+		if ti, ok = s.learn(string(topic)); !ok {
+			return topicInfo{}, false
+		}
+	}
+	return ti, ti.allowed
 }
 
 // learn adds a telemetry topic to the session's cache: its twin and
@@ -579,13 +588,8 @@ func (c *connClaimer) claimPacket(pkt []byte, hdr int) bool {
 		}
 		v = v[1:]
 	}
-	ti, ok := c.sess.topics[string(topic)]
+	ti, ok := telemetryTopic(c.sess, topic)
 	if !ok {
-		if ti, ok = c.sess.learn(string(topic)); !ok {
-			return false
-		}
-	}
-	if !ti.allowed {
 		return false
 	}
 	c.h.queue(c.cl, c.sess, inbound{topic: ti.topic, twin: ti.twin, payload: bytes.Clone(v), id: id, qos: qos, retain: pkt[0]&1 != 0})

@@ -8,6 +8,7 @@
 package bus
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -124,10 +125,13 @@ func (b *Bus) deliver(ev Event) {
 // subscribers can filter cheaply. The samples are copied, so the caller
 // may reuse its slice.
 func (b *Bus) PublishSamples(samples []telemetry.Sample) {
-	b.publishSamples(samples, false)
+	if len(samples) > 0 {
+		b.publishOwned(slices.Clone(samples))
+	}
 }
 
-func (b *Bus) publishSamples(samples []telemetry.Sample, owned bool) {
+// publishOwned is PublishSamples for samples nobody else holds.
+func (b *Bus) publishOwned(samples []telemetry.Sample) {
 	if len(samples) == 0 {
 		return
 	}
@@ -144,12 +148,7 @@ func (b *Bus) publishSamples(samples []telemetry.Sample, owned bool) {
 			return
 		}
 	}
-	ev := Event{Kind: "samples", Tenant: t, Samples: samples}
-	if owned {
-		b.deliver(ev)
-		return
-	}
-	b.Publish(ev)
+	b.deliver(Event{Kind: "samples", Tenant: t, Samples: samples})
 }
 
 // Samples adapts the Bus to telemetry.Publisher.
@@ -157,7 +156,7 @@ type Samples struct{ *Bus }
 
 // Publish implements telemetry.Publisher: it takes the slice, which the
 // caller no longer touches (so the samples are not copied).
-func (s Samples) Publish(samples []telemetry.Sample) { s.publishSamples(samples, true) }
+func (s Samples) Publish(samples []telemetry.Sample) { s.publishOwned(samples) }
 
 // Len returns the number of subscribers.
 func (b *Bus) Len() int {

@@ -693,15 +693,11 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 		user, password = "bench", r.token
 	}
 	dialStart := time.Now()
-	var connected time.Duration
 	for w := 0; w < clients; w++ {
 		c, err := dialMQTT(addr, fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano()), user, password)
 		if err != nil {
 			r.printf("%s: %v", target, err)
 			return 0, nil
-		}
-		if w == clients-1 {
-			connected = time.Since(dialStart)
 		}
 		wg.Add(1)
 		go func(w int) {
@@ -772,6 +768,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 			mu.Unlock()
 		}(w)
 	}
+	connected := time.Since(dialStart)
 	wg.Wait()
 	s := float64(total.Load()) / d.Seconds()
 	r.printf("  %s mqtt slice: samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f connect_ms=%.1f%s", target, s, ms(pct(lats, 0.5)), ms(pct(lats, 0.99)), ms(connected), bg())
