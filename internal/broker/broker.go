@@ -755,9 +755,10 @@ func (h *hook) process(ws *worker, batch []inbound) {
 		e.Index -= start[mi]
 		rej[mi] = append(rej[mi], e)
 	}
-	// Each client's PUBACKs go out in one write (mochi writes each packet
-	// with a syscall of its own), then the messages are forwarded to
-	// ordinary subscribers.
+	// The messages are forwarded to ordinary subscribers, then each
+	// client's PUBACKs go out in one write (mochi writes each packet with a
+	// syscall of its own). Forwarding first, as mochi does, means that a
+	// subscription made after a PUBACK never gets that message.
 	for i, m := range batch {
 		n := start[i+1] - start[i]
 		code := packets.CodeSuccess
@@ -780,7 +781,6 @@ func (h *hook) process(ws *worker, batch []inbound) {
 		}
 		ok[i] = code == packets.CodeSuccess
 	}
-	w.flush(h.b.log)
 	if g := h.subGen.Load(); g != ws.gen || ws.subs == nil || len(ws.subs) >= maxSubsCached {
 		ws.subs, ws.gen = map[string]bool{}, g
 	}
@@ -800,6 +800,7 @@ func (h *hook) process(ws *worker, batch []inbound) {
 			}
 		}
 	}
+	w.flush(h.b.log)
 }
 
 // appendPuback encodes a PUBACK for packet id. A successful one is the
