@@ -422,6 +422,9 @@ func (c catalog) TwinChannels(tenant, id string) (telemetry.ChannelTable, error)
 	return channelTable(m), nil
 }
 
+// Generation is the registry's change count (telemetry.Generations).
+func (c catalog) Generation() uint64 { return c.r.Generation() }
+
 // channelTable is a type's channels as the ingester validates against.
 type channelTable map[string]twin.ChannelInfo
 

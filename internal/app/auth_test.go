@@ -215,3 +215,53 @@ func TestMQTTTokensRolesAndTenants(t *testing.T) {
 		t.Fatalf("tenant A got a sample from the viewer or from tenant B: %s", body)
 	}
 }
+
+// TestMQTTTopicSeesTwinChanges: a session keeps its topics' channel tables
+// (telemetry.Route); a twin deleted and made again with another type must
+// be validated against the new type on the same connection and topic.
+func TestMQTTTopicSeesTwinChanges(t *testing.T) {
+	r := start(t)
+	admin := r.toks["admin"]
+	if code, body, _ := r.do(t, admin, "PUT", "/api/v1/twins/g9", `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`); code >= 300 {
+		t.Fatalf("create gauge: %d %s", code, body)
+	}
+	c, err := mqttConnect(r.a.MQTTAddr(), "route-test", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(0)
+	errs := make(chan string, 16)
+	if tok := c.Subscribe("tsingma/v1/twins/g9/errors", 1, func(_ paho.Client, m paho.Message) { errs <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	publish := func(payload string) {
+		t.Helper()
+		if tok := c.Publish("tsingma/v1/twins/g9/telemetry", 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", payload, tok.Error())
+		}
+	}
+	now := time.Now().UnixMilli()
+	publish(fmt.Sprintf(`{"ts":%d,"values":{"rainfall":5}}`, now-3000))
+	if _, body, _ := r.do(t, admin, "GET", "/api/v1/twins/g9/latest", ""); !strings.Contains(body, `"rainfall"`) {
+		t.Fatalf("rainfall not stored: %s", body)
+	}
+	if code, body, _ := r.do(t, admin, "DELETE", "/api/v1/twins/g9", ""); code >= 300 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, body, _ := r.do(t, admin, "PUT", "/api/v1/twins/g9", `{"type":"piezometer","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`); code >= 300 {
+		t.Fatalf("create piezometer: %d %s", code, body)
+	}
+	publish(fmt.Sprintf(`{"ts":%d,"values":{"rainfall":6,"porePressure":12}}`, now-2000))
+	select {
+	case e := <-errs:
+		if !strings.Contains(e, "rainfall") || !strings.Contains(e, "unknown_channel") {
+			t.Fatalf("error report %s; want rainfall refused as an unknown channel", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no error report for a channel the twin's new type does not have")
+	}
+	_, body, _ := r.do(t, admin, "GET", "/api/v1/twins/g9/latest", "")
+	if !strings.Contains(body, `"porePressure":{"ts":`) {
+		t.Fatalf("the new type's channel not stored: %s", body)
+	}
+}

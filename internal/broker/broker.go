@@ -221,6 +221,9 @@ type topicInfo struct {
 	topic   string
 	twin    string // canonical (unique)
 	allowed bool
+	// route keeps the twin's channel table between the topic's messages
+	// (telemetry.Route); only the session's worker uses it.
+	route *telemetry.Route
 }
 
 // maxTopics bounds a session's topic cache (telemetry topics only, each at
@@ -297,6 +300,7 @@ type inbound struct {
 	tenant  string
 	twin    string
 	topic   string
+	route   *telemetry.Route // nil: no route kept for the topic
 	payload []byte
 	id      uint16 // packet id
 	qos     byte
@@ -476,7 +480,7 @@ func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	if !ok {
 		return pk, nil // ordinary pub/sub, or refused: mochi answers
 	}
-	h.queue(cl, sess, inbound{topic: ti.topic, twin: ti.twin, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
+	h.queue(cl, sess, inbound{topic: ti.topic, twin: ti.twin, route: ti.route, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 	pk.TopicName = dropTopic
 	return pk, nil
 }
@@ -538,7 +542,7 @@ func (s *session) learn(topic string) (topicInfo, bool) {
 	// The canonical copy of the id (unique): the maps that the samples
 	// meet on the way (catalog, head) hold the same one, so their key
 	// comparisons stop at the pointers.
-	ti := topicInfo{topic: topic, twin: unique.Make(twin).Value(), allowed: permitted(s.p, topic, true)}
+	ti := topicInfo{topic: topic, twin: unique.Make(twin).Value(), allowed: permitted(s.p, topic, true), route: new(telemetry.Route)}
 	if s.topics == nil || len(s.topics) >= maxTopics {
 		s.topics = map[string]topicInfo{}
 	}
@@ -592,7 +596,7 @@ func (c *connClaimer) claimPacket(pkt []byte, hdr int) bool {
 	if !ok {
 		return false
 	}
-	c.h.queue(c.cl, c.sess, inbound{topic: ti.topic, twin: ti.twin, payload: bytes.Clone(v), id: id, qos: qos, retain: pkt[0]&1 != 0})
+	c.h.queue(c.cl, c.sess, inbound{topic: ti.topic, twin: ti.twin, route: ti.route, payload: bytes.Clone(v), id: id, qos: qos, retain: pkt[0]&1 != 0})
 	return true
 }
 
@@ -719,6 +723,7 @@ func (h *hook) process(ws *worker, batch []inbound) {
 		for j := start[i]; j < len(items); j++ {
 			items[j].Index = j
 			items[j].Sample.Tenant = m.tenant
+			items[j].Route = m.route
 		}
 	}
 	start[len(batch)] = len(items)

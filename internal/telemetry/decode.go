@@ -36,6 +36,9 @@ type Item struct {
 	Sample Sample
 	Reason Reason
 	Detail string
+	// Route, if not nil, is where the caller keeps what Ingest resolved
+	// of the item's twin, for its next items of that twin (see Route).
+	Route *Route
 }
 
 // ErrMalformed reports a document that is not valid JSON or not of any of

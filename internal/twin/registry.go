@@ -81,6 +81,7 @@ type Registry struct {
 	tenants  map[string]*tenant
 	template *tenant // what an unused tenant looks like: builtins, no twins
 	closed   bool
+	gen      atomic.Uint64 // the changes applied (Generation)
 
 	// group commit: writers queue ops; one leader at a time commits a batch.
 	qmu      sync.Mutex
@@ -272,6 +273,7 @@ func (r *Registry) Close() error {
 	r.qmu.Unlock()
 	r.mu.Lock()
 	r.closed = true
+	r.gen.Add(1)
 	r.mu.Unlock()
 	r.closeErr = r.db.Close()
 	return r.closeErr
@@ -454,6 +456,7 @@ func (r *Registry) commit(batch []*op) {
 	}
 	r.mu.Lock()
 	s.apply()
+	r.gen.Add(1)
 	r.mu.Unlock()
 	if r.onChange != nil {
 		for _, e := range s.events {
@@ -1199,6 +1202,12 @@ func (r *Registry) Channel(tenantName, twinID, channel string) (ChannelInfo, err
 	}
 	return ci, nil
 }
+
+// Generation counts the registry's changes: it grows with every committed
+// change of a type or twin (and at Close), so that what a caller derived
+// from the registry (a twin's channel table) is still true while it is the
+// same.
+func (r *Registry) Generation() uint64 { return r.gen.Load() }
 
 // TwinChannels returns the channel table of the twin's type, so that a
 // run of samples of one twin costs one lookup. The map is shared and
