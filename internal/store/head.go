@@ -51,9 +51,12 @@ type series struct {
 	// a cache miss with many series) are touched once per pendN samples
 	// instead of once per sample. Readers of the open chunk encode them
 	// first (encodeLocked).
-	npend int
-	pendT [pendN]int64
-	pendV [pendN]float64
+	npend int32
+	// lastSize is the size of the series' last closed chunk: the next
+	// one's bytes are allocated about that large (xorEnc.start).
+	lastSize int32
+	pendT    [pendN]int64
+	pendV    [pendN]float64
 }
 
 // pendN is the number of samples a series buffers before it encodes them.
@@ -92,6 +95,9 @@ func (s *series) encodeLocked() {
 		ts, v := s.pendT[i], s.pendV[i]
 		if s.open.n == 0 {
 			s.openMin = ts
+			if s.open.b == nil {
+				s.open.start(int(s.lastSize))
+			}
 		}
 		s.open.append(ts, v)
 		s.openMax = ts
@@ -113,7 +119,8 @@ func (s *series) closeOpenLocked() {
 	if s.open.n == 0 {
 		return
 	}
-	data := s.open.bytes()
+	data := s.open.finish()
+	s.lastSize = int32(len(data))
 	s.chunks = append(s.chunks, &chunkMeta{mint: s.openMin, maxt: s.openMax, n: s.open.n, enc: encXOR, data: data})
 	s.open = xorEnc{}
 }

@@ -45,11 +45,21 @@ func (e *xorEnc) put(u uint64, nbits uint) {
 	}
 }
 
+// start begins an empty chunk whose bytes will need about hint bytes (the
+// size of the series' last chunk, 0 if unknown), so that it seldom grows.
+func (e *xorEnc) start(hint int) {
+	c := 128 // as chunkenc allocates a chunk
+	if hint > 0 {
+		c = hint + hint/16 + 8
+	}
+	e.b = make([]byte, 2, c)
+	e.leading = 0xff
+}
+
 // append adds a sample (the caller keeps timestamps increasing).
 func (e *xorEnc) append(t int64, v float64) {
 	if e.b == nil {
-		e.b = make([]byte, 2, 128) // as chunkenc allocates a chunk
-		e.leading = 0xff
+		e.start(0)
 	}
 	var tDelta uint64
 	switch e.n {
@@ -127,6 +137,26 @@ func (e *xorEnc) size() int {
 		return 2
 	}
 	return len(e.b) + int(e.nacc+7)/8
+}
+
+// finish returns the chunk's bytes and leaves the encoder to be dropped:
+// its own array when that wastes at most an eighth of the size (the
+// usual case for a chunk started with its series' last size), else an
+// exact copy.
+func (e *xorEnc) finish() []byte {
+	size := e.size()
+	if e.b == nil || cap(e.b)-size > size/8 {
+		return e.bytes()
+	}
+	dst := e.b
+	binary.BigEndian.PutUint16(dst, uint16(e.n))
+	acc := e.acc
+	for k := uint(0); k < e.nacc; k += 8 {
+		dst = append(dst, byte(acc>>56))
+		acc <<= 8
+	}
+	e.b = nil
+	return dst[:size:size]
 }
 
 // bytes returns a copy of the chunk's bytes, of exactly its size: the

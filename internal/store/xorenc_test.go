@@ -31,6 +31,19 @@ func checkXOREnc(t testing.TB, ts []int64, vs []float64) {
 			t.Fatalf("after sample %d (ts %d, value %v): bytes\n%x\nwant\n%x", i, ts[i], vs[i], got, want)
 		}
 	}
+	// A chunk closed with finish has the same bytes, whatever its buffer
+	// was started with (in place or copied), and no spare capacity.
+	want := c.Bytes()
+	for _, hint := range []int{0, 1, len(want) - 3, len(want), len(want) + 40, 4 * len(want)} {
+		var f xorEnc
+		f.start(hint)
+		for i := range ts {
+			f.append(ts[i], vs[i])
+		}
+		if got := f.finish(); !bytes.Equal(got, want) || cap(got) != len(got) {
+			t.Fatalf("finish after start(%d): %x (cap %d), want %x", hint, got, cap(got), want)
+		}
+	}
 	rd, err := chunkenc.FromData(chunkenc.EncXOR, e.bytes())
 	if err != nil {
 		t.Fatal(err)
