@@ -333,6 +333,17 @@ func (s *Service) route() {
 	parts := make([][]telemetry.Sample, len(s.shards))
 	for ev := range s.sub.C {
 		full := s.allFull()
+		if i, ok := s.oneShard(ev.Samples); ok && !full {
+			// The bus's slice, which its subscribers only read, goes to
+			// the shard as it is (with one shard, every batch of
+			// ingested samples).
+			select {
+			case s.shards[i].in <- ev.Samples:
+			default:
+				s.dropped.Add(uint64(len(ev.Samples)))
+			}
+			continue
+		}
 		for i := range parts {
 			parts[i] = nil
 		}
@@ -370,6 +381,30 @@ func (s *Service) route() {
 	for _, sh := range s.shards {
 		close(sh.in)
 	}
+}
+
+// oneShard reports whether every sample of a batch is of one shard's
+// twins (always so with one shard) and none is a score, and which shard.
+func (s *Service) oneShard(samples []telemetry.Sample) (int, bool) {
+	i := -1
+	var tenant, twin string
+	for _, smp := range samples {
+		if strings.HasSuffix(smp.Channel, Suffix) {
+			return 0, false
+		}
+		if i >= 0 && smp.Twin == twin && smp.Tenant == tenant {
+			continue
+		}
+		j := 0
+		if len(s.shards) > 1 {
+			j = s.shardIndex(smp.Key())
+		}
+		if i >= 0 && j != i {
+			return 0, false
+		}
+		i, tenant, twin = j, smp.Tenant, smp.Twin
+	}
+	return i, i >= 0
 }
 
 // paceEvery is how many samples a worker scores between looks at whether

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"math"
@@ -205,5 +206,74 @@ func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
 		if n := len(sh.in); n != 1 {
 			t.Errorf("shard %d holds %d batches, want only the filler", i, n)
 		}
+	}
+}
+
+// TestRouterPassesOneShardBatchWhole: a batch whose twins are all of one
+// shard, with no score samples, reaches that shard as it is; any other is
+// split, without its score samples.
+func TestRouterPassesOneShardBatchWhole(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := bus.New()
+	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: 3, QueueBatches: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smp := func(twin, ch string) telemetry.Sample {
+		return telemetry.Sample{Tenant: "default", Twin: twin, Channel: ch, Type: "rain-gauge", TS: 1, Value: 1}
+	}
+	// Two twins of one shard and one of another.
+	twins := map[int][]string{}
+	for i := 0; len(twins) < 2 || len(twins[s.shardIndex(telemetry.Key{Tenant: "default", Twin: "t0"})]) < 2; i++ {
+		tw := fmt.Sprintf("t%d", i)
+		j := s.shardIndex(telemetry.Key{Tenant: "default", Twin: tw})
+		twins[j] = append(twins[j], tw)
+	}
+	same := s.shardIndex(telemetry.Key{Tenant: "default", Twin: "t0"})
+	other := -1
+	for j := range twins {
+		if j != same {
+			other = j
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		batch     []telemetry.Sample
+		whole     bool
+		wantParts map[int]int // shard -> samples
+	}{
+		{"one twin", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "level")}, true, map[int]int{same: 2}},
+		{"two twins of one shard", []telemetry.Sample{smp(twins[same][0], "rainfall"), smp(twins[same][1], "rainfall")}, true, map[int]int{same: 2}},
+		{"with a score", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "rainfall"+Suffix)}, false, map[int]int{same: 1}},
+		{"two shards", []telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall")}, false, map[int]int{same: 1, other: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := s.oneShard(tc.batch); ok != tc.whole {
+				t.Fatalf("oneShard = %v, want %v", ok, tc.whole)
+			}
+		})
+	}
+	// Through the router (as Start runs it, no worker taking batches).
+	s.sub = b.Subscribe(bus.SubscribeOptions{Buffer: 16, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
+	s.wgWork.Add(1)
+	go s.route()
+	whole := []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "level")}
+	bus.Samples{Bus: b}.Publish(whole) // the bus takes the slice, as from the ingester
+	b.PublishSamples([]telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall"), smp("t0", "x"+Suffix)})
+	s.sub.Close()
+	s.wgWork.Wait()
+	got := <-s.shards[same].in
+	if len(got) != 2 || &got[0] != &whole[0] {
+		t.Fatalf("one-shard batch reached its shard as %v, want the published slice itself", got)
+	}
+	if p := <-s.shards[same].in; len(p) != 1 || p[0].Twin != "t0" {
+		t.Fatalf("split batch gave shard %d %v, want t0's sample", same, p)
+	}
+	if p := <-s.shards[other].in; len(p) != 1 || p[0].Twin != twins[other][0] {
+		t.Fatalf("split batch gave shard %d %v, want %s's sample", other, p, twins[other][0])
 	}
 }
