@@ -171,23 +171,30 @@ func TestShardHashIsFNV(t *testing.T) {
 	}
 }
 
-// TestRouterShedsWhenEveryQueueIsFull: with every shard queue full, a
-// batch is dropped whole and counted without its score samples.
-func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
+// routerOnly opens a scoring service and runs its router alone, as Start
+// runs it, with no worker taking the shards' batches.
+func routerOnly(t *testing.T, shards, queueBatches int) (*Service, *bus.Bus) {
+	t.Helper()
 	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	b := bus.New()
-	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: 2, QueueBatches: 1})
+	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: shards, QueueBatches: queueBatches})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The router alone, as Start runs it, with no worker taking batches.
 	s.sub = b.Subscribe(bus.SubscribeOptions{Buffer: 16, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
 	s.wgWork.Add(1)
 	go s.route()
+	return s, b
+}
+
+// TestRouterShedsWhenEveryQueueIsFull: with every shard queue full, a
+// batch is dropped whole and counted without its score samples.
+func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
+	s, b := routerOnly(t, 2, 1)
 	batch := []telemetry.Sample{
 		{Tenant: "default", Twin: "a", Channel: "rainfall", Type: "rain-gauge", TS: 1, Value: 1},
 		{Tenant: "default", Twin: "a", Channel: "rainfall" + Suffix, Type: "rain-gauge", TS: 1, Value: 0},
@@ -213,16 +220,7 @@ func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
 // shard, with no score samples, reaches that shard as it is; any other is
 // split, without its score samples.
 func TestRouterPassesOneShardBatchWhole(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	b := bus.New()
-	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: 3, QueueBatches: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, b := routerOnly(t, 3, 8)
 	smp := func(twin, ch string) telemetry.Sample {
 		return telemetry.Sample{Tenant: "default", Twin: twin, Channel: ch, Type: "rain-gauge", TS: 1, Value: 1}
 	}
@@ -241,15 +239,14 @@ func TestRouterPassesOneShardBatchWhole(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name      string
-		batch     []telemetry.Sample
-		whole     bool
-		wantParts map[int]int // shard -> samples
+		name  string
+		batch []telemetry.Sample
+		whole bool
 	}{
-		{"one twin", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "level")}, true, map[int]int{same: 2}},
-		{"two twins of one shard", []telemetry.Sample{smp(twins[same][0], "rainfall"), smp(twins[same][1], "rainfall")}, true, map[int]int{same: 2}},
-		{"with a score", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "rainfall"+Suffix)}, false, map[int]int{same: 1}},
-		{"two shards", []telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall")}, false, map[int]int{same: 1, other: 1}},
+		{"one twin", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "level")}, true},
+		{"two twins of one shard", []telemetry.Sample{smp(twins[same][0], "rainfall"), smp(twins[same][1], "rainfall")}, true},
+		{"with a score", []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "rainfall"+Suffix)}, false},
+		{"two shards", []telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall")}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, ok := s.oneShard(tc.batch); ok != tc.whole {
@@ -257,10 +254,7 @@ func TestRouterPassesOneShardBatchWhole(t *testing.T) {
 			}
 		})
 	}
-	// Through the router (as Start runs it, no worker taking batches).
-	s.sub = b.Subscribe(bus.SubscribeOptions{Buffer: 16, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
-	s.wgWork.Add(1)
-	go s.route()
+	// Through the router.
 	whole := []telemetry.Sample{smp("t0", "rainfall"), smp("t0", "level")}
 	bus.Samples{Bus: b}.Publish(whole) // the bus takes the slice, as from the ingester
 	b.PublishSamples([]telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall"), smp("t0", "x"+Suffix)})
