@@ -165,7 +165,8 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 	}
 	tc, byTwin := in.catalog.(TwinCatalog)
 	// The generation is read before any lookup, so that a table kept in
-	// a Route is never newer than the generation it is kept with.
+	// a Route is never older than the generation kept with it (a change
+	// between the two makes the next call look the twin up again).
 	var gen uint64
 	if in.gens != nil {
 		gen = in.gens.Generation()
