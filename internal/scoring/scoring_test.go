@@ -271,3 +271,37 @@ func TestRouterPassesOneShardBatchWhole(t *testing.T) {
 		t.Fatalf("split batch gave shard %d %v, want %s's sample", other, p, twins[other][0])
 	}
 }
+
+// TestQueuedBatchesStoreScoresOnce: the scores of batches that wait for a
+// shard's worker are stored in one append (one commit), not one a batch.
+func TestQueuedBatchesStoreScoresOnce(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: bus.New(), Store: st, Shards: 1, QueueBatches: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ctx, s.cancel = context.WithCancel(t.Context())
+	defer s.cancel()
+	sh := s.shards[0]
+	for i := 0; i < 500; i += 100 {
+		var batch []telemetry.Sample
+		for j := i; j < i+100; j++ {
+			batch = append(batch, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
+		}
+		sh.in <- batch
+	}
+	close(sh.in)
+	before := st.Stats().Commits
+	s.wgWork.Add(1)
+	s.work(sh) // takes the five queued batches, then stops
+	if n := len(scores(t, st, 500)); n != 500 {
+		t.Fatalf("%d scores stored, want 500", n)
+	}
+	if c := st.Stats().Commits - before; c != 1 {
+		t.Fatalf("the scores of five queued batches took %d commits, want 1", c)
+	}
+}
