@@ -333,16 +333,18 @@ func (s *Service) route() {
 	parts := make([][]telemetry.Sample, len(s.shards))
 	for ev := range s.sub.C {
 		full := s.allFull()
-		if i, ok := s.oneShard(ev.Samples); ok && !full {
-			// The bus's slice, which its subscribers only read, goes to
-			// the shard as it is (with one shard, every batch of
-			// ingested samples).
-			select {
-			case s.shards[i].in <- ev.Samples:
-			default:
-				s.dropped.Add(uint64(len(ev.Samples)))
+		if !full {
+			if i, ok := s.oneShard(ev.Samples); ok {
+				// The bus's slice, which its subscribers only read, goes
+				// to the shard as it is (with one shard, every batch of
+				// ingested samples).
+				select {
+				case s.shards[i].in <- ev.Samples:
+				default:
+					s.dropped.Add(uint64(len(ev.Samples)))
+				}
+				continue
 			}
-			continue
 		}
 		for i := range parts {
 			parts[i] = nil

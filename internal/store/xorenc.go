@@ -148,15 +148,22 @@ func (e *xorEnc) finish() []byte {
 	if e.b == nil || cap(e.b)-size > size/8 {
 		return e.bytes()
 	}
-	dst := e.b
+	dst := e.appendTail(e.b)
+	e.b = nil
+	return dst[:size:size]
+}
+
+// appendTail completes dst, which holds the chunk's header and words: it
+// sets the sample count and appends the pending bits, padded with zeros
+// to a byte.
+func (e *xorEnc) appendTail(dst []byte) []byte {
 	binary.BigEndian.PutUint16(dst, uint16(e.n))
 	acc := e.acc
 	for k := uint(0); k < e.nacc; k += 8 {
 		dst = append(dst, byte(acc>>56))
 		acc <<= 8
 	}
-	e.b = nil
-	return dst[:size:size]
+	return dst
 }
 
 // bytes returns a copy of the chunk's bytes, of exactly its size: the
@@ -167,12 +174,5 @@ func (e *xorEnc) bytes() []byte {
 	if e.b == nil {
 		return append(dst, 0, 0) // no samples
 	}
-	dst = append(dst, e.b...)
-	binary.BigEndian.PutUint16(dst, uint16(e.n))
-	acc := e.acc
-	for k := uint(0); k < e.nacc; k += 8 {
-		dst = append(dst, byte(acc>>56))
-		acc <<= 8
-	}
-	return dst
+	return e.appendTail(append(dst, e.b...))
 }

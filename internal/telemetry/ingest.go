@@ -59,9 +59,8 @@ type Generations interface {
 // two Ingest calls at once. The zero Route is empty.
 type Route struct {
 	tenant, twin string
-	table        ChannelTable
+	table        ChannelTable // nil: empty
 	gen          uint64
-	ok           bool
 }
 
 // Appender stores validated samples durably and says what it did with
@@ -192,12 +191,15 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 		if byTwin {
 			if !haveTab || s.Twin != tabID || s.Tenant != tabTenant {
 				rt := it.Route
-				if rt != nil && rt.ok && rt.gen == gen && in.gens != nil && rt.twin == s.Twin && rt.tenant == s.Tenant {
+				if in.gens == nil {
+					rt = nil // no generation to keep a table by
+				}
+				if rt != nil && rt.table != nil && rt.gen == gen && rt.twin == s.Twin && rt.tenant == s.Tenant {
 					tab, tabErr = rt.table, nil
 				} else {
 					tab, tabErr = tc.TwinChannels(s.Tenant, s.Twin)
-					if rt != nil && in.gens != nil && tabErr == nil {
-						*rt = Route{tenant: s.Tenant, twin: s.Twin, table: tab, gen: gen, ok: true}
+					if rt != nil && tabErr == nil {
+						*rt = Route{tenant: s.Tenant, twin: s.Twin, table: tab, gen: gen}
 					}
 				}
 				tabTenant, tabID, haveTab = s.Tenant, s.Twin, true
