@@ -215,6 +215,7 @@ func (r *runner) pacedLoad(ctx context.Context, conns []*publisher, topics []str
 		}()
 	}
 	window := int32(r.cfg.Window)
+send:
 	for ctx.Err() == nil {
 		now := time.Now()
 		if !now.Before(deadline) {
@@ -230,7 +231,7 @@ func (r *runner) pacedLoad(ctx context.Context, conns []*publisher, topics []str
 			}
 			if err := c.p.flush(); err != nil {
 				res.add(nil, fmt.Errorf("mqtt publish: %w", err))
-				break
+				break send
 			}
 			wake = minTime(wake, c.due)
 		}
