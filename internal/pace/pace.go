@@ -35,15 +35,17 @@ func New() *Pacer {
 // Start marks the beginning of a run of work (the caller was idle before).
 func (p *Pacer) Start() { p.since = time.Now() }
 
-// Pace pauses the caller if other goroutines are waiting for the CPU.
-func (p *Pacer) Pace() {
+// Pace pauses the caller if other goroutines are waiting for the CPU, and
+// says whether it did.
+func (p *Pacer) Pace() bool {
 	metrics.Read(p.runnable)
 	if v := p.runnable[0].Value; v.Kind() != metrics.KindUint64 || v.Uint64() == 0 {
-		return
+		return false
 	}
 	time.Sleep(min(time.Since(p.since), Max))
 	p.pauses++
 	p.since = time.Now()
+	return true
 }
 
 // Pauses returns how many times Pace paused.

@@ -175,6 +175,7 @@ type Service struct {
 	dropped atomic.Uint64
 	scored  atomic.Uint64
 	alerts  atomic.Uint64
+	pauses  atomic.Uint64 // the workers' pauses for other work (package pace)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -454,18 +455,29 @@ func (s *Service) work(sh *shard) {
 		s.cfg.Bus.PublishSamples(out)
 		out = out[:0]
 	}
+	// The pacer is looked at every paceEvery samples, counted across
+	// batches: at half the MQTT peak a batch is one message of a few
+	// samples, and a count that started again with each batch never
+	// reached it, so the worker never gave way to the acknowledgements.
+	since := 0
 	for {
+		idle := len(sh.in) == 0
 		select {
 		case batch, ok := <-sh.in:
 			if !ok {
 				flush()
 				return
 			}
-			p.Start()
+			if idle {
+				p.Start()
+			}
 			var cur twinCursor
-			for j, smp := range batch {
-				if j%paceEvery == paceEvery-1 {
-					p.Pace()
+			for _, smp := range batch {
+				if since++; since >= paceEvery {
+					since = 0
+					if p.Pace() {
+						s.pauses.Add(1)
+					}
 				}
 				st := cur.find(sh, smp)
 				if st == nil {
@@ -815,12 +827,15 @@ func (s *Service) SetPolicy(p Policy) error {
 type Stats struct {
 	Series                           int
 	Scored, Dropped, Alerts, Backlog uint64
+	// Pauses counts the times a worker gave the CPU to goroutines that
+	// waited for it (ingest, acknowledgements, queries).
+	Pauses uint64
 }
 
 // Stats returns counters. Series is counted without stopping the workers,
 // so it is approximate while they run.
 func (s *Service) Stats() Stats {
-	st := Stats{Scored: s.scored.Load(), Dropped: s.dropped.Load(), Alerts: s.alerts.Load()}
+	st := Stats{Scored: s.scored.Load(), Dropped: s.dropped.Load(), Alerts: s.alerts.Load(), Pauses: s.pauses.Load()}
 	for _, sh := range s.shards {
 		st.Backlog += uint64(len(sh.in))
 	}
@@ -833,6 +848,7 @@ func (s *Service) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_scored_total Samples scored by the anomaly detector.\n# TYPE tsingma_anomaly_scored_total counter\ntsingma_anomaly_scored_total %d\n", st.Scored)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_dropped_total Samples not scored because a shard queue was full.\n# TYPE tsingma_anomaly_dropped_total counter\ntsingma_anomaly_dropped_total %d\n", st.Dropped)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_backlog_batches Batches waiting in the scoring queues.\n# TYPE tsingma_anomaly_backlog_batches gauge\ntsingma_anomaly_backlog_batches %d\n", st.Backlog)
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_pauses_total Times a scoring worker paused to give the CPU to waiting work.\n# TYPE tsingma_anomaly_pauses_total counter\ntsingma_anomaly_pauses_total %d\n", st.Pauses)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_alerts_total Anomaly alerts raised.\n# TYPE tsingma_anomaly_alerts_total counter\ntsingma_anomaly_alerts_total %d\n", st.Alerts)
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +305,54 @@ func TestQueuedBatchesStoreScoresOnce(t *testing.T) {
 	}
 	if c := st.Stats().Commits - before; c != 1 {
 		t.Fatalf("the scores of five queued batches took %d commits, want 1", c)
+	}
+}
+
+// TestWorkerGivesWayBetweenOneSampleBatches: at half the MQTT peak the
+// scorer's batches are single messages of a few samples. The worker must
+// still look at the pacer (every paceEvery samples across batches) and
+// pause while other goroutines wait for the CPU; a count that starts
+// again with each batch never reaches paceEvery.
+func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 2000
+	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: bus.New(), Store: st, Shards: 1, QueueBatches: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ctx, s.cancel = context.WithCancel(t.Context())
+	defer s.cancel()
+	sh := s.shards[0]
+	for j := range n {
+		sh.in <- []telemetry.Sample{{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)}}
+	}
+	close(sh.in)
+	// Goroutines that always want the CPU, more of them than there are Ps.
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := 0; !stop.Load(); x++ {
+				if x%1024 == 0 {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	s.wgWork.Add(1)
+	s.work(sh)
+	stop.Store(true)
+	wg.Wait()
+	if got := s.Stats().Pauses; got == 0 {
+		t.Fatalf("the worker scored %d one-sample batches beside busy goroutines without a pause", n)
+	}
+	if n := len(scores(t, st, n)); n != 2000 {
+		t.Fatalf("%d scores stored, want 2000", n)
 	}
 }
