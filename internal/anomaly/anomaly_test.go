@@ -132,6 +132,28 @@ func TestCheckpointRestore(t *testing.T) {
 	}
 }
 
+// TestAppendBinaryKeepsTheLayout: AppendBinary writes the fields one by
+// one; the bytes are those of the whole checkpoint struct encoded at once
+// (the layout of checkpoints written before it), after what b held.
+func TestAppendBinaryKeepsTheLayout(t *testing.T) {
+	ts, vs := series(2000, 1500, 30, 5)
+	d, _ := New(DefaultConfig())
+	for i := range ts {
+		d.Update(ts[i], vs[i])
+	}
+	want, err := binary.Append([]byte("prefix"), binary.LittleEndian, &checkpoint{Magic: ckptMagic, Version: ckptVersion, Cfg: d.cfg, St: d.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.AppendBinary([]byte("prefix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("AppendBinary wrote %d bytes unlike the checkpoint struct's %d", len(got), len(want))
+	}
+}
+
 func TestStateSize(t *testing.T) {
 	if n := StateSize(); n > 32<<10 {
 		t.Errorf("state is %d bytes per channel, want at most 32 KiB", n)

@@ -38,8 +38,23 @@ func StateSize() int { return binary.Size(checkpoint{}) }
 // MarshalBinary checkpoints the detector: its configuration and its whole
 // state, little-endian, StateSize bytes.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	c := checkpoint{Magic: ckptMagic, Version: ckptVersion, Cfg: d.cfg, St: d.st}
-	return binary.Append(make([]byte, 0, StateSize()), binary.LittleEndian, &c)
+	return d.AppendBinary(make([]byte, 0, StateSize()))
+}
+
+// AppendBinary appends MarshalBinary's output to b (encoding.BinaryAppender):
+// a checkpoint of many detectors writes them into one buffer, without a
+// copy of each state or a buffer of its own.
+func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.LittleEndian.AppendUint32(b, ckptMagic)
+	b = binary.LittleEndian.AppendUint32(b, ckptVersion)
+	b, err := binary.Append(b, binary.LittleEndian, &d.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("anomaly: checkpoint config: %w", err)
+	}
+	if b, err = binary.Append(b, binary.LittleEndian, &d.st); err != nil {
+		return nil, fmt.Errorf("anomaly: checkpoint state: %w", err)
+	}
+	return b, nil
 }
 
 // UnmarshalBinary restores a detector from MarshalBinary's output,

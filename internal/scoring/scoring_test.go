@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tsingma/tsingma/internal/alert"
+	"github.com/tsingma/tsingma/internal/anomaly"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -355,4 +356,26 @@ func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
 	if n := len(scores(t, st, n)); n != 2000 {
 		t.Fatalf("%d scores stored, want 2000", n)
 	}
+}
+
+// BenchmarkCheckpointShard marshals a shard of 10,000 series (the
+// periodic and the final checkpoint): bytes allocated a checkpoint
+// against the checkpoint's size.
+func BenchmarkCheckpointShard(b *testing.B) {
+	s := &Service{}
+	sh := &shard{series: map[telemetry.Key]*seriesState{}}
+	for i := range 10_000 {
+		d, err := anomaly.New(anomaly.DefaultConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		k := telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("slope-%05d", i), Channel: "pore_pressure"}
+		sh.series[k] = &seriesState{det: d, typ: "piezometer"}
+	}
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		size = len(s.marshalShard(sh))
+	}
+	b.ReportMetric(float64(size), "checkpoint_bytes")
 }
