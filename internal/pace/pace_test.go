@@ -1,10 +1,9 @@
 package pace
 
 import (
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
+
+	"github.com/tsingma/tsingma/internal/testenv"
 )
 
 // TestPausesOnlyWhenOthersWait: alone, Pace never pauses; with more
@@ -20,24 +19,11 @@ func TestPausesOnlyWhenOthersWait(t *testing.T) {
 		t.Fatalf("paused %d times in 1000 calls with nothing else to run", p.Pauses())
 	}
 	p = New()
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 4 * runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			x := 0
-			for !stop.Load() {
-				x++
-			}
-			_ = x
-		}()
-	}
+	stop := testenv.BusyCPU()
 	for i := 0; i < 100_000 && p.Pauses() == 0; i++ {
 		p.Pace()
 	}
-	stop.Store(true)
-	wg.Wait()
+	stop()
 	if p.Pauses() == 0 {
 		t.Fatal("never paused while other goroutines were runnable")
 	}

@@ -7,9 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,24 +330,10 @@ func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
 		sh.in <- []telemetry.Sample{{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)}}
 	}
 	close(sh.in)
-	// Goroutines that always want the CPU, more of them than there are Ps.
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 4 * runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for x := 0; !stop.Load(); x++ {
-				if x%1024 == 0 {
-					runtime.Gosched()
-				}
-			}
-		}()
-	}
+	stop := testenv.BusyCPU() // goroutines that always want the CPU
 	s.wgWork.Add(1)
 	s.work(sh)
-	stop.Store(true)
-	wg.Wait()
+	stop()
 	if got := s.Stats().Pauses; got == 0 {
 		t.Fatalf("the worker scored %d one-sample batches beside busy goroutines without a pause", n)
 	}

@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -14,4 +17,24 @@ func ProcessCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BusyCPU starts goroutines that always want the CPU, four for each P,
+// so that the scheduler has runnable goroutines waiting (what package
+// pace looks at); stop ends them and waits for them.
+func BusyCPU() (stop func()) {
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 * runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !done.Load() {
+			}
+		}()
+	}
+	return func() {
+		done.Store(true)
+		wg.Wait()
+	}
 }
