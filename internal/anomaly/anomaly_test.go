@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -707,4 +708,72 @@ func TestLevelStandIn(t *testing.T) {
 	if skippedEarly || !skippedLate {
 		t.Errorf("hour profile established at sample 200 (day 0): %v, at sample 4000 (day 13): %v; want false, true", skippedEarly, skippedLate)
 	}
+}
+
+// TestStateCodecMatchesEncodingBinary: appendState and readState write
+// and read what encoding/binary does for the state struct, every field
+// filled with random values (so a field added to state but not to the
+// codec, or out of order, fails here).
+func TestStateCodecMatchesEncodingBinary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		case reflect.Array:
+			for i := range v.Len() {
+				fill(v.Index(i))
+			}
+		case reflect.Float64, reflect.Float32:
+			v.SetFloat(rng.NormFloat64() * 1e3)
+		case reflect.Uint64, reflect.Uint32:
+			v.SetUint(rng.Uint64() >> (64 - 8*v.Type().Size()))
+		case reflect.Int32, reflect.Int64:
+			v.SetInt(int64(rng.Uint64()) >> (64 - 8*v.Type().Size()))
+		default:
+			t.Fatalf("state has a field of kind %s: teach the codec and this test", v.Kind())
+		}
+	}
+	for range 20 {
+		var s state
+		fill(reflect.ValueOf(&s).Elem())
+		want, err := binary.Append(nil, binary.LittleEndian, &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendState([]byte{}, &s); !bytes.Equal(got, want) {
+			t.Fatalf("appendState wrote %d bytes unlike encoding/binary's %d", len(got), len(want))
+		}
+		var r state
+		readState(want, &r)
+		if r != s {
+			t.Fatal("readState did not read back what encoding/binary wrote")
+		}
+	}
+}
+
+// BenchmarkCheckpoint: a detector's checkpoint written and read.
+func BenchmarkCheckpoint(b *testing.B) {
+	ts, vs := series(4000, 3000, 30, 5)
+	d, _ := New(DefaultConfig())
+	for i := range ts {
+		d.Update(ts[i], vs[i])
+	}
+	buf, _ := d.MarshalBinary()
+	b.Run("append", func(b *testing.B) {
+		for b.Loop() {
+			buf, _ = d.AppendBinary(buf[:0])
+		}
+	})
+	b.Run("unmarshal", func(b *testing.B) {
+		var r Detector
+		for b.Loop() {
+			if err := r.UnmarshalBinary(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

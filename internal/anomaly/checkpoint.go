@@ -51,10 +51,7 @@ func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("anomaly: checkpoint config: %w", err)
 	}
-	if b, err = binary.Append(b, binary.LittleEndian, &d.st); err != nil {
-		return nil, fmt.Errorf("anomaly: checkpoint state: %w", err)
-	}
-	return b, nil
+	return appendState(b, &d.st), nil
 }
 
 // UnmarshalBinary restores a detector from MarshalBinary's output,
@@ -77,20 +74,24 @@ func (d *Detector) UnmarshalBinary(b []byte) error {
 	if len(b) != StateSize() {
 		return fmt.Errorf("%w: %d bytes, want %d", ErrCheckpoint, len(b), StateSize())
 	}
-	var c checkpoint
-	if _, err := binary.Decode(b, binary.LittleEndian, &c); err != nil {
+	magic, version := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:])
+	if magic != ckptMagic || version != ckptVersion {
+		return fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrCheckpoint, magic, version, ckptMagic, ckptVersion)
+	}
+	var cfg Config
+	n, err := binary.Decode(b[8:], binary.LittleEndian, &cfg)
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	if c.Magic != ckptMagic || c.Version != ckptVersion {
-		return fmt.Errorf("%w: magic %#x version %d, want %#x version %d", ErrCheckpoint, c.Magic, c.Version, ckptMagic, ckptVersion)
-	}
-	if err := c.Cfg.validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	if err := c.St.validate(); err != nil {
+	var st state
+	readState(b[8+n:], &st)
+	if err := st.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	d.cfg, d.st = c.Cfg, c.St
+	d.cfg, d.st = cfg, st
 	d.derive()
 	d.rebuildCache()
 	return nil
