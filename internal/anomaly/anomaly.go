@@ -416,9 +416,12 @@ func (d *Detector) learn(v, step, short, volFast float64, sb int, tsMillis int64
 	s.SlowMean += aSlow * (v - s.SlowMean)
 	// The profile's memory is SeasonMemory days whatever the sampling
 	// rate: in samples, SeasonMemory times the bin's samples per day.
-	aSeason := 1 / float64(s.SeasonSeen[sb]+1)
+	// In float64: the count stops at MaxUint32, where +1 in uint32 would
+	// wrap to 0 and the rate become infinite (found by FuzzUnmarshalBinary).
+	seen := float64(s.SeasonSeen[sb]) + 1
+	aSeason := 1 / seen
 	if s.SeasonDays[sb] > 0 {
-		perDay := float64(s.SeasonSeen[sb]+1) / float64(s.SeasonDays[sb])
+		perDay := seen / float64(s.SeasonDays[sb])
 		aSeason = max(aSeason, 1/(d.seasonMemory*perDay))
 	}
 	s.SeasonDev[sb] += aSeason * (math.Abs(v-s.SeasonMean[sb]) - s.SeasonDev[sb])

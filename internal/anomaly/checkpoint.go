@@ -127,6 +127,12 @@ func (s *state) validate() error {
 		if !fin(s.SeasonMean[i]) || !nonneg(s.SeasonDev[i]) {
 			return errors.New("bad season profile")
 		}
+		// A bin's day is counted with one of its samples, so it has seen
+		// at least as many samples as days (more days than samples made
+		// its learning rate exceed 1: found by FuzzUnmarshalBinary).
+		if s.SeasonDays[i] > s.SeasonSeen[i] || s.SeasonDays[i] > 1<<30 {
+			return errors.New("bad season counts")
+		}
 	}
 	for i := range s.RangeHi {
 		if !fin(s.RangeHi[i]) || !fin(s.RangeLo[i]) {
