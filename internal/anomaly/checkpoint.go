@@ -117,7 +117,7 @@ func (s *state) validate() error {
 			return errors.New("negative or non-finite CUSUM")
 		}
 	}
-	if s.RangePos > 1<<30 || s.RangeIdx >= numBlocks || s.RangeBlocks > numBlocks || s.RingPos >= patDim || s.NProto > nProto || s.Quiet > 1<<30 {
+	if s.N > 1<<62 || s.RangePos > 1<<30 || s.RangeIdx >= numBlocks || s.RangeBlocks > numBlocks || s.RingPos >= patDim || s.NProto > nProto || s.Quiet > 1<<30 {
 		return errors.New("index out of range")
 	}
 	if !(s.Inc >= 1 && s.Inc <= 1e201) {
