@@ -116,6 +116,39 @@ type runner struct {
 	unscored struct{ url, token string }
 	start    int64 // ms; timestamps are start + seq*1000
 	rep      Report
+	fails    *failures // shared by the copies of the runner
+}
+
+// failures keeps the first phase that failed.
+type failures struct {
+	mu    sync.Mutex
+	first error
+}
+
+// fail prints a phase's failure and keeps the first, which Run returns
+// after the headline: a run whose figures are missing (a refused
+// connection, a failed request) exits non-zero instead of printing zeros
+// as if they were results.
+func (r *runner) fail(err error) {
+	r.printf("%v", err)
+	if r.fails == nil {
+		return
+	}
+	r.fails.mu.Lock()
+	if r.fails.first == nil {
+		r.fails.first = err
+	}
+	r.fails.mu.Unlock()
+}
+
+// failed returns the first failure, or nil.
+func (r *runner) failed() error {
+	if r.fails == nil {
+		return nil
+	}
+	r.fails.mu.Lock()
+	defer r.fails.mu.Unlock()
+	return r.fails.first
 }
 
 // Run performs the benchmark and prints one line per figure, the headline
@@ -127,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer os.RemoveAll(dir)
-	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins),
+	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), fails: &failures{},
 		start: time.Now().Add(-90 * 24 * time.Hour).UnixMilli()}
 	if cfg.URL == "" {
 		a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
@@ -292,6 +325,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	line += fmt.Sprintf(" mqtt_half_load_p99_ms=%.1f", ms(r.rep.MQTTHalfP99))
 	r.printf("%s", line)
+	if err := r.failed(); err != nil {
+		return r.rep, fmt.Errorf("a phase failed, so figures above are missing: %w", err)
+	}
 	return r.rep, nil
 }
 
@@ -643,15 +679,19 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 				t0 := time.Now()
 				resp, err := client.Post(url, ct, bytes.NewReader(b))
 				if err != nil {
+					if ctx.Err() == nil {
+						r.fail(fmt.Errorf("%s %s: %w", target, format, err))
+					}
 					return
 				}
+				body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode/100 != 2 {
 					if resp.StatusCode == 429 {
 						continue
 					}
-					r.printf("%s %s: status %d", target, format, resp.StatusCode)
+					r.fail(fmt.Errorf("%s %s: status %d %s", target, format, resp.StatusCode, body))
 					return
 				}
 				my = append(my, time.Since(t0))

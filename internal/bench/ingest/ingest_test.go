@@ -33,7 +33,7 @@ func TestMQTTPhaseStoresWhatWasAcknowledged(t *testing.T) {
 	var out strings.Builder
 	cfg := Config{Twins: 16, Channels: 3, MQTTClients: 4, Window: 4, Out: &out}
 	cfg.defaults()
-	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), start: time.Now().Add(-24 * time.Hour).UnixMilli(),
+	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), fails: &failures{}, start: time.Now().Add(-24 * time.Hour).UnixMilli(),
 		a: a, url: "http://" + a.HTTPAddr(), token: a.BootstrapToken, mqtt: a.MQTTAddr()}
 	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: r.token}, Timeout: 10 * time.Second}
 	if err := r.setup(ctx); err != nil {
@@ -51,8 +51,13 @@ func TestMQTTPhaseStoresWhatWasAcknowledged(t *testing.T) {
 			t.Fatalf("rate %g: store holds %d samples, %d were acknowledged", asked, got, acked)
 		}
 	}
-	if strings.Contains(out.String(), "tsingma: ") {
-		t.Fatalf("a phase failed:\n%s", out.String())
+	if err := r.failed(); err != nil {
+		t.Fatalf("a phase failed: %v; output:\n%s", err, out.String())
+	}
+	// A phase that cannot reach its target is a failure that Run returns,
+	// not a rate of 0.
+	if rate, _ := r.mqttPhase(ctx, "tsingma", "127.0.0.1:1", 100*time.Millisecond, 0); rate != 0 || r.failed() == nil {
+		t.Fatalf("a phase against a closed port gave rate %g and failure %v", rate, r.failed())
 	}
 	if _, err := dialMQTT(r.mqtt, "intruder", "bench", "not-the-token"); err == nil {
 		t.Fatal("CONNECT with a wrong password was accepted")

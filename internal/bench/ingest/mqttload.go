@@ -27,7 +27,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 		topics[i] = "tsingma/v1/twins/" + r.twinID(i) + "/telemetry"
 	}
 	user, password := "", ""
-	if target == "tsingma" {
+	if target == "tsingma" && r.token != "" { // none against a --no-auth server
 		user, password = "bench", r.token
 	}
 	dialStart := time.Now()
@@ -35,7 +35,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 	for w := 0; w < r.cfg.MQTTClients; w++ {
 		c, err := dialMQTT(addr, fmt.Sprintf("bench-%s-%d-%d", target, w, time.Now().UnixNano()), user, password)
 		if err != nil {
-			r.printf("%s: %v", target, err)
+			r.fail(fmt.Errorf("%s: %w", target, err))
 			for _, c := range conns {
 				c.close()
 			}
@@ -51,7 +51,7 @@ func (r *runner) mqttPhase(ctx context.Context, target, addr string, d time.Dura
 		r.peakLoad(ctx, conns, topics, d, res)
 	}
 	if res.err != nil {
-		r.printf("%s: %v", target, res.err)
+		r.fail(fmt.Errorf("%s: %w", target, res.err))
 	}
 	s := float64(res.total.Load()) / d.Seconds()
 	r.printf("  %s mqtt slice: samples_per_s=%.0f puback_p50_ms=%.2f puback_p99_ms=%.2f connect_ms=%.1f%s", target, s, ms(pct(res.lats, 0.5)), ms(pct(res.lats, 0.99)), ms(connected), bg())
