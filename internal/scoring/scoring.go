@@ -179,9 +179,15 @@ type Service struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wgWork sync.WaitGroup // route and the workers
+	wgWork sync.WaitGroup // route, the restore and the workers
 	wgLoop sync.WaitGroup // the checkpoint loop
 	once   sync.Once
+
+	// The checkpoint is restored in the background (Start).
+	stopRestore context.CancelFunc
+	restoring   atomic.Bool
+	partial     atomic.Bool   // the restore did not finish: the file on disk must stay
+	restored    chan struct{} // closed when the restore has ended and the workers run
 }
 
 type seriesState struct {
@@ -216,6 +222,7 @@ type shard struct {
 	ckpt   chan chan []byte
 	series map[telemetry.Key]*seriesState
 	twins  map[telemetry.Key][]*seriesState // Channel ""
+	count  atomic.Int64                     // len(series), for Stats
 }
 
 func (sh *shard) put(k telemetry.Key, st *seriesState) {
@@ -231,12 +238,13 @@ func (sh *shard) put(k telemetry.Key, st *seriesState) {
 		return
 	}
 	sh.series[k] = st
+	sh.count.Add(1)
 	tk := telemetry.Key{Tenant: k.Tenant, Twin: k.Twin}
 	sh.twins[tk] = append(sh.twins[tk], st)
 }
 
-// Open loads the policy and checkpoint and brings detectors up to date
-// from the store. It does not subscribe until Start.
+// Open loads the policy. It does not subscribe until Start, which
+// restores the checkpoint in the background.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Dir == "" || cfg.Bus == nil || cfg.Store == nil {
 		return nil, errors.New("scoring: Config needs Dir, Bus and Store")
@@ -278,11 +286,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	for i := 0; i < cfg.Shards; i++ {
 		s.shards = append(s.shards, &shard{in: make(chan []telemetry.Sample, cfg.QueueBatches), ckpt: make(chan chan []byte), series: map[telemetry.Key]*seriesState{}, twins: map[telemetry.Key][]*seriesState{}})
 	}
-	n, err := s.restore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.log.Info("anomaly scoring ready", "series", n, "model", ModelVersion)
+	s.restored = make(chan struct{})
 	return s, nil
 }
 
@@ -315,16 +319,52 @@ func shardHash(k telemetry.Key) uint32 {
 // Start subscribes to durable samples and starts the workers.
 func (s *Service) Start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	var rctx context.Context
+	rctx, s.stopRestore = context.WithCancel(s.ctx)
 	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
-	for _, sh := range s.shards {
-		s.wgWork.Add(1)
-		go s.work(sh)
-	}
-	s.wgWork.Add(1)
+	s.restoring.Store(true)
+	s.wgWork.Add(2)
 	go s.route()
+	go s.restoreThenWork(rctx)
 	s.wgLoop.Add(1)
 	go s.checkpointLoop()
 }
+
+// restoreThenWork restores the checkpoint, then starts the shard workers.
+// The server does not wait for it: with 100,000 series the restore takes
+// seconds (8.7 KB of detector state each, and each series' catch-up from
+// the store). Meanwhile the router queues the new batches for the
+// workers, and sheds them (counted) once the queues are full; a restored
+// series' catch-up reads from the store what was stored meanwhile, and
+// its queued samples that the catch-up already saw are skipped, so those
+// samples are learnt but get no score. A restore cut short by Close (or
+// failing to read the file) leaves the file as it was: no checkpoint is
+// written over it.
+func (s *Service) restoreThenWork(ctx context.Context) {
+	defer s.wgWork.Done()
+	defer close(s.restored)
+	t0 := time.Now()
+	n, err := s.restore(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		s.partial.Store(true)
+		s.log.Warn("anomaly checkpoint restore stopped by the shutdown; the checkpoint on disk is kept", "restored", n)
+	case err != nil:
+		s.partial.Store(true)
+		s.log.Error("anomaly checkpoint restore failed; the checkpoint on disk is kept and the series start afresh", "restored", n, "err", err)
+	default:
+		s.log.Info("anomaly scoring ready", "series", n, "restore", time.Since(t0).Round(time.Millisecond), "model", ModelVersion)
+	}
+	s.restoring.Store(false)
+	s.wgWork.Add(len(s.shards))
+	for _, sh := range s.shards {
+		go s.work(sh)
+	}
+}
+
+// Restored is closed once the checkpoint's restore has ended and the
+// workers run (Start).
+func (s *Service) Restored() <-chan struct{} { return s.restored }
 
 // route splits each batch by shard; a full shard queue loses the batch.
 // When every queue is full (overload) the batch is shed without being
@@ -647,6 +687,9 @@ func (s *Service) checkpointLoop() {
 // Checkpoint writes every detector's state to disk atomically. While the
 // workers run it asks each for its shard's state.
 func (s *Service) Checkpoint() error {
+	if s.partial.Load() {
+		return errors.New("the checkpoint's restore did not finish: the file on disk is kept")
+	}
 	var parts [][]byte
 	for _, sh := range s.shards {
 		reply := make(chan []byte, 1)
@@ -908,12 +951,13 @@ type Stats struct {
 	Pauses uint64
 }
 
-// Stats returns counters. Series is counted without stopping the workers,
-// so it is approximate while they run.
+// Stats returns counters. Series (the series with a detector) is counted
+// without stopping the workers.
 func (s *Service) Stats() Stats {
 	st := Stats{Scored: s.scored.Load(), Dropped: s.dropped.Load(), Alerts: s.alerts.Load(), Pauses: s.pauses.Load()}
 	for _, sh := range s.shards {
 		st.Backlog += uint64(len(sh.in))
+		st.Series += int(sh.count.Load())
 	}
 	return st
 }
@@ -923,8 +967,14 @@ func (s *Service) WriteMetrics(w io.Writer) {
 	st := s.Stats()
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_scored_total Samples scored by the anomaly detector.\n# TYPE tsingma_anomaly_scored_total counter\ntsingma_anomaly_scored_total %d\n", st.Scored)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_dropped_total Samples not scored because a shard queue was full.\n# TYPE tsingma_anomaly_dropped_total counter\ntsingma_anomaly_dropped_total %d\n", st.Dropped)
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_series Series with a detector.\n# TYPE tsingma_anomaly_series gauge\ntsingma_anomaly_series %d\n", st.Series)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_backlog_batches Batches waiting in the scoring queues.\n# TYPE tsingma_anomaly_backlog_batches gauge\ntsingma_anomaly_backlog_batches %d\n", st.Backlog)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_pauses_total Times a scoring worker paused to give the CPU to waiting work.\n# TYPE tsingma_anomaly_pauses_total counter\ntsingma_anomaly_pauses_total %d\n", st.Pauses)
+	restoring := 0
+	if s.restoring.Load() {
+		restoring = 1
+	}
+	fmt.Fprintf(w, "# HELP tsingma_anomaly_restoring Whether the detectors' checkpoint is being restored (samples queue or are shed meanwhile).\n# TYPE tsingma_anomaly_restoring gauge\ntsingma_anomaly_restoring %d\n", restoring)
 	fmt.Fprintf(w, "# HELP tsingma_anomaly_alerts_total Anomaly alerts raised.\n# TYPE tsingma_anomaly_alerts_total counter\ntsingma_anomaly_alerts_total %d\n", st.Alerts)
 }
 
@@ -936,10 +986,14 @@ func (s *Service) Close() error {
 		if s.sub == nil {
 			return
 		}
+		s.stopRestore()
 		s.sub.Close() // route() drains, closes the shard queues, workers finish
 		s.wgWork.Wait()
 		s.cancel()
 		s.wgLoop.Wait()
+		if s.partial.Load() {
+			return // the file holds more than the detectors do
+		}
 		var parts [][]byte
 		for _, sh := range s.shards { // no worker runs now
 			parts = append(parts, s.marshalShard(sh))

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +94,7 @@ func open(t *testing.T, dir string, st *store.Store, b *bus.Bus, al Alerter) *Se
 		t.Fatal(err)
 	}
 	s.Start()
+	<-s.Restored()
 	return s
 }
 
@@ -410,9 +412,12 @@ func TestDamagedCheckpointStartsTheRestAfresh(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cut %d bytes: %v", c.cut, err)
 		}
-		if got := len(r.shards[0].series); got != c.want {
+		r.Start()
+		<-r.Restored()
+		if got := r.Stats().Series; got != c.want {
 			t.Fatalf("cut %d bytes: %d series restored, want %d", c.cut, got, c.want)
 		}
+		r.Close()
 	}
 }
 
@@ -465,5 +470,81 @@ func TestReadEntryReadsMarshalShard(t *testing.T) {
 	}
 	if _, err := readEntry(r, nil); err != io.EOF {
 		t.Fatalf("after the last entry: %v, want io.EOF", err)
+	}
+}
+
+// gatedStore holds every Range (a restore's catch-up) until its context
+// ends.
+type gatedStore struct{ Store }
+
+func (g gatedStore) Range(ctx context.Context, _ telemetry.Key, _, _ int64, _ func(int64, float64) bool) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile: Start returns
+// while the checkpoint is being restored, samples published meanwhile
+// queue for the workers, and a Close before the restore ends leaves the
+// checkpoint file as it was (the detectors hold only part of it).
+func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		d, err := anomaly.New(anomaly.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.shards[0].put(telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}, &seriesState{det: d, typ: "sensor", lastTS: 60_000})
+	}
+	if err := s.writeCheckpoint([][]byte{s.marshalShard(s.shards[0])}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "checkpoint")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := bus.New()
+	r, err := Open(t.Context(), Config{Dir: dir, Bus: b, Store: gatedStore{st}, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start() // returns although the restore is held
+	b.PublishSamples([]telemetry.Sample{{Tenant: "default", Twin: "s9", Channel: "temp", Type: "sensor", TS: 120_000, Value: 1}})
+	var m strings.Builder
+	r.WriteMetrics(&m)
+	if !strings.Contains(m.String(), "tsingma_anomaly_restoring 1\n") {
+		t.Fatalf("metrics while restoring:\n%s", m.String())
+	}
+	select {
+	case <-r.Restored():
+		t.Fatal("the restore ended while its catch-up was held")
+	default:
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, before) {
+		t.Fatal("a shutdown during the restore rewrote the checkpoint")
+	}
+
+	// Restored in full, the same file gives the three series back.
+	s2 := open(t, dir, st, bus.New(), nil)
+	defer s2.Close()
+	if got := s2.Stats().Series; got != 3 {
+		t.Fatalf("%d series restored, want 3", got)
 	}
 }
