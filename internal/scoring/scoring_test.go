@@ -347,8 +347,8 @@ func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckpointShard marshals a shard of 10,000 series (the
-// periodic and the final checkpoint): bytes allocated a checkpoint
+// BenchmarkCheckpointShard marshals a shard of 10,000 series in chunks
+// (the periodic and the final checkpoint): bytes allocated a checkpoint
 // against the checkpoint's size.
 func BenchmarkCheckpointShard(b *testing.B) {
 	s := &Service{}
@@ -364,7 +364,10 @@ func BenchmarkCheckpointShard(b *testing.B) {
 	b.ReportAllocs()
 	var size int
 	for b.Loop() {
-		size = len(s.marshalShard(sh))
+		size = 0
+		for job := (&ckptJob{}); !job.done; {
+			size += len(s.marshalChunk(sh, job))
+		}
 	}
 	b.ReportMetric(float64(size), "checkpoint_bytes")
 }
@@ -393,7 +396,7 @@ func TestDamagedCheckpointStartsTheRestAfresh(t *testing.T) {
 		k := telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}
 		s.shards[0].put(k, &seriesState{det: d, typ: "sensor", lastTS: 199 * 60_000, n: 200})
 	}
-	if err := s.writeCheckpoint([][]byte{s.marshalShard(s.shards[0])}); err != nil {
+	if err := s.writeCheckpoint(func(w io.Writer) error { _, err := w.Write(s.marshalShard(s.shards[0])); return err }); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "checkpoint")
@@ -504,7 +507,7 @@ func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
 		}
 		s.shards[0].put(telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}, &seriesState{det: d, typ: "sensor", lastTS: 60_000})
 	}
-	if err := s.writeCheckpoint([][]byte{s.marshalShard(s.shards[0])}); err != nil {
+	if err := s.writeCheckpoint(func(w io.Writer) error { _, err := w.Write(s.marshalShard(s.shards[0])); return err }); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "checkpoint")
@@ -546,5 +549,60 @@ func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
 	defer s2.Close()
 	if got := s2.Stats().Series; got != 3 {
 		t.Fatalf("%d series restored, want 3", got)
+	}
+}
+
+// TestCheckpointInChunks: a checkpoint taken while the worker runs comes
+// in chunks of about ckptChunk bytes, and restores every series.
+func TestCheckpointInChunks(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir := t.TempDir()
+	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ctx, s.cancel = context.WithCancel(t.Context())
+	defer s.cancel()
+	sh := s.shards[0]
+	const n = 1200 // 8.7 KB each: three chunks
+	for i := range n {
+		d, err := anomaly.New(anomaly.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.put(telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}, &seriesState{det: d, typ: "sensor", lastTS: 60_000})
+	}
+	s.wgWork.Add(1)
+	go s.work(sh)
+	var chunks int
+	err = s.writeCheckpoint(func(w io.Writer) error {
+		for job := (&ckptJob{}); !job.done; chunks++ {
+			reply := make(chan []byte, 1)
+			sh.ckpt <- ckptRequest{job: job, reply: reply}
+			if _, err := w.Write(<-reply); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n*anomaly.StateSize()/ckptChunk + 1; chunks != want {
+		t.Fatalf("%d chunks, want %d", chunks, want)
+	}
+	if err := s.Checkpoint(); err != nil { // the same, through Checkpoint
+		t.Fatal(err)
+	}
+	close(sh.in)
+	s.wgWork.Wait()
+	r := open(t, dir, st, bus.New(), nil)
+	defer r.Close()
+	if got := r.Stats().Series; got != n {
+		t.Fatalf("%d series restored, want %d", got, n)
 	}
 }
