@@ -281,15 +281,7 @@ func TestRouterPassesOneShardBatchWhole(t *testing.T) {
 // TestQueuedBatchesStoreScoresOnce: the scores of batches that wait for a
 // shard's worker are stored in one append (one commit), not one a batch.
 func TestQueuedBatchesStoreScoresOnce(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: bus.New(), Store: st, Shards: 1, QueueBatches: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, _ := oneShard(t, 16)
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	defer s.cancel()
 	sh := s.shards[0]
@@ -318,16 +310,8 @@ func TestQueuedBatchesStoreScoresOnce(t *testing.T) {
 // pause while other goroutines wait for the CPU; a count that starts
 // again with each batch never reaches paceEvery.
 func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	const n = 2000
-	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: bus.New(), Store: st, Shards: 1, QueueBatches: n})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, _ := oneShard(t, n)
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	defer s.cancel()
 	sh := s.shards[0]
@@ -375,35 +359,9 @@ func BenchmarkCheckpointShard(b *testing.B) {
 // TestDamagedCheckpointStartsTheRestAfresh: a checkpoint cut inside an
 // entry restores the series before the cut, and scoring starts.
 func TestDamagedCheckpointStartsTheRestAfresh(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		d, err := anomaly.New(anomaly.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j := range 200 {
-			d.Update(int64(j)*60_000, signal(j))
-		}
-		k := telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}
-		s.shards[0].put(k, &seriesState{det: d, typ: "sensor", lastTS: 199 * 60_000, n: 200})
-	}
-	if err := s.writeCheckpoint(func(w io.Writer) error { _, err := w.Write(s.marshalShard(s.shards[0])); return err }); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "checkpoint")
-	whole, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, dir := oneShard(t, 0)
+	putSeries(t, s.shards[0], 3, 200)
+	path, whole := writeShardCheckpoint(t, s, dir)
 	for _, c := range []struct {
 		cut  int // bytes removed from the end
 		want int
@@ -490,31 +448,9 @@ func (g gatedStore) Range(ctx context.Context, _ telemetry.Key, _, _ int64, _ fu
 // queue for the workers, and a Close before the restore ends leaves the
 // checkpoint file as it was (the detectors hold only part of it).
 func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		d, err := anomaly.New(anomaly.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.shards[0].put(telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}, &seriesState{det: d, typ: "sensor", lastTS: 60_000})
-	}
-	if err := s.writeCheckpoint(func(w io.Writer) error { _, err := w.Write(s.marshalShard(s.shards[0])); return err }); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "checkpoint")
-	before, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, dir := oneShard(t, 0)
+	putSeries(t, s.shards[0], 3, 1)
+	path, before := writeShardCheckpoint(t, s, dir)
 
 	b := bus.New()
 	r, err := Open(t.Context(), Config{Dir: dir, Bus: b, Store: gatedStore{st}, Shards: 1})
@@ -555,31 +491,16 @@ func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
 // TestCheckpointInChunks: a checkpoint taken while the worker runs comes
 // in chunks of about ckptChunk bytes, and restores every series.
 func TestCheckpointInChunks(t *testing.T) {
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	dir := t.TempDir()
-	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, dir := oneShard(t, 0)
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	defer s.cancel()
 	sh := s.shards[0]
 	const n = 1200 // 8.7 KB each: three chunks
-	for i := range n {
-		d, err := anomaly.New(anomaly.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sh.put(telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}, &seriesState{det: d, typ: "sensor", lastTS: 60_000})
-	}
+	putSeries(t, sh, n, 1)
 	s.wgWork.Add(1)
 	go s.work(sh)
 	var chunks int
-	err = s.writeCheckpoint(func(w io.Writer) error {
+	err := s.writeCheckpoint(func(w io.Writer) error {
 		for job := (&ckptJob{}); !job.done; chunks++ {
 			reply := make(chan []byte, 1)
 			sh.ckpt <- ckptRequest{job: job, reply: reply}
@@ -605,4 +526,58 @@ func TestCheckpointInChunks(t *testing.T) {
 	if got := r.Stats().Series; got != n {
 		t.Fatalf("%d series restored, want %d", got, n)
 	}
+}
+
+// putSeries gives sh n series (twins s0, s1, ..., channel temp) whose
+// detectors have seen samples 0 to seen-1 of signal, a minute apart.
+func putSeries(t *testing.T, sh *shard, n, seen int) {
+	t.Helper()
+	for i := range n {
+		d, err := anomaly.New(anomaly.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range seen {
+			d.Update(int64(j)*60_000, signal(j))
+		}
+		k := telemetry.Key{Tenant: "default", Twin: fmt.Sprintf("s%d", i), Channel: "temp"}
+		sh.put(k, &seriesState{det: d, typ: "sensor", lastTS: int64(seen-1) * 60_000, n: seen})
+	}
+}
+
+// writeShardCheckpoint writes the checkpoint of s's first shard (no
+// worker may run) in dir, and returns the file's path and bytes.
+func writeShardCheckpoint(t *testing.T, s *Service, dir string) (string, []byte) {
+	t.Helper()
+	err := s.writeCheckpoint(func(w io.Writer) error {
+		_, err := w.Write(s.marshalShard(s.shards[0]))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "checkpoint")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, b
+}
+
+// oneShard opens a store and a scoring service of one shard (queue
+// batches deep; 0: the default) in temporary directories; it does not
+// start it. The store is closed when the test ends.
+func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
+	t.Helper()
+	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	dir := t.TempDir()
+	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1, QueueBatches: queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st, dir
 }
