@@ -706,7 +706,14 @@ func (s *Service) Checkpoint() error {
 				case <-s.ctx.Done():
 					return s.ctx.Err()
 				}
-				if _, err := w.Write(<-reply); err != nil {
+				chunk := <-reply
+				// A checkpoint that waited for the workers while the
+				// restore ran must not replace the file if the restore
+				// was cut short (partial is set before the workers start).
+				if s.partial.Load() {
+					return errors.New("the checkpoint's restore did not finish: the file on disk is kept")
+				}
+				if _, err := w.Write(chunk); err != nil {
 					return err
 				}
 			}
