@@ -359,9 +359,13 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 			break // the block is discarded below
 		}
 		j.chunks = j.chunks[:0]
+		minDeflate := deflateMin
+		if j.xor != nil { // a flush
+			minDeflate = flushDeflateMin
+		}
 		for lo := 0; lo < len(j.ts); lo += maxD1Chunk {
 			hi := min(lo+maxD1Chunk, len(j.ts))
-			data := encodeD1(j.ts[lo:hi], j.vs[lo:hi])
+			data := encodeD1(j.ts[lo:hi], j.vs[lo:hi], minDeflate)
 			cm := &chunkMeta{mint: j.ts[lo], maxt: j.ts[hi-1], n: hi - lo, enc: encD1, blk: b, off: off, length: len(data)}
 			write(data)
 			j.chunks = append(j.chunks, cm)

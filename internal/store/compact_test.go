@@ -37,6 +37,31 @@ func TestCompactionAndDownsampling(t *testing.T) {
 	if n := s.Stats().Blocks; n != 10 {
 		t.Fatalf("got %d blocks, want 10", n)
 	}
+	// encodings counts the chunks in blocks by their first byte: encD1
+	// (compressed) or encD1Raw.
+	encodings := func(s *Store) map[byte]int {
+		t.Helper()
+		n := map[byte]int{}
+		for _, ser := range s.head.all() {
+			ser.mu.Lock()
+			for _, cm := range ser.chunks {
+				if cm.blk != nil {
+					b, err := cm.blk.readChunk(cm.off, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					n[b[0]]++
+				}
+			}
+			ser.mu.Unlock()
+		}
+		return n
+	}
+	// A flush stores its small chunks (100 samples, about 200 bytes) raw;
+	// the compaction that merges the blocks compresses them.
+	if got := encodings(s); got[encD1Raw] != 20 || len(got) != 1 {
+		t.Fatalf("flushed chunks by encoding: %v, want 20 raw (%d)", got, encD1Raw)
+	}
 	// check expects sample k (ts k s, value k/4) for every k in ks.
 	check := func(s *Store, ks []int) {
 		t.Helper()
@@ -76,6 +101,9 @@ func TestCompactionAndDownsampling(t *testing.T) {
 	}
 	if n := s.Stats().Blocks; n != 3 {
 		t.Fatalf("after compaction got %d blocks, want 3", n)
+	}
+	if got := encodings(s); got[encD1] != 2 || got[encD1Raw] != 4 || len(got) != 2 {
+		t.Fatalf("chunks by encoding after compaction: %v, want 2 compressed (%d) and 4 raw", got, encD1)
 	}
 	check(s, all)
 	if err := s.Close(); err != nil {

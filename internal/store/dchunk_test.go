@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -26,7 +27,7 @@ func TestD1RoundTrip(t *testing.T) {
 			for i := range ts {
 				ts[i], vs[i] = gen(i)
 			}
-			b := encodeD1(ts, vs)
+			b := encodeD1(ts, vs, deflateMin)
 			gt, gv, err := decodeD1(b)
 			if err != nil {
 				t.Fatal(err)
@@ -42,8 +43,8 @@ func TestD1RoundTrip(t *testing.T) {
 }
 
 func FuzzDecodeD1(f *testing.F) {
-	f.Add(encodeD1([]int64{1, 2, 3}, []float64{0.1, 0.2, 0.35}))
-	f.Add(encodeD1([]int64{5}, []float64{math.Pi}))
+	f.Add(encodeD1([]int64{1, 2, 3}, []float64{0.1, 0.2, 0.35}, deflateMin))
+	f.Add(encodeD1([]int64{5}, []float64{math.Pi}, deflateMin))
 	f.Add([]byte{encD1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ts, vs, err := decodeD1(b)
@@ -51,7 +52,7 @@ func FuzzDecodeD1(f *testing.F) {
 			return
 		}
 		// Whatever decodes re-encodes to the same samples.
-		gt, gv, err := decodeD1(encodeD1(ts, vs))
+		gt, gv, err := decodeD1(encodeD1(ts, vs, deflateMin))
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
@@ -61,4 +62,33 @@ func FuzzDecodeD1(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkEncodeD1 encodes chunks of a 1 Hz random walk quantised to
+// 0.01 (the ingest bench's data) at several sizes, raw and compressed:
+// DEFLATE's cost a chunk is what flushDeflateMin weighs.
+func BenchmarkEncodeD1(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ts, vs := make([]int64, 7200), make([]float64, 7200)
+	v := 20.0
+	for i := range ts {
+		v = math.Round((v+rng.NormFloat64()*0.05)*100) / 100
+		ts[i], vs[i] = 1_700_000_000_000+int64(i)*1000, v
+	}
+	for _, n := range []int{40, 130, 500, 7200} {
+		for _, min := range []int{deflateMin, 1 << 30} {
+			name := fmt.Sprintf("n=%d/deflate", n)
+			if min > deflateMin {
+				name = fmt.Sprintf("n=%d/raw", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				var size int
+				for b.Loop() {
+					size = len(encodeD1(ts[:n], vs[:n], min))
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/sample")
+				b.ReportMetric(float64(size)/float64(n), "B/sample")
+			})
+		}
+	}
 }
