@@ -70,7 +70,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := scoring.Open(t.Context(), scoring.Config{Dir: filepath.Join(dir, "anomaly"), Bus: b, Store: st})
+	sc, err := scoring.Open(scoring.Config{Dir: filepath.Join(dir, "anomaly"), Bus: b, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

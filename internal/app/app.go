@@ -166,7 +166,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a.Alerts.Start()
 	if !cfg.NoAnomaly {
-		a.Scoring, err = scoring.Open(context.Background(), scoring.Config{
+		a.Scoring, err = scoring.Open(scoring.Config{
 			Dir:    filepath.Join(cfg.DataDir, "anomaly"),
 			Bus:    a.Bus,
 			Store:  a.Store,

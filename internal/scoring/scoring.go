@@ -245,7 +245,7 @@ func (sh *shard) put(k telemetry.Key, st *seriesState) {
 
 // Open loads the policy. It does not subscribe until Start, which
 // restores the checkpoint in the background.
-func Open(ctx context.Context, cfg Config) (*Service, error) {
+func Open(cfg Config) (*Service, error) {
 	if cfg.Dir == "" || cfg.Bus == nil || cfg.Store == nil {
 		return nil, errors.New("scoring: Config needs Dir, Bus and Store")
 	}
@@ -693,25 +693,35 @@ func (s *Service) checkpointLoop() {
 // which a restore catches up); series made after the checkpoint began
 // wait for the next one.
 func (s *Service) Checkpoint() error {
-	if s.partial.Load() {
-		return errors.New("the checkpoint's restore did not finish: the file on disk is kept")
-	}
+	return s.writeShards(func(sh *shard, job *ckptJob) ([]byte, error) {
+		reply := make(chan []byte, 1)
+		select {
+		case sh.ckpt <- ckptRequest{job: job, reply: reply}:
+		case <-s.ctx.Done():
+			return nil, s.ctx.Err()
+		}
+		chunk := <-reply
+		// A checkpoint that waited for the workers while the restore ran
+		// must not replace the file if the restore was cut short (partial
+		// is set before the workers start).
+		if s.partial.Load() {
+			return nil, errRestoreUnfinished
+		}
+		return chunk, nil
+	})
+}
+
+var errRestoreUnfinished = errors.New("the checkpoint's restore did not finish: the file on disk is kept")
+
+// writeShards writes the checkpoint from every shard's entries, a chunk
+// at a time: next gives a shard's next chunk of job.
+func (s *Service) writeShards(next func(sh *shard, job *ckptJob) ([]byte, error)) error {
 	return s.writeCheckpoint(func(w io.Writer) error {
 		for _, sh := range s.shards {
-			job := &ckptJob{}
-			for !job.done {
-				reply := make(chan []byte, 1)
-				select {
-				case sh.ckpt <- ckptRequest{job: job, reply: reply}:
-				case <-s.ctx.Done():
-					return s.ctx.Err()
-				}
-				chunk := <-reply
-				// A checkpoint that waited for the workers while the
-				// restore ran must not replace the file if the restore
-				// was cut short (partial is set before the workers start).
-				if s.partial.Load() {
-					return errors.New("the checkpoint's restore did not finish: the file on disk is kept")
+			for job := (&ckptJob{}); !job.done; {
+				chunk, err := next(sh, job)
+				if err != nil {
+					return err
 				}
 				if _, err := w.Write(chunk); err != nil {
 					return err
@@ -1057,15 +1067,8 @@ func (s *Service) Close() error {
 		if s.partial.Load() {
 			return // the file holds more than the detectors do
 		}
-		err = s.writeCheckpoint(func(w io.Writer) error {
-			for _, sh := range s.shards { // no worker runs now
-				for job := (&ckptJob{}); !job.done; {
-					if _, err := w.Write(s.marshalChunk(sh, job)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+		err = s.writeShards(func(sh *shard, job *ckptJob) ([]byte, error) {
+			return s.marshalChunk(sh, job), nil // no worker runs now
 		})
 	})
 	return err

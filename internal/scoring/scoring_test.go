@@ -89,7 +89,7 @@ func scores(t *testing.T, st *store.Store, n int) []float64 {
 
 func open(t *testing.T, dir string, st *store.Store, b *bus.Bus, al Alerter) *Service {
 	t.Helper()
-	s, err := Open(t.Context(), Config{Dir: dir, Bus: b, Store: st, Alerts: al, QueueBatches: 1 << 12})
+	s, err := Open(Config{Dir: dir, Bus: b, Store: st, Alerts: al, QueueBatches: 1 << 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func routerOnly(t *testing.T, shards, queueBatches int) (*Service, *bus.Bus) {
 	}
 	t.Cleanup(func() { st.Close() })
 	b := bus.New()
-	s, err := Open(t.Context(), Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: shards, QueueBatches: queueBatches})
+	s, err := Open(Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: shards, QueueBatches: queueBatches})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestDamagedCheckpointStartsTheRestAfresh(t *testing.T) {
 		if err := os.WriteFile(path, whole[:len(whole)-c.cut], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
+		r, err := Open(Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1})
 		if err != nil {
 			t.Fatalf("cut %d bytes: %v", c.cut, err)
 		}
@@ -453,7 +453,7 @@ func TestRestoreRunsBesideIngestAndAShutdownKeepsTheFile(t *testing.T) {
 	path, before := writeShardCheckpoint(t, s, dir)
 
 	b := bus.New()
-	r, err := Open(t.Context(), Config{Dir: dir, Bus: b, Store: gatedStore{st}, Shards: 1})
+	r, err := Open(Config{Dir: dir, Bus: b, Store: gatedStore{st}, Shards: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +575,7 @@ func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
 	}
 	t.Cleanup(func() { st.Close() })
 	dir := t.TempDir()
-	s, err := Open(t.Context(), Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1, QueueBatches: queue})
+	s, err := Open(Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1, QueueBatches: queue})
 	if err != nil {
 		t.Fatal(err)
 	}
