@@ -341,7 +341,7 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 	var bufVS []float64
 	// A block write is seconds of a core at the WAL limit; it gives way to
 	// ingest while ingest waits for the CPU (package pace).
-	p := pace.New()
+	p := pace.New(0.5)
 	for _, j := range jobs {
 		p.Pace()
 		if j.xor != nil {
