@@ -184,6 +184,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: r.token}, Timeout: 60 * time.Second}
 	r.printf("machine cpus=%d gomaxprocs=%d go=%s target=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), r.url)
+	if p50, p99, err := probeSync(dir, 400); err != nil {
+		r.printf("disk_sync probe failed: %v", err)
+	} else {
+		r.printf("disk_sync p50_ms=%.2f p99_ms=%.2f (16 KiB write + fdatasync in the bench's directory, before any load: the floor of every durable ack)", ms(p50), ms(p99))
+	}
 	if err := r.setup(ctx); err != nil {
 		return Report{}, err
 	}
@@ -347,9 +352,12 @@ func (r *runner) settle(ctx context.Context, name, what string) {
 }
 
 // background marks the start of a slice of the in-process store's target
-// and returns what to append to the slice's line at its end: the number of
-// flushes and block rewrites that ran during the slice, when there were
-// any (they take CPU from the ingest they share the process with).
+// and returns what to append to the slice's line at its end: the WAL's
+// syncs during the slice (every acknowledgement waits for one, so on a
+// disk whose fdatasync is slow they bound both rate and latency), and the
+// number of flushes and block rewrites that ran during the slice, when
+// there were any (they take CPU from the ingest they share the process
+// with).
 func (r *runner) background(target string) func() string {
 	if r.a == nil || target != "tsingma" {
 		return func() string { return "" }
@@ -357,11 +365,14 @@ func (r *runner) background(target string) func() string {
 	st := r.a.Store.Stats()
 	return func() string {
 		end := r.a.Store.Stats()
-		n := int(end.BackgroundRuns-st.BackgroundRuns) + end.Background
-		if n == 0 {
-			return ""
+		out := ""
+		if n := end.Fsync.Count - st.Fsync.Count; n > 0 {
+			out = fmt.Sprintf(" fsyncs=%d fsync_mean_ms=%.2f", n, 1e3*(end.Fsync.Sum-st.Fsync.Sum)/float64(n))
 		}
-		return fmt.Sprintf(" store_background=%d", n)
+		if n := int(end.BackgroundRuns-st.BackgroundRuns) + end.Background; n > 0 {
+			out += fmt.Sprintf(" store_background=%d", n)
+		}
+		return out
 	}
 }
 
