@@ -105,6 +105,7 @@ func (s *Store) Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn
 // cut to [mint, maxt]), for callers that loop over many samples: it spares
 // them a function call per sample. ts and vs are reused after fn returns.
 func (s *Store) RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts []int64, vs []float64) bool) error {
+	s.visible()
 	ser := s.head.get(k)
 	if ser == nil {
 		return ErrNoSeries
@@ -168,6 +169,7 @@ func (s *Store) RangeBatch(ctx context.Context, k telemetry.Key, mint, maxt int6
 
 // Latest returns the newest sample of a series.
 func (s *Store) Latest(k telemetry.Key) (Point, bool) {
+	s.visible()
 	ser := s.head.get(k)
 	if ser == nil {
 		return Point{}, false
@@ -187,6 +189,7 @@ type SeriesInfo struct {
 
 // Channels returns the channels of a twin that have data, sorted.
 func (s *Store) Channels(tenant, twin string) []string {
+	s.visible()
 	var out []string
 	for _, ser := range s.head.twinSeries(tenant, twin) {
 		out = append(out, ser.key.Channel)
@@ -197,6 +200,7 @@ func (s *Store) Channels(tenant, twin string) []string {
 
 // LatestOfTwin returns the newest sample of every channel of a twin.
 func (s *Store) LatestOfTwin(tenant, twin string) map[string]Point {
+	s.visible()
 	sers := s.head.twinSeries(tenant, twin)
 	out := make(map[string]Point, len(sers))
 	for _, ser := range sers {
@@ -219,6 +223,7 @@ type ChannelPoint struct {
 // to dst, sorted by channel: LatestOfTwin without a map per twin, for
 // answers about thousands of twins.
 func (s *Store) AppendLatestOfTwin(dst []ChannelPoint, tenant, twin string) []ChannelPoint {
+	s.visible()
 	n := len(dst)
 	for _, ser := range s.head.twinSeries(tenant, twin) {
 		ser.mu.Lock()
@@ -234,6 +239,7 @@ func (s *Store) AppendLatestOfTwin(dst []ChannelPoint, tenant, twin string) []Ch
 // Queryable returns a Prometheus storage.Queryable over one tenant's data.
 func (s *Store) Queryable(tenant string) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		s.visible()
 		return &querier{s: s, tenant: tenant, mint: mint, maxt: maxt}, nil
 	})
 }

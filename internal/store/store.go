@@ -126,7 +126,8 @@ type commitReq struct {
 	payload []byte
 	apply   []applied
 	n       int
-	done    chan error
+	done    chan error // read by the writer: never changed once queued
+	woken   bool       // done has had its value (committer and applier only)
 
 	applyBuf *[]applied // pooled backing of apply
 	recBuf   *[]byte    // pooled backing of the samples record (a payload queued before this request)
@@ -153,10 +154,12 @@ func (r *commitReq) release() {
 	}
 }
 
-// applyJob is one synced (or failed) batch, or a barrier (done only).
+// applyJob is one synced (or failed) batch, the seq-th commit, or a
+// barrier (done only).
 type applyJob struct {
 	batch []*commitReq
 	err   error
+	seq   uint64
 	done  chan struct{}
 }
 
@@ -194,9 +197,19 @@ type Store struct {
 	// applyCh carries fsynced batches from the committer to the applier,
 	// which adds them to the head and wakes their writers, in commit
 	// order, while the committer writes and syncs the next batch.
-	applyCh       chan applyJob
-	applyBusy     atomic.Int32 // jobs handed to the applier and not yet done
-	walSinceFlush atomic.Int64
+	applyCh   chan applyJob
+	applyBusy atomic.Int32 // jobs handed to the applier and not yet done
+	// A batch's writers are woken as soon as it is synced, before it is
+	// in the head; a read waits (visible) until the head holds every
+	// batch acknowledged when it started. Commits are numbered from 1 by
+	// the committer (commitSeq); acked is the last one whose writers were
+	// woken, applied the last one in the head.
+	commitSeq      uint64 // owned by the committer
+	acked, applied atomic.Uint64
+	visMu          sync.Mutex
+	visCond        sync.Cond // on visMu: applied moved while visWaiters > 0
+	visWaiters     atomic.Int32
+	walSinceFlush  atomic.Int64
 	// Flushes and block rewrites: running now, and finished.
 	bgRunning atomic.Int32
 	bgRuns    atomic.Uint64
@@ -234,6 +247,7 @@ func Open(cfg Config) (*Store, error) {
 		applyCh:   make(chan applyJob, 4),
 		walDir:    filepath.Join(cfg.Dir, "wal"),
 	}
+	s.visCond.L = &s.visMu
 	for _, d := range []string{cfg.Dir, s.walDir, filepath.Join(cfg.Dir, "blocks")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
@@ -340,7 +354,8 @@ func (s *Store) replayRecord(p []byte) (int, error) {
 }
 
 // Append stores samples durably: when it returns nil, every sample whose
-// status is Accepted or Duplicate is on disk (fsynced). Samples must be
+// status is Accepted or Duplicate is on disk (fsynced), and every read
+// that starts after it sees them. Samples must be
 // validated already (Type filled in, finite values). It returns ErrBusy
 // without writing anything when the commit queue is full.
 func (s *Store) Append(ctx context.Context, samples []telemetry.Sample) ([]Status, error) {
@@ -525,11 +540,24 @@ func (s *Store) commit(batch []*commitReq) {
 		}
 	}
 	s.commits.Add(1)
+	s.commitSeq++
+	seq := s.commitSeq
 	if err != nil {
 		// A failed write or fsync leaves the WAL in an unknown state: stop
 		// accepting (as PostgreSQL does) rather than acknowledge later data.
 		s.log.Error("wal write failed; refusing further appends", "err", err)
 		s.closed.Store(true)
+	} else {
+		// Durable: wake the writers now, not after the apply (a wake-up of
+		// the applier and the apply itself were on every writer's path);
+		// reads that start from here wait for the apply (visible).
+		s.acked.Store(seq)
+		for _, r := range batch {
+			if r.done != nil {
+				r.done <- nil
+				r.woken = true
+			}
+		}
 	}
 	// A small batch with nothing ahead of it at the applier is applied
 	// here: a hand-off costs a goroutine wake-up, which on a busy machine
@@ -540,10 +568,10 @@ func (s *Store) commit(batch []*commitReq) {
 		n += r.n
 	}
 	if n <= inlineApply && s.applyBusy.Load() == 0 {
-		s.apply(batch, err)
+		s.apply(batch, err, seq)
 	} else {
 		s.applyBusy.Add(1)
-		s.applyCh <- applyJob{batch: slices.Clone(batch), err: err}
+		s.applyCh <- applyJob{batch: slices.Clone(batch), err: err, seq: seq}
 	}
 	if err != nil {
 		return
@@ -588,12 +616,12 @@ func (s *Store) spareMaker() {
 func (s *Store) applier() {
 	defer s.wg.Done()
 	for job := range s.applyCh {
-		s.apply(job.batch, job.err)
 		if job.done != nil {
-			close(job.done)
-		} else {
-			s.applyBusy.Add(-1)
+			close(job.done) // a barrier: everything before it is applied
+			continue
 		}
+		s.apply(job.batch, job.err, job.seq)
+		s.applyBusy.Add(-1)
 	}
 }
 
@@ -601,9 +629,9 @@ func (s *Store) applier() {
 // itself when the applier is idle.
 const inlineApply = 2048
 
-// apply adds a synced batch to the head and wakes its writers (err: the
-// batch failed and is only reported).
-func (s *Store) apply(batch []*commitReq, err error) {
+// apply adds the seq-th commit, a synced batch, to the head and wakes
+// the writers not woken yet (err: the batch failed and is only reported).
+func (s *Store) apply(batch []*commitReq, err error, seq uint64) {
 	for _, r := range batch {
 		if err == nil {
 			for _, a := range r.apply {
@@ -615,10 +643,33 @@ func (s *Store) apply(batch []*commitReq, err error) {
 		// Every payload of the batch was written before the sync, so the
 		// request's buffers are free; return them before waking its owner.
 		r.release()
-		if r.done != nil {
+		if r.done != nil && !r.woken {
 			r.done <- err
 		}
 	}
+	s.applied.Store(seq)
+	if s.visWaiters.Load() > 0 {
+		s.visMu.Lock()
+		s.visCond.Broadcast()
+		s.visMu.Unlock()
+	}
+}
+
+// visible waits until the head holds every batch acknowledged so far, so
+// that a read sees what was written before it started. The applier is a
+// batch behind at most, so this is mostly two atomic loads.
+func (s *Store) visible() {
+	want := s.acked.Load()
+	if s.applied.Load() >= want {
+		return
+	}
+	s.visWaiters.Add(1)
+	s.visMu.Lock()
+	for s.applied.Load() < want {
+		s.visCond.Wait()
+	}
+	s.visMu.Unlock()
+	s.visWaiters.Add(-1)
 }
 
 // drainApplier waits until the applier has applied every batch handed to
@@ -716,6 +767,7 @@ func (s *Store) background() (done func()) {
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
+	s.visible() // SamplesAdded counts what was acknowledged
 	st := Stats{
 		Series:       s.head.numSeries(),
 		SamplesAdded: s.added.Load(),

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,4 +221,46 @@ func TestPendingSamplesAcrossChunkCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSeq(t, collect(t, s, "g1", "rain"), n)
+}
+
+// TestReadsSeeWhatWasAcknowledged: writers are woken when their batch is
+// synced, before it is in the head; every read that starts after an
+// Append returned must still see its samples. Batches big enough for the
+// applier (and many writers, so that batches group) make the window real.
+func TestReadsSeeWhatWasAcknowledged(t *testing.T) {
+	s := openT(t, t.TempDir())
+	defer s.Close()
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			twin := fmt.Sprintf("w%d", w)
+			k := telemetry.Key{Tenant: "default", Twin: twin, Channel: "rain"}
+			for i := 0; i < 60; i++ {
+				batch := gen(twin, "rain", i*(inlineApply+1), inlineApply+1)
+				if _, err := s.Append(ctx, batch); err != nil {
+					errs <- err
+					return
+				}
+				want := batch[len(batch)-1].TS
+				if p, ok := s.Latest(k); !ok || p.TS != want {
+					errs <- fmt.Errorf("%s: after an append ending at %d, Latest = %+v %v", twin, want, p, ok)
+					return
+				}
+				n := 0
+				if err := s.RangeBatch(ctx, k, want, want, func(ts []int64, _ []float64) bool { n += len(ts); return true }); err != nil || n != 1 {
+					errs <- fmt.Errorf("%s: the range at %d has %d samples (%v), want 1", twin, want, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
