@@ -195,8 +195,9 @@ type Store struct {
 	spareReady atomic.Bool
 	spareAsked bool // owned by the committer
 	// applyCh carries fsynced batches from the committer to the applier,
-	// which adds them to the head and wakes their writers, in commit
-	// order, while the committer writes and syncs the next batch.
+	// which adds them to the head in commit order while the committer
+	// writes and syncs the next batch (their writers are woken at the
+	// sync; those of a failed batch by the applier).
 	applyCh   chan applyJob
 	applyBusy atomic.Int32 // jobs handed to the applier and not yet done
 	// A batch's writers are woken as soon as it is synced, before it is
@@ -657,7 +658,8 @@ func (s *Store) apply(batch []*commitReq, err error, seq uint64) {
 
 // visible waits until the head holds every batch acknowledged so far, so
 // that a read sees what was written before it started. The applier is a
-// batch behind at most, so this is mostly two atomic loads.
+// few batches behind at most (applyCh's capacity), and mostly none, so
+// this is mostly two atomic loads.
 func (s *Store) visible() {
 	want := s.acked.Load()
 	if s.applied.Load() >= want {
