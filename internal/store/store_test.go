@@ -264,3 +264,13 @@ func TestReadsSeeWhatWasAcknowledged(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestProbeSync(t *testing.T) {
+	p50, p99, err := ProbeSync(t.TempDir(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p50 <= 0 || p99 < p50 {
+		t.Fatalf("p50 %v p99 %v: want 0 < p50 <= p99", p50, p99)
+	}
+}

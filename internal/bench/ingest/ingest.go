@@ -184,7 +184,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: r.token}, Timeout: 60 * time.Second}
 	r.printf("machine cpus=%d gomaxprocs=%d go=%s target=%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), r.url)
-	if p50, p99, err := probeSync(dir, 400); err != nil {
+	if p50, p99, err := store.ProbeSync(dir, 400); err != nil {
 		r.printf("disk_sync probe failed: %v", err)
 	} else {
 		r.printf("disk_sync p50_ms=%.2f p99_ms=%.2f (16 KiB write + fdatasync in the bench's directory, before any load: the floor of every durable ack)", ms(p50), ms(p99))

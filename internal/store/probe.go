@@ -1,4 +1,4 @@
-package ingest
+package store
 
 import (
 	"fmt"
@@ -8,14 +8,14 @@ import (
 	"time"
 )
 
-// probeSync measures the latency of the WAL's kind of sync on dir's disk
-// before any load: n writes of 16 KiB into a zero-filled file, each
-// followed by datasync. Every acknowledgement waits for one such sync,
-// so this is the floor of the ack latency and, with a fixed number of
-// clients each waiting for its ack, a bound on their rate; it varies
-// several-fold between machines (0.12 ms in session 9, 0.45 ms in session
-// 10 on the same kind of machine).
-func probeSync(dir string, n int) (p50, p99 time.Duration, err error) {
+// ProbeSync measures the latency of the WAL's sync (datasync, as the
+// committer calls it) on dir's file system: n writes of 16 KiB into a
+// zero-filled file, each followed by datasync. Every acknowledgement
+// waits for one such sync, so this is the floor of the ack latency and,
+// with a fixed number of clients each waiting for its ack, a bound on
+// their rate; it varies several-fold between machines (0.12 ms in session
+// 9, 0.16-0.45 ms in session 10 on the same kind of machine).
+func ProbeSync(dir string, n int) (p50, p99 time.Duration, err error) {
 	name := filepath.Join(dir, "sync-probe")
 	f, err := os.Create(name)
 	if err != nil {
