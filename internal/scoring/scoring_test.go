@@ -181,11 +181,7 @@ func TestShardHashIsFNV(t *testing.T) {
 // runs it, with no worker taking the shards' batches.
 func routerOnly(t *testing.T, shards, queueBatches int) (*Service, *bus.Bus) {
 	t.Helper()
-	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempStore(t)
 	b := bus.New()
 	s, err := Open(Config{Dir: t.TempDir(), Bus: b, Store: st, Shards: shards, QueueBatches: queueBatches})
 	if err != nil {
@@ -564,16 +560,24 @@ func writeShardCheckpoint(t *testing.T, s *Service, dir string) (string, []byte)
 	return path, b
 }
 
-// oneShard opens a store and a scoring service of one shard (queue
-// batches deep; 0: the default) in temporary directories; it does not
-// start it. The store is closed when the test ends.
-func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
+// tempStore opens a store in a temporary directory, closed when the test
+// ends.
+func tempStore(t *testing.T) *store.Store {
 	t.Helper()
 	st, err := store.Open(store.Config{Dir: filepath.Join(t.TempDir(), "st")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// oneShard opens a store and a scoring service of one shard (queue
+// batches deep; 0: the default) in temporary directories; it does not
+// start it. The store is closed when the test ends.
+func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
+	t.Helper()
+	st := tempStore(t)
 	dir := t.TempDir()
 	s, err := Open(Config{Dir: dir, Bus: bus.New(), Store: st, Shards: 1, QueueBatches: queue})
 	if err != nil {
