@@ -262,8 +262,8 @@ func withID(r io.Reader, id string) ([]byte, error) {
 		return nil, err
 	}
 	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return body, nil // let the decoder explain what is wrong
+	if json.Unmarshal(body, &m) != nil || m == nil {
+		return body, nil // let the decoder explain what is wrong (null too)
 	}
 	if _, ok := m["id"]; ok {
 		return body, nil
