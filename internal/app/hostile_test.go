@@ -1,9 +1,9 @@
 package app
 
 import (
-	"fmt"
 	"cmp"
 	"context"
+	"fmt"
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/auth"
 	"io"
