@@ -80,8 +80,10 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	al.Start()
+	opts := EngineOpts()
+	opts.MaxSamples = 1e7
 	s, err := New(Config{Alerts: al, Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b, Now: func() time.Time { return now }, Anomaly: sc,
-		Engine: promql.NewEngine(promql.EngineOpts{MaxSamples: 1e7, Timeout: time.Minute, LookbackDelta: 5 * time.Minute}), MaxBody: 1 << 20})
+		Engine: promql.NewEngine(opts), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +172,10 @@ func TestBadInputGetsProblems(t *testing.T) {
 		{"huge body", "POST", "/api/v1/telemetry", "application/json", `{"samples":[` + strings.Repeat(`{"twin":"g1","channel":"rainfall","value":1},`, 30000) + `]}`, 413, "too-large"},
 		{"media type", "POST", "/api/v1/telemetry", "application/xml", `<x/>`, 415, "unsupported-media"},
 		{"bad query", "GET", "/api/v1/query?query=sum(", "", "", 400, "bad-query"},
+		// The engine allocated 2.5 TB for this one's steps and the process died.
+		{"subquery too fine", "GET", "/api/v1/query?query=max_over_time(rainfall[10y:1ms])", "", "", 400, "bad-query"},
+		{"subquery too fine over a range", "GET", "/api/v1/query_range?query=max_over_time(rainfall[1m:1s])&start=0&end=2000000000&step=200000", "", "", 400, "bad-query"},
+		{"nested subquery too fine", "GET", "/api/v1/query?query=max_over_time(max_over_time(rainfall[1d:1s])[30d:1h])", "", "", 400, "bad-query"},
 		{"bad step", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=0s", "", "", 400, "bad-request"},
 		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, "not-found"},
 		{"wrong method", "DELETE", "/api/v1/telemetry", "", "", 405, "method-not-allowed"},
@@ -246,6 +252,12 @@ func TestTelemetryRoundTrip(t *testing.T) {
 	code, _, body = f.do(t, "GET", fmt.Sprintf("/api/v1/query?time=%d&query=count(count+by+(twin)+({type=%%22rain-gauge%%22}))", f.now.Unix()), "", "")
 	if code != 200 || !strings.Contains(body, `"1"]`) {
 		t.Fatalf("promql: %d %s", code, body)
+	}
+	// A subquery that names no step is evaluated every minute (it called
+	// a nil function: 500).
+	code, _, body = f.do(t, "GET", fmt.Sprintf("/api/v1/query?time=%d&query=count_over_time(rainfall[1h:])", f.now.Unix()), "", "")
+	if code != 200 || !strings.Contains(body, `"60"]`) {
+		t.Fatalf("subquery without a step: %d %s", code, body)
 	}
 }
 

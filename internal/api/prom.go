@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"runtime"
@@ -75,6 +76,9 @@ func (s *Server) promQuery(w http.ResponseWriter, r *http.Request) error {
 		return promError("bad-query", "bad_data", err.Error(), err)
 	}
 	defer q.Close()
+	if err := checkSubqueries(q, 0); err != nil {
+		return err
+	}
 	return s.writePromResult(w, q.Exec(ctx))
 }
 
@@ -107,7 +111,70 @@ func (s *Server) promQueryRange(w http.ResponseWriter, r *http.Request) error {
 		return promError("bad-query", "bad_data", err.Error(), err)
 	}
 	defer q.Close()
+	if err := checkSubqueries(q, end.Sub(start)); err != nil {
+		return err
+	}
 	return s.writePromResult(w, q.Exec(ctx))
+}
+
+// EngineOpts are the options of the PromQL engine that serves this API
+// (the caller adds its logger). Without NoStepSubqueryIntervalFn a subquery
+// that names no step (x[1h:]) called a nil function (session 11).
+func EngineOpts() promql.EngineOpts {
+	return promql.EngineOpts{
+		MaxSamples:               50_000_000,
+		Timeout:                  2 * time.Minute,
+		LookbackDelta:            5 * time.Minute,
+		NoStepSubqueryIntervalFn: func(int64) int64 { return subqueryStep.Milliseconds() },
+		EnableAtModifier:         true,
+		EnableNegativeOffset:     true,
+		Parser:                   parser.NewParser(parser.Options{}),
+	}
+}
+
+// subqueryStep is the step of a subquery that names none: Prometheus's
+// default evaluation interval.
+const subqueryStep = time.Minute
+
+// maxSubquerySteps bounds the steps at which one subquery is evaluated.
+// The engine allocates its per-step statistics for all of them before it
+// evaluates the first, unbounded by MaxSamples: x[10y:1ms] asked for 2.5 TB
+// and the process died (session 11). A million steps is 16 MB of them.
+const maxSubquerySteps = 1_000_000
+
+// checkSubqueries refuses a query whose subqueries would be evaluated at
+// more than maxSubquerySteps steps. A subquery is evaluated over the
+// query's span (zero for an instant query) widened by its own range and
+// those of the subqueries around it.
+func checkSubqueries(q promql.Query, span time.Duration) error {
+	st, ok := q.Statement().(*parser.EvalStmt)
+	if !ok {
+		return nil
+	}
+	var refused error
+	parser.Inspect(st.Expr, func(n parser.Node, path []parser.Node) error {
+		sq, ok := n.(*parser.SubqueryExpr)
+		if !ok {
+			return nil
+		}
+		w := span + sq.Range
+		for _, p := range path {
+			if outer, ok := p.(*parser.SubqueryExpr); ok {
+				w += outer.Range
+			}
+		}
+		step := sq.Step
+		if step <= 0 {
+			step = subqueryStep
+		}
+		if steps := w / step; steps > maxSubquerySteps {
+			refused = promError("bad-query", "bad_data", fmt.Sprintf("the subquery %s would be evaluated at %d steps, more than %d; use a larger subquery step or a shorter range",
+				clip(sq.String()), steps, maxSubquerySteps), nil)
+			return refused
+		}
+		return nil
+	})
+	return refused
 }
 
 func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {

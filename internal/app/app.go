@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/api"
@@ -203,15 +202,9 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine := promql.NewEngine(promql.EngineOpts{
-		Logger:               cfg.Logger.With("component", "promql"),
-		MaxSamples:           50_000_000,
-		Timeout:              2 * time.Minute,
-		LookbackDelta:        5 * time.Minute,
-		EnableAtModifier:     true,
-		EnableNegativeOffset: true,
-		Parser:               parser.NewParser(parser.Options{}),
-	})
+	opts := api.EngineOpts()
+	opts.Logger = cfg.Logger.With("component", "promql")
+	engine := promql.NewEngine(opts)
 	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
