@@ -177,6 +177,9 @@ func TestBadInputGetsProblems(t *testing.T) {
 		{"subquery too fine over a range", "GET", "/api/v1/query_range?query=max_over_time(rainfall[1m:1s])&start=0&end=2000000000&step=200000", "", "", 400, "bad-query"},
 		{"nested subquery too fine", "GET", "/api/v1/query?query=max_over_time(max_over_time(rainfall[1d:1s])[30d:1h])", "", "", 400, "bad-query"},
 		{"bad step", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=0s", "", "", 400, "bad-request"},
+		{"too many steps", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=1ms&from=0&to=1780000000000", "", "", 400, "bad-request"},
+		// to-from overflowed int64, and the step count passed.
+		{"too many steps, widest range", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=1ms&from=-9223372036854775807&to=9223372036854775807", "", "", 400, "bad-request"},
 		{"unknown route", "GET", "/api/v1/nothing", "", "", 404, "not-found"},
 		{"wrong method", "DELETE", "/api/v1/telemetry", "", "", 405, "method-not-allowed"},
 		{"bad if-match", "PUT", "/api/v1/twins/g1", "application/json", gauge, 400, "bad-request"},

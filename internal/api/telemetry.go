@@ -139,7 +139,9 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	key := telemetry.Key{Tenant: tenant, Twin: id, Channel: ch}
 	mint, maxt := from.UnixMilli(), to.UnixMilli()
 
-	if step > 0 && (maxt-mint)/step.Milliseconds() > int64(limit) {
+	// In uint64: maxt-mint overflowed int64 over the widest ranges, and
+	// the check let any step through.
+	if step > 0 && (uint64(maxt)-uint64(mint))/uint64(step.Milliseconds()) > uint64(limit) {
 		return errorf("bad-request", "too many steps; use a larger step")
 	}
 	var pts []store.Point
