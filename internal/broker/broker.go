@@ -162,17 +162,37 @@ func TwinOfTopic(topic string) (string, bool) {
 }
 
 // TwinOfTenantTopic returns the twin id of a telemetry topic in tenant's
-// namespace.
+// namespace, as written: an id that is not valid (telemetry.ValidID) is
+// refused when the message is processed, with an error report, not passed
+// on as ordinary pub/sub (until session 11 a sensor whose topic had a
+// space or a slash in its id got its PUBACK and its samples were dropped
+// without a word).
 func TwinOfTenantTopic(tenant, topic string) (string, bool) {
 	ns := Namespace(tenant)
 	if !strings.HasPrefix(topic, ns) || !strings.HasSuffix(topic, topicSuffix) || len(topic) < len(ns)+len(topicSuffix) {
 		return "", false
 	}
-	id := topic[len(ns) : len(topic)-len(topicSuffix)]
-	if !telemetry.ValidID(id) {
-		return "", false
+	return topic[len(ns) : len(topic)-len(topicSuffix)], true
+}
+
+// errTopicTwin refuses a telemetry message whose topic's twin id is not
+// valid.
+var errTopicTwin = fmt.Errorf("the topic's twin id is not valid: 1-%d bytes of letters, digits, '.', '_', '~' and '-', not starting with '_'", telemetry.MaxIDLen)
+
+// decodeMessage decodes one telemetry message for twin into dst.
+func decodeMessage(dec *telemetry.Decoder, dst []telemetry.Item, twin string, payload []byte) ([]telemetry.Item, error) {
+	if !telemetry.ValidID(twin) {
+		return dst, errTopicTwin
 	}
-	return id, true
+	return dec.DecodeMQTT(dst, twin, payload)
+}
+
+// refusal is the MQTT 5 reason code of a message refused whole.
+func refusal(err error) packets.Code {
+	if errors.Is(err, errTopicTwin) {
+		return packets.ErrTopicNameInvalid
+	}
+	return packets.ErrPayloadFormatInvalid
 }
 
 type hook struct {
@@ -716,7 +736,7 @@ func (h *hook) process(ws *worker, batch []inbound) {
 	for i, m := range batch {
 		start[i] = len(items)
 		var err error
-		if items, err = dec.DecodeMQTT(items, m.twin, m.payload); err != nil {
+		if items, err = decodeMessage(dec, items, m.twin, m.payload); err != nil {
 			items, errs[i] = items[:start[i]], err
 			continue
 		}
@@ -771,7 +791,7 @@ func (h *hook) process(ws *worker, batch []inbound) {
 		case errs[i] != nil:
 			h.rejected.Add(1)
 			h.report(m.tenant, m.twin, errorReport{Topic: m.topic, PacketID: m.id, Error: errs[i].Error()})
-			code = packets.ErrPayloadFormatInvalid
+			code = refusal(errs[i])
 		case len(rej[i]) > 0:
 			h.rejected.Add(int64(len(rej[i])))
 			h.report(m.tenant, m.twin, errorReport{Topic: m.topic, PacketID: m.id, Accepted: n - len(rej[i]), Rejected: len(rej[i]), Errors: rej[i]})
@@ -889,14 +909,14 @@ func writeRaw(cl *mqtt.Client, b []byte) error {
 // publishSync stores a QoS 2 publish before mochi sends its PUBREC.
 func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packets.Packet, error) {
 	h.messages.Add(1)
-	items, err := telemetry.NewDecoder(h.now).DecodeMQTT(nil, twin, pk.Payload)
+	items, err := decodeMessage(telemetry.NewDecoder(h.now), nil, twin, pk.Payload)
 	for i := range items {
 		items[i].Sample.Tenant = tenant
 	}
 	if err != nil {
 		h.rejected.Add(1)
 		h.report(tenant, twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Error: err.Error()})
-		return pk, packets.ErrPayloadFormatInvalid
+		return pk, refusal(err)
 	}
 	var res telemetry.Result
 	for {
