@@ -46,6 +46,19 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
+	// The runner would take a value below 1 as "the default"; on the
+	// command line it is a mistake.
+	for name, v := range map[string]int{"twins": *twins, "channels": *chans, "batch": *batch, "http-clients": *httpClients,
+		"mqtt-clients": *mqttClients, "window": *window, "series": *series} {
+		if v < 1 {
+			fmt.Fprintf(e.stderr, "tsingma bench ingest: --%s must be at least 1, got %d\n", name, v)
+			return 2
+		}
+	}
+	if *dur <= 0 {
+		fmt.Fprintf(e.stderr, "tsingma bench ingest: --duration must be positive, got %s\n", *dur)
+		return 2
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

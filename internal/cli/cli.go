@@ -130,7 +130,10 @@ func fail(e *env, prog string, err error) int {
 // otherwise, so it is not mutable state in practice.
 const version = "0.1.0-dev"
 
-func runVersion(_ context.Context, e *env, _ []string) int {
+func runVersion(_ context.Context, e *env, args []string) int {
+	if code, ok := parseFlags(flag.NewFlagSet("version", flag.ContinueOnError), e, args); !ok {
+		return code
+	}
 	fmt.Fprintln(e.stdout, "tsingma", version)
 	return 0
 }
