@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadFlagsAreRefused: a value a command cannot use is refused at once,
@@ -17,11 +18,26 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"bench", "ingest", "--http-clients", "-1"},
 		{"bench", "ingest", "--duration", "-1s"},
 		{"bench", "ingest", "--duration", "0s"},
+		{"serve", "--retention", "-5h"},
+		{"serve", "--max-body", "0"},
+		{"serve", "--max-future", "-1h"},
+		{"serve", "--max-pending", "0"},
+		{"serve", "--flush-interval", "0s"},
+		{"serve", "--drift-window", "-1h"},
+		{"demo", "--max-body", "-1"},
 		{"version", "--bogus"},
 		{"version", "extra"},
 	} {
+		if args[0] == "serve" || args[0] == "demo" {
+			// Were the check missing, the server must not start anywhere.
+			args = append(args, "--data", t.TempDir(), "--http", "127.0.0.1:0", "--mqtt", "")
+		}
 		var out, errb bytes.Buffer
-		code := Main(context.Background(), args, &out, &errb)
+		// Were a check missing, the command would start and run until
+		// this deadline: a failure, not a hang.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := Main(ctx, args, &out, &errb)
+		cancel()
 		if code != 2 || errb.Len() == 0 {
 			t.Errorf("tsingma %s: exit %d, stderr %q; want 2 and a message", strings.Join(args, " "), code, errb.String())
 		}

@@ -121,11 +121,35 @@ func (f *serveFlags) parse(e *env, args []string) (int, bool) {
 			}
 		}
 	}
+	errs = append(errs, f.check()...)
 	if len(errs) > 0 {
 		fmt.Fprintf(e.stderr, "tsingma %s: %v\n", f.fs.Name(), errors.Join(errs...))
 		return 2, false
 	}
 	return 0, true
+}
+
+// check refuses values the platform cannot use. Below them the components
+// took their defaults (or, for --retention, kept everything) without a
+// word, whatever the operator had asked for.
+func (f *serveFlags) check() []error {
+	var errs []error
+	positive := func(name string, ok bool, v any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("--%s must be positive, got %v", name, v))
+		}
+	}
+	positive("max-future", f.maxFuture > 0, f.maxFuture)
+	positive("flush-interval", f.flushEvery > 0, f.flushEvery)
+	positive("max-pending", f.maxPending > 0, f.maxPending)
+	positive("wal-segment-size", f.walSegment > 0, f.walSegment)
+	positive("max-body", f.maxBody > 0, f.maxBody)
+	positive("drift-window", f.driftWin > 0, f.driftWin)
+	positive("drift-threshold", f.driftPSI > 0, f.driftPSI)
+	if f.retention < 0 {
+		errs = append(errs, fmt.Errorf("--retention must be 0 (keep everything) or positive, got %v", f.retention))
+	}
+	return errs
 }
 
 func lookupEnv(e *env, name string) (string, bool) {
