@@ -518,3 +518,53 @@ test('frame time with 1,000+ twins and 10,000 samples/s streaming (measured, not
   assert.ok(m.frames > 0);
   assert.deepEqual(consoleErrors, []);
 });
+
+// Hostile text from the API (a twin's name and labels, a rule's name and
+// description, an AI system's name, purpose and owner) is shown as text on
+// every page that shows it, never parsed as HTML: the payload would add an
+// element marked data-xss and, if it ran, count in window.__xss.
+test('hostile text from the API is shown as text, never run', opts, async () => {
+  const P = `x"'><img src=x data-xss=1 onerror="window.__xss=(window.__xss||0)+1"><b data-xss=2>`;
+  const send = async (method, path, body) => {
+    const r = await fetch(demo.url + path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.text()}`);
+  };
+  await send('PUT', '/api/v1/twins/xss-gauge', { type: 'rain-gauge', name: P, labels: { zone: P },
+    geometry: { type: 'Point', coordinates: [114.17, 22.32] } });
+  await send('POST', '/api/v1/rules', { id: 'xss-rule', name: P, description: P, twin: 'xss-gauge',
+    channel: 'rainfall', op: '>=', value: 0, severity: 'warning' });
+  const now = Date.now();
+  await send('POST', '/api/v1/telemetry', { samples: [{ twin: 'xss-gauge', channel: 'rainfall', ts: now - 2000, value: 1 },
+    { twin: 'xss-gauge', channel: 'rainfall', ts: now - 1000, value: 2 }] });
+  await send('POST', '/api/v1/governance/systems', { id: 'xss-sys', name: P, purpose: P, owner: P,
+    oversight: 'human-in-the-loop', stage: 'operation', questionnaire: {} });
+  const clean = async (where) => {
+    assert.equal(await page.locator('[data-xss]').count(), 0, `${where}: the payload became markup`);
+    assert.equal(await page.evaluate(() => window.__xss), undefined, `${where}: the payload ran`);
+  };
+  // The twin's panel.
+  await page.evaluate(() => window.tsingma.setView('map'));
+  await waitFor(() => page.evaluate(() => window.tsingma.st.twins.has('xss-gauge')), 'the new twin in the console');
+  await page.evaluate(() => window.tsingma.select('xss-gauge'));
+  await page.locator('#tab-details').click();
+  await waitFor(() => page.locator('#pane-details').textContent().then((t) => t.includes('data-xss=1')), 'the name shown as text');
+  await clean('twin panel');
+  // The alert feed, filtered to the rule's alert.
+  await page.locator('#tab-alerts').click();
+  await page.locator('#af-state').selectOption('');
+  await page.locator('#af-text').fill('xss-gauge');
+  await waitFor(() => page.locator('#pane-alerts li.alert').count(), 'the hostile rule\'s alert in the feed', 60000, 500);
+  await clean('alert feed');
+  await page.locator('#af-text').fill('');
+  await page.locator('#af-state').selectOption('open');
+  // Governance: the registry, the system's page and the audit log.
+  for (const hash of ['#gov/registry', '#gov/registry/xss-sys', '#gov/audit']) {
+    await page.evaluate((h) => { location.hash = h; }, hash);
+    await page.waitForSelector('#gov .gov', { timeout: 30000 });
+    await page.waitForTimeout(1500);
+    await clean(hash);
+  }
+  assert.match(await page.locator('#gov').textContent(), /data-xss=1|xss-sys/);
+  await page.evaluate(() => { location.hash = ''; window.tsingma.setView('map'); });
+  assert.deepEqual(consoleErrors, []);
+});
