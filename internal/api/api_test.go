@@ -37,6 +37,7 @@ func (c catalog) Channel(tenant, id, ch string) (telemetry.ChannelInfo, error) {
 }
 
 type fixture struct {
+	api   *Server
 	srv   *httptest.Server
 	st    *store.Store
 	twins *twin.Registry
@@ -87,7 +88,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{srv: httptest.NewServer(s), st: st, twins: reg, now: now}
+	f := &fixture{api: s, srv: httptest.NewServer(s), st: st, twins: reg, now: now}
 	t.Cleanup(func() {
 		f.srv.Close()
 		sc.Close()
@@ -200,6 +201,27 @@ func TestBadInputGetsProblems(t *testing.T) {
 	// Nothing of the rejected requests was stored.
 	if n := f.st.Stats().SamplesAdded; n != 0 {
 		t.Fatalf("rejected requests stored %d samples", n)
+	}
+}
+
+// TestNotReadyAfterAWALFailure: /readyz says why it is not ready, without
+// the failure's details (it is open to anyone), and a write refused by a
+// failed store is a 503 that says to restart.
+func TestNotReadyAfterAWALFailure(t *testing.T) {
+	f := newFixture(t)
+	if code, _, body := f.do(t, "GET", "/readyz", "", ""); code != 200 {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	failure := fmt.Errorf("%w: write /secret/path/wal/00000001: no space left on device", store.ErrFailed)
+	f.api.cfg.Ready = func() error { return failure }
+	code, h, body := f.do(t, "GET", "/readyz", "", "")
+	wantProblem(t, code, h, body, 503, "unavailable")
+	if !strings.Contains(body, "write-ahead log") || strings.Contains(body, "/secret/path") {
+		t.Fatalf("readyz: %s", body)
+	}
+	p := problemFor(failure)
+	if p.Status != 503 || !strings.Contains(p.Detail, "restart") {
+		t.Fatalf("a refused write: %+v", p)
 	}
 }
 

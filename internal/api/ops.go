@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -40,8 +41,14 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
-	if !s.cfg.Ready() {
-		return errorf("unavailable", "not ready")
+	if err := s.cfg.Ready(); err != nil {
+		// Unauthenticated: the reason, not its details (paths); the log
+		// has those.
+		why := "not ready"
+		if errors.Is(err, store.ErrFailed) {
+			why = "not ready: " + store.ErrFailed.Error()
+		}
+		return errorf("unavailable", "%s", why)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

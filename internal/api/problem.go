@@ -108,6 +108,8 @@ func problemFor(err error) (p Problem) {
 	case errors.Is(err, store.ErrBusy):
 		code, detail = "overloaded", "the ingest queue is full; retry after the given delay"
 		p.RetryAfter = 1
+	case errors.Is(err, store.ErrFailed):
+		code, detail = "unavailable", "the telemetry store stopped accepting writes after a write to its disk failed; the server needs a restart (/readyz reports it)"
 	case errors.Is(err, store.ErrClosed):
 		code, detail = "unavailable", "the store is closed"
 	case errors.Is(err, telemetry.ErrMalformed):

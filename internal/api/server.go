@@ -66,7 +66,7 @@ type Config struct {
 	Logger    *slog.Logger
 	MaxBody   int64 // bytes; default 32 MiB
 	Now       func() time.Time
-	Ready     func() bool
+	Ready     func() error // nil when ready; otherwise why not (/readyz)
 	// Extra lets other components (console, alerts) add routes; they are
 	// documented by their own owners.
 	Extra []Route
@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Ready == nil {
-		cfg.Ready = func() bool { return true }
+		cfg.Ready = func() error { return nil }
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics()}
 	s.routes = s.apiRoutes()

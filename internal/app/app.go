@@ -239,6 +239,9 @@ func New(cfg Config) (*App, error) {
 		Dispatch:     logistics{a.Routing, a.Inventory},
 		Govern:       &govern.Platform{Registry: a.Govern, Shadows: a.Shadows, Source: govern.NewStoreSource(a.Twins, a.Store), Audit: a.Audit, Tokens: a.Tokens, Drift: a.Drift},
 		DevPrincipal: auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant},
+		// Not ready once the telemetry store refuses writes: a WAL write
+		// failed and only a restart recovers.
+		Ready: a.Store.Err,
 	}
 	if !cfg.NoAuth {
 		acfg.Auth = a.Tokens

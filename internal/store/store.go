@@ -105,6 +105,11 @@ var ErrBusy = errors.New("store: commit queue full")
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("store: closed")
 
+// ErrFailed is returned once a WAL write or sync has failed: the WAL's
+// state on disk is unknown, so the store accepts nothing more until it is
+// opened again (a restart), which replays what is intact.
+var ErrFailed = errors.New("store: a write-ahead log write failed; restart to recover")
+
 // Stats are counters for /metrics.
 type Stats struct {
 	Series       int
@@ -227,6 +232,7 @@ type Store struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closed    atomic.Bool
+	failed    atomic.Pointer[error] // the WAL failure that stopped appends (ErrFailed)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -367,6 +373,9 @@ func (s *Store) Append(ctx context.Context, samples []telemetry.Sample) ([]Statu
 // AppendStatus is Append writing the statuses into st (len(st) >= len(samples)).
 func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st []Status) error {
 	if s.closed.Load() {
+		if err := s.Err(); err != nil {
+			return err
+		}
 		return ErrClosed
 	}
 	if len(samples) == 0 {
@@ -521,7 +530,10 @@ func (s *Store) committer() {
 
 // commit writes and syncs a batch, then hands it to the applier.
 func (s *Store) commit(batch []*commitReq) {
-	var err error
+	// After a failed write nothing more is written: a later record that
+	// synced behind a torn one would be acknowledged, and then cut off
+	// with the torn tail when the WAL is replayed.
+	err := s.Err()
 	var bytes int64
 	for _, r := range batch {
 		if r.payload != nil && err == nil {
@@ -543,12 +555,16 @@ func (s *Store) commit(batch []*commitReq) {
 	s.commits.Add(1)
 	s.commitSeq++
 	seq := s.commitSeq
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrFailed): // an earlier failure: nothing written
+	case err != nil:
 		// A failed write or fsync leaves the WAL in an unknown state: stop
 		// accepting (as PostgreSQL does) rather than acknowledge later data.
 		s.log.Error("wal write failed; refusing further appends", "err", err)
+		err = fmt.Errorf("%w: %v", ErrFailed, err)
+		s.failed.Store(&err)
 		s.closed.Store(true)
-	} else {
+	default:
 		// Durable: wake the writers now, not after the apply (a wake-up of
 		// the applier and the apply itself were on every writer's path);
 		// reads that start from here wait for the apply (visible).
@@ -786,6 +802,15 @@ func (s *Store) Stats() Stats {
 	}
 	s.blocksMu.RUnlock()
 	return st
+}
+
+// Err returns the WAL failure that stopped the store accepting appends
+// (wrapping ErrFailed), or nil. /readyz reports it.
+func (s *Store) Err() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Close stops accepting, commits what is queued, flushes the head to a

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -272,5 +273,43 @@ func TestProbeSync(t *testing.T) {
 	}
 	if p50 <= 0 || p99 < p50 {
 		t.Fatalf("p50 %v p99 %v: want 0 < p50 <= p99", p50, p99)
+	}
+}
+
+// TestWALFailureStopsAppends: once a WAL write fails (here its file is
+// closed under it, as when the disk goes away), the batch gets ErrFailed,
+// so does every later one, nothing more is written, and Err reports it
+// (/readyz). What was acknowledged before is there after a restart.
+func TestWALFailureStopsAppends(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	ctx := t.Context()
+	if _, err := s.Append(ctx, gen("g", "rain", 0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("Err before any failure: %v", err)
+	}
+	s.seg.f.Close()
+	for i := 1; i <= 3; i++ {
+		if _, err := s.Append(ctx, gen("g", "rain", i*10, 10)); !errors.Is(err, ErrFailed) {
+			t.Fatalf("append %d after the failure: %v, want ErrFailed", i, err)
+		}
+	}
+	if err := s.Err(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Err: %v, want ErrFailed", err)
+	}
+	s.Close() // its own errors are expected: the WAL's file is gone
+	s2 := openT(t, dir)
+	defer s2.Close()
+	n := 0
+	if err := s2.RangeBatch(ctx, telemetry.Key{Tenant: "default", Twin: "g", Channel: "rain"}, 0, 1<<40, func(ts []int64, _ []float64) bool { n += len(ts); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 {
+		t.Fatalf("after a restart the channel has %d samples, want the 10 acknowledged", n)
+	}
+	if err := s2.Err(); err != nil {
+		t.Fatalf("Err after a restart: %v", err)
 	}
 }
