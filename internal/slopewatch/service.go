@@ -231,6 +231,7 @@ type Service struct {
 	tenants map[string]*tenantState // worker only
 
 	dropped, samples, evaluations, alerts, late, rejected atomic.Uint64
+	closes                                                atomic.Uint64 // rain intervals closed (one step may close a quiet stretch)
 }
 
 // New validates cfg and loads the committed coefficients; it reads no
@@ -409,13 +410,14 @@ func (s *Service) publish(tenant string, sn *Snapshot) {
 // Stats are the service's counters.
 type Stats struct {
 	Samples, Dropped, Evaluations, Alerts, Late, Rejected uint64
+	Closes                                                uint64 // steps that closed rain intervals
 	Backlog                                               int
 }
 
 // Stats returns the counters.
 func (s *Service) Stats() Stats {
 	st := Stats{Samples: s.samples.Load(), Dropped: s.dropped.Load(), Evaluations: s.evaluations.Load(),
-		Alerts: s.alerts.Load(), Late: s.late.Load(), Rejected: s.rejected.Load()}
+		Alerts: s.alerts.Load(), Late: s.late.Load(), Rejected: s.rejected.Load(), Closes: s.closes.Load()}
 	if s.in != nil {
 		st.Backlog = len(s.in)
 	}
@@ -434,6 +436,7 @@ func (s *Service) WriteMetrics(w io.Writer) {
 	m("tsingma_landslide_alerts_total", "counter", "Landslide alerts raised or cleared.", st.Alerts)
 	m("tsingma_landslide_late_samples_total", "counter", "Rain samples for an interval already closed (not in the model).", st.Late)
 	m("tsingma_landslide_rejected_samples_total", "counter", "Rain readings flagged as absurd, negative or stuck (not in the sums).", st.Rejected)
+	m("tsingma_landslide_interval_closes_total", "counter", "Steps that closed rain intervals (a quiet stretch closes in one step).", st.Closes)
 	m("tsingma_landslide_backlog_batches", "gauge", "Batches waiting in the landslide queue.", st.Backlog)
 }
 

@@ -534,3 +534,27 @@ func TestNearIDWEqualsFull(t *testing.T) {
 		t.Errorf("only %d estimates compared", checked)
 	}
 }
+
+// TestOldReadingThenCurrentTime: a gauge whose clock was wrong for one
+// reading (30 days early here; a reset clock sends 1970) and then right.
+// The quiet stretch between is closed in a few steps once the event it
+// started has ended, not interval by interval (8,640 closes, each with an
+// assessment and a publish: at 1970 the worker spun for hours while every
+// warning waited), and the current readings are then assessed as usual.
+func TestOldReadingThenCurrentTime(t *testing.T) {
+	reg := openRegistry(t, nil, []slopeSpec{{"slope-steep", 114.150, 22.350, steepWeak()}}, []gaugeSpec{{"g1", 114.151, 22.350}}, nil)
+	s := newSync(t, reg, &fakeStore{}, &fakeAlerts{}, nil)
+	old := t0.Add(-30 * 24 * time.Hour).UnixMilli()
+	s.handle(bus.Event{Kind: "samples", Tenant: telemetry.DefaultTenant, Samples: []telemetry.Sample{
+		{Tenant: telemetry.DefaultTenant, Twin: "g1", Type: TypeRainGauge, Channel: "rainfall", TS: old, Value: 5}}})
+	runStorm(t, s, 24, func(int) map[string]float64 { return map[string]float64{"g1": 2} })
+	// The event the old reading began lasts its 24 dry hours (288
+	// intervals) before the stretch is skipped.
+	if n := s.Stats().Closes; n > 400 {
+		t.Fatalf("%d steps to close the 30 days between the readings; want the event's 288 and a few more", n)
+	}
+	sn := s.Snapshot(telemetry.DefaultTenant)
+	if last := t0.Add(23 * 5 * time.Minute); !sn.InEvent || sn.At.Before(last) {
+		t.Fatalf("after the current readings: in event %v, closed up to %v; want an event, closed up to %v", sn.InEvent, sn.At, last)
+	}
+}

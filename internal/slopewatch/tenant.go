@@ -254,14 +254,37 @@ func (ts *tenantState) handle(smp []telemetry.Sample) {
 	}
 	grace := ts.cfg().Grace.Milliseconds()
 	for (ts.openIdx+1)*res+grace <= ts.watermark {
-		// Skip long silent stretches in one step.
+		// Skip long silent stretches in one step: up to the watermark when
+		// no reading is pending, and, out of a rain event, up to the next
+		// pending reading. Until session 11 only the first: a gauge that
+		// sent one reading stamped 1970 (a reset clock) and then the right
+		// time made this loop close the 5.9 million intervals between them
+		// one by one, each with a model assessment and a publish, while
+		// every slope's warnings waited and shutdown hung.
 		k1 := ts.openIdx + 1
 		if ts.quietUntil(k1) {
 			k1 = max(k1, floorDiv(ts.watermark-grace, res))
+		} else if next, ok := ts.nextPending(ts.openIdx); ok && !ts.inEvent {
+			k1 = max(k1, next)
 		}
 		ts.close(ts.openIdx, k1)
+		ts.s.closes.Add(1)
 		ts.openIdx = k1
 	}
+}
+
+// nextPending returns the earliest interval at or after k with a pending
+// reading.
+func (ts *tenantState) nextPending(k int64) (int64, bool) {
+	next, ok := int64(0), false
+	for _, g := range ts.gauges {
+		for idx := range g.pending {
+			if idx >= k && (!ok || idx < next) {
+				next, ok = idx, true
+			}
+		}
+	}
+	return next, ok
 }
 
 // quietUntil reports whether no gauge has a pending reading at or after
