@@ -89,6 +89,11 @@ func New(cfg Config) (*Broker, error) {
 	log := cfg.Logger.With("component", "mqtt")
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietClosed{log.Handler()})})
 	srv.Options.Capabilities.MaximumClientWritesPending = 8192
+	// A disconnected client's session (its subscriptions and up to 8,192
+	// QoS 1 messages queued for it) is kept at most a day; mochi's default
+	// kept an MQTT 3.1.1 clean-session=false session for ever, so every
+	// client id that subscribed once and went away held its queue.
+	srv.Options.Capabilities.MaximumSessionExpiryInterval = 24 * 60 * 60
 	if cfg.MaxPacket == 0 {
 		cfg.MaxPacket = 4 << 20
 	}
