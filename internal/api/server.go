@@ -65,8 +65,11 @@ type Config struct {
 	Bus       *bus.Bus
 	Logger    *slog.Logger
 	MaxBody   int64 // bytes; default 32 MiB
-	Now       func() time.Time
-	Ready     func() error // nil when ready; otherwise why not (/readyz)
+	// MaxStreams bounds the live streams (/api/v1/stream) open at once;
+	// default 128.
+	MaxStreams int
+	Now        func() time.Time
+	Ready      func() error // nil when ready; otherwise why not (/readyz)
 	// Extra lets other components (console, alerts) add routes; they are
 	// documented by their own owners.
 	Extra []Route
@@ -105,6 +108,7 @@ type Server struct {
 	routes   []Route
 	metrics  *metrics
 	inflight atomic.Int64
+	streams  atomic.Int64 // live streams open
 	scratch  sync.Pool
 }
 
@@ -115,6 +119,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 128
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 32 << 20

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +29,15 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errorf("internal", "streaming unsupported by this connection")
 	}
+	// Every stream costs the publisher a delivery per event and itself a
+	// pass over every batch it is sent: 500 streams cut HTTP ingest from
+	// 498,000 to 28,000 samples/s (session 11), so there is a ceiling.
+	if n := s.streams.Add(1); n > int64(s.cfg.MaxStreams) {
+		s.streams.Add(-1)
+		return &apiError{code: "unavailable", detail: fmt.Sprintf("%d live streams are open, the most this server serves; retry later", s.cfg.MaxStreams),
+			extra: func(p *Problem) { p.RetryAfter = 5 }}
+	}
+	defer s.streams.Add(-1)
 	tenant := tenantOf(r)
 	q := r.URL.Query()
 	set := func(name string) map[string]bool {
@@ -68,7 +78,19 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	sub := s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 512, CutOff: true, Filter: func(ev bus.Event) bool {
-		return ev.Tenant == tenant && (kinds == nil || kinds[ev.Kind])
+		if ev.Tenant != tenant || (kinds != nil && !kinds[ev.Kind]) {
+			return false
+		}
+		// A batch with none of the asked types never wakes the stream.
+		if types != nil && ev.Types != nil {
+			for _, t := range ev.Types {
+				if types[t] {
+					return true
+				}
+			}
+			return false
+		}
+		return true
 	}})
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -50,6 +50,7 @@ type Config struct {
 	MaxPending    int           // samples queued for commit before 429
 	WALSegment    int64         // telemetry WAL segment size, bytes; 0: the store's default
 	MaxBody       int64         // HTTP body limit
+	MaxStreams    int           // live streams open at once; 0: the API's default
 	Logger        *slog.Logger
 	// Extra routes (the console, the demo's controls).
 	ExtraRoutes func(*App) []api.Route
@@ -232,6 +233,7 @@ func New(cfg Config) (*App, error) {
 		Bus:          a.Bus,
 		Logger:       cfg.Logger,
 		MaxBody:      cfg.MaxBody,
+		MaxStreams:   cfg.MaxStreams,
 		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics, a.driftMetrics},
 		Alerts:       a.Alerts,
 		Anomaly:      anomalyAPI(a.Scoring),

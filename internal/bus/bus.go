@@ -21,7 +21,35 @@ type Event struct {
 	Kind    string // "samples", "twin", "alert", ...
 	Tenant  string
 	Samples []telemetry.Sample
-	Data    any
+	// Types are the distinct twin types of Samples, set by the bus for a
+	// samples event of at most maxTypes types (nil otherwise), so that a
+	// filter by type costs a few comparisons at delivery instead of a
+	// wake-up and a pass over the batch in every subscriber.
+	Types []string
+	Data  any
+}
+
+// maxTypes bounds Event.Types.
+const maxTypes = 8
+
+// typesOf returns the distinct types of samples, or nil when there are
+// more than maxTypes.
+func typesOf(samples []telemetry.Sample) []string {
+	var out []string
+next:
+	for i := range samples {
+		t := samples[i].Type
+		for _, x := range out {
+			if x == t {
+				continue next
+			}
+		}
+		if len(out) == maxTypes {
+			return nil
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // Subscription receives events on C until it is closed, by Close or, for
@@ -143,12 +171,12 @@ func (b *Bus) publishOwned(samples []telemetry.Sample) {
 				byT[x.Tenant] = append(byT[x.Tenant], x)
 			}
 			for tn, xs := range byT {
-				b.deliver(Event{Kind: "samples", Tenant: tn, Samples: xs})
+				b.deliver(Event{Kind: "samples", Tenant: tn, Samples: xs, Types: typesOf(xs)})
 			}
 			return
 		}
 	}
-	b.deliver(Event{Kind: "samples", Tenant: t, Samples: samples})
+	b.deliver(Event{Kind: "samples", Tenant: t, Samples: samples, Types: typesOf(samples)})
 }
 
 // Samples adapts the Bus to telemetry.Publisher.

@@ -36,6 +36,7 @@ type serveFlags struct {
 	maxPending int
 	walSegment int64
 	maxBody    int64
+	maxStreams int
 	anomaly    bool
 	driftPSI   float64
 	driftWin   time.Duration
@@ -62,6 +63,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.IntVar(&f.maxPending, "max-pending", 1_000_000, "samples waiting for fsync before HTTP answers 429 and MQTT withholds PUBACK")
 	fs.Int64Var(&f.walSegment, "wal-segment-size", 64<<20, "telemetry WAL segment size, bytes; a busy store writes into segments zero-filled ahead of use")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
+	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.Float64Var(&f.driftPSI, "drift-threshold", 0.25, "population stability index of a live model's scores against its approval baseline above which a drift incident is recorded (the assessment becomes due)")
@@ -144,6 +146,7 @@ func (f *serveFlags) check() []error {
 	positive("max-pending", f.maxPending > 0, f.maxPending)
 	positive("wal-segment-size", f.walSegment > 0, f.walSegment)
 	positive("max-body", f.maxBody > 0, f.maxBody)
+	positive("max-streams", f.maxStreams > 0, f.maxStreams)
 	positive("drift-window", f.driftWin > 0, f.driftWin)
 	positive("drift-threshold", f.driftPSI > 0, f.driftPSI)
 	if f.retention < 0 {
@@ -186,6 +189,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MaxPending:    f.maxPending,
 		WALSegment:    f.walSegment,
 		MaxBody:       f.maxBody,
+		MaxStreams:    f.maxStreams,
 		Logger:        log,
 
 		DriftThreshold: f.driftPSI,
