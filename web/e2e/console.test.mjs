@@ -521,7 +521,8 @@ test('frame time with 1,000+ twins and 10,000 samples/s streaming (measured, not
 
 // Hostile text from the API (a twin's name and labels, a rule's name and
 // description, an AI system's name, purpose and owner) is shown as text on
-// every page that shows it, never parsed as HTML: the payload would add an
+// every page that shows it (also an acknowledgement's comment and an
+// incident's detail), never parsed as HTML: the payload would add an
 // element marked data-xss and, if it ran, count in window.__xss.
 test('hostile text from the API is shown as text, never run', opts, async () => {
   const P = `x"'><img src=x data-xss=1 onerror="window.__xss=(window.__xss||0)+1"><b data-xss=2>`;
@@ -538,6 +539,7 @@ test('hostile text from the API is shown as text, never run', opts, async () => 
     { twin: 'xss-gauge', channel: 'rainfall', ts: now - 1000, value: 2 }] });
   await send('POST', '/api/v1/governance/systems', { id: 'xss-sys', name: P, purpose: P, owner: P,
     oversight: 'human-in-the-loop', stage: 'operation', questionnaire: {} });
+  await send('POST', '/api/v1/governance/systems/xss-sys/incidents', { kind: 'incident', detail: P });
   const clean = async (where) => {
     assert.equal(await page.locator('[data-xss]').count(), 0, `${where}: the payload became markup`);
     assert.equal(await page.evaluate(() => window.__xss), undefined, `${where}: the payload ran`);
@@ -555,6 +557,11 @@ test('hostile text from the API is shown as text, never run', opts, async () => 
   await page.locator('#af-text').fill('xss-gauge');
   await waitFor(() => page.locator('#pane-alerts li.alert').count(), 'the hostile rule\'s alert in the feed', 60000, 500);
   await clean('alert feed');
+  // An acknowledgement's comment is another user's text.
+  const al = (await (await fetch(`${demo.url}/api/v1/alerts?twin=xss-gauge`)).json()).items[0];
+  await send('POST', `/api/v1/alerts/${encodeURIComponent(al.id)}/ack`, { comment: P });
+  await waitFor(() => page.locator('#pane-alerts li.alert .acked').count(), 'the acknowledgement shown', 30000, 500);
+  await clean('acknowledged alert');
   await page.locator('#af-text').fill('');
   await page.locator('#af-state').selectOption('open');
   // Governance: the registry, the system's page and the audit log.
