@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -176,6 +177,10 @@ func TestBadInputGetsProblems(t *testing.T) {
 		// The engine allocated 2.5 TB for this one's steps and the process died.
 		{"subquery too fine", "GET", "/api/v1/query?query=max_over_time(rainfall[10y:1ms])", "", "", 400, "bad-query"},
 		{"subquery too fine over a range", "GET", "/api/v1/query_range?query=max_over_time(rainfall[1m:1s])&start=0&end=2000000000&step=200000", "", "", 400, "bad-query"},
+		// 100,000 deep overflowed the evaluator's stack and killed the process.
+		{"nested too deep", "GET", "/api/v1/query?query=" + strings.Repeat("abs(", 300) + "vector(1)" + strings.Repeat(")", 300), "", "", 400, "bad-query"},
+		{"too many operators", "GET", "/api/v1/query?query=" + strings.Repeat("-", 1001) + "vector(1)", "", "", 400, "bad-query"},
+		{"query too long", "POST", "/api/v1/query", "application/x-www-form-urlencoded", "query=" + strings.Repeat("x", 300<<10), 400, "bad-query"},
 		{"nested subquery too fine", "GET", "/api/v1/query?query=max_over_time(max_over_time(rainfall[1d:1s])[30d:1h])", "", "", 400, "bad-query"},
 		{"bad step", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=0s", "", "", 400, "bad-request"},
 		{"too many steps", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=1ms&from=0&to=1780000000000", "", "", 400, "bad-request"},
@@ -277,6 +282,14 @@ func TestTelemetryRoundTrip(t *testing.T) {
 	code, _, body = f.do(t, "GET", fmt.Sprintf("/api/v1/query?time=%d&query=count(count+by+(twin)+({type=%%22rain-gauge%%22}))", f.now.Unix()), "", "")
 	if code != 200 || !strings.Contains(body, `"1"]`) {
 		t.Fatalf("promql: %d %s", code, body)
+	}
+	// Within the bounds on a query's text: brackets 250 deep, and 1,000
+	// operators (strings do not count).
+	for _, q := range []string{strings.Repeat("abs(", 250) + "vector(1)" + strings.Repeat(")", 250),
+		strings.Repeat("vector(1)+", 1000) + `count({twin=~"a-(b|c)+-d*",channel!~"x-y"})`} {
+		if code, _, body := f.do(t, "POST", "/api/v1/query", "application/x-www-form-urlencoded", "query="+url.QueryEscape(q)); code != 200 {
+			t.Fatalf("a query within the bounds: %d %.300s", code, body)
+		}
 	}
 	// A subquery that names no step is evaluated every minute (it called
 	// a nil function: 500).

@@ -69,6 +69,9 @@ func (s *Server) promQuery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkQuery(r.Form.Get("query")); err != nil {
+		return err
+	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
 	q, err := s.cfg.Engine.NewInstantQuery(ctx, s.cfg.Queryable(tenantOf(r)), nil, r.Form.Get("query"), ts)
@@ -104,6 +107,9 @@ func (s *Server) promQueryRange(w http.ResponseWriter, r *http.Request) error {
 	if end.Sub(start)/step > 11000 {
 		return promError("bad-query", "bad_data", "exceeded maximum resolution of 11,000 points per timeseries; use a larger step", nil)
 	}
+	if err := checkQuery(r.Form.Get("query")); err != nil {
+		return err
+	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
 	q, err := s.cfg.Engine.NewRangeQuery(ctx, s.cfg.Queryable(tenantOf(r)), nil, r.Form.Get("query"), start, end, step)
@@ -128,8 +134,66 @@ func EngineOpts() promql.EngineOpts {
 		NoStepSubqueryIntervalFn: func(int64) int64 { return subqueryStep.Milliseconds() },
 		EnableAtModifier:         true,
 		EnableNegativeOffset:     true,
-		Parser:                   parser.NewParser(parser.Options{}),
+		Parser:                   newPromParser(),
 	}
+}
+
+func newPromParser() parser.Parser { return parser.NewParser(parser.Options{}) }
+
+// Bounds on a query's text, checked before the engine sees it (session
+// 11): abs(abs(...vector(1)...)) 100,000 deep (600 KB) overflowed the
+// evaluator's stack and killed the process; 100,000 nested parentheses
+// took the parser 51 s; a chain of 25,000 unary minuses 1.6 s and of
+// 250,000 over 2 minutes (the parser's checks walk down the chain for
+// every operator). Grafana's queries are a few kilobytes, tens with
+// template variables expanded into a regular expression (one string).
+const (
+	maxQueryLen       = 256 << 10 // bytes
+	maxQueryNesting   = 256       // brackets of any kind, outside strings and comments
+	maxQueryOperators = 1000      // + - * / % ^ outside strings and comments
+)
+
+// checkQuery refuses a query that is too long, nested too deep or made of
+// too many operators to hand to the engine. Together the bounds keep its
+// syntax tree within about 1,300 levels, which the engine's recursive
+// parse checks and evaluation handle in milliseconds.
+func checkQuery(q string) error {
+	if len(q) > maxQueryLen {
+		return promError("bad-query", "bad_data", fmt.Sprintf("the query is %d bytes, more than %d", len(q), maxQueryLen), nil)
+	}
+	depth, ops := 0, 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if quote != 0 {
+			switch {
+			case c == '\\' && quote != '`':
+				i++
+			case c == quote:
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		case '#': // a comment, to the end of the line
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case '(', '[', '{':
+			if depth++; depth > maxQueryNesting {
+				return promError("bad-query", "bad_data", fmt.Sprintf("the query nests brackets more than %d deep", maxQueryNesting), nil)
+			}
+		case ')', ']', '}':
+			depth--
+		case '+', '-', '*', '/', '%', '^':
+			if ops++; ops > maxQueryOperators {
+				return promError("bad-query", "bad_data", fmt.Sprintf("the query has more than %d operators", maxQueryOperators), nil)
+			}
+		}
+	}
+	return nil
 }
 
 // subqueryStep is the step of a subquery that names none: Prometheus's
