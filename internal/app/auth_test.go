@@ -27,7 +27,17 @@ type running struct {
 
 func start(t *testing.T) *running {
 	t.Helper()
-	a, err := New(Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"})
+	return startWith(t, nil)
+}
+
+// startWith is start with the Config changed by mod first.
+func startWith(t *testing.T, mod func(*Config)) *running {
+	t.Helper()
+	cfg := Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0"}
+	if mod != nil {
+		mod(&cfg)
+	}
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/auth"
@@ -25,20 +24,9 @@ import (
 // body null answering 500: the id was added to a nil map.)
 func TestHostileRequestsGetProblems(t *testing.T) {
 	const maxBody = 1 << 20
-	a, err := New(Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", MaxBody: maxBody})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	base, tok := "http://"+a.HTTPAddr(), a.BootstrapToken
+	r := startWith(t, func(c *Config) { c.MaxBody = maxBody })
+	a, base, tok := r.a, r.base, r.toks["admin"]
+	ctx := t.Context()
 	c := &http.Client{Timeout: 30 * time.Second}
 	send := func(method, path, ctype, body string, hdr map[string]string) (int, string, string) {
 		t.Helper()
