@@ -383,7 +383,14 @@ func (s *Service) run(ctx context.Context, cancel context.CancelFunc, j *Job, li
 // finish stores a finished job and forgets it in memory; s.mu is held.
 func (s *Service) finish(k string, j *Job) {
 	if err := s.put(j); err != nil {
+		// Stored as failed, not left "running" in storage for ever (a
+		// plan with an infinite time could not be encoded, session 11).
 		s.log.Warn("store routing job", "job", j.ID, "err", err)
+		j.State, j.Plan, j.Error = StateFailed, nil, "the finished job could not be stored: "+err.Error()
+		if err := s.put(j); err != nil {
+			s.log.Error("store routing job", "job", j.ID, "err", err)
+			return // kept in memory: Get answers its final state
+		}
 	}
 	delete(s.jobs, k)
 	delete(s.cancels, k)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -103,5 +104,29 @@ func TestDepotShift(t *testing.T) {
 		if from != tc.from || to != tc.to {
 			t.Errorf("%s: got [%g, %g], want [%g, %g]", tc.name, from, to, tc.from, tc.to)
 		}
+	}
+}
+
+// TestAFinishedJobThatCannotBeStoredIsAFailure: a plan that cannot be
+// encoded (an infinite number) is stored as a failure, not left "running"
+// in storage for ever (a plan with times of 1e308 was, session 11).
+func TestAFinishedJobThatCannotBeStoredIsAFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "routing.db")
+	s, err := Open(Config{Path: path, Twins: &fakeTwins{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	j := &Job{ID: "rj-x", Tenant: telemetry.DefaultTenant, State: StateRunning}
+	if err := s.put(j); err != nil {
+		t.Fatal(err)
+	}
+	j.State, j.Plan = StateDone, &Plan{DistanceKM: math.Inf(1)}
+	s.mu.Lock()
+	s.finish(string(key(j.Tenant, j.ID)), j)
+	s.mu.Unlock()
+	got, err := s.Get(telemetry.DefaultTenant, "rj-x")
+	if err != nil || got.State != StateFailed || got.Plan != nil || got.Error == "" {
+		t.Fatalf("got %+v, %v; want a stored failure", got, err)
 	}
 }

@@ -172,6 +172,29 @@ func (p *Problem) nodeXY(a int) (float64, float64) {
 	return s.X, s.Y
 }
 
+// Bounds on a problem's numbers, so that no sum of them overflows an int64
+// load or becomes an infinite time: a stop's demand and a vehicle's
+// capacity at most MaxQuantity, and every coordinate, time and matrix
+// entry at most MaxMagnitude in absolute value. (Two demands of 2^63-1 on
+// a vehicle of that capacity were planned together, the load wrapping to
+// -2; times of 1e308 gave a plan with infinite times, which could not be
+// stored, session 11.)
+const (
+	MaxQuantity  = 1 << 40
+	MaxMagnitude = 1e9
+)
+
+// bounded reports whether every x is finite and at most MaxMagnitude in
+// absolute value.
+func bounded(xs ...float64) bool {
+	for _, x := range xs {
+		if !(math.Abs(x) <= MaxMagnitude) {
+			return false
+		}
+	}
+	return true
+}
+
 func finite(xs ...float64) bool {
 	for _, x := range xs {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -203,8 +226,8 @@ func (p *Problem) Validate() error {
 			return err
 		}
 	}
-	if !finite(p.DepotX, p.DepotY) {
-		return &StopError{StopID: "depot", Field: "coordinates", Reason: "not finite"}
+	if !bounded(p.DepotX, p.DepotY) {
+		return &StopError{StopID: "depot", Field: "coordinates", Reason: fmt.Sprintf("not finite or beyond ±%g", MaxMagnitude)}
 	}
 	stopIdx := make(map[string]int, n)
 	for i, s := range p.Stops {
@@ -216,12 +239,14 @@ func (p *Problem) Validate() error {
 		}
 		stopIdx[s.ID] = i
 		switch {
-		case !finite(s.X, s.Y):
-			return &StopError{StopID: s.ID, Field: "coordinates", Reason: "not finite"}
-		case !finite(s.Service, s.Ready, s.Due):
-			return &StopError{StopID: s.ID, Field: "window", Reason: "times must be finite"}
+		case !bounded(s.X, s.Y):
+			return &StopError{StopID: s.ID, Field: "coordinates", Reason: fmt.Sprintf("not finite or beyond ±%g", MaxMagnitude)}
+		case !bounded(s.Service, s.Ready, s.Due):
+			return &StopError{StopID: s.ID, Field: "window", Reason: fmt.Sprintf("times must be finite and within ±%g", MaxMagnitude)}
 		case s.Demand < 0:
 			return &StopError{StopID: s.ID, Field: "demand", Reason: fmt.Sprintf("negative demand %d", s.Demand)}
+		case s.Demand > MaxQuantity:
+			return &StopError{StopID: s.ID, Field: "demand", Reason: fmt.Sprintf("demand %d is more than %d", s.Demand, int64(MaxQuantity))}
 		case s.Service < 0:
 			return &StopError{StopID: s.ID, Field: "service", Reason: fmt.Sprintf("negative service time %g", s.Service)}
 		case s.Due < s.Ready:
@@ -241,8 +266,10 @@ func (p *Problem) Validate() error {
 		switch {
 		case v.Capacity < 0:
 			return &VehicleError{VehicleID: v.ID, Field: "capacity", Reason: "negative capacity"}
-		case !finite(v.ShiftStart, v.ShiftEnd, v.MaxDuration):
-			return &VehicleError{VehicleID: v.ID, Field: "shift", Reason: "times must be finite"}
+		case v.Capacity > MaxQuantity:
+			return &VehicleError{VehicleID: v.ID, Field: "capacity", Reason: fmt.Sprintf("capacity %d is more than %d", v.Capacity, int64(MaxQuantity))}
+		case !bounded(v.ShiftStart, v.ShiftEnd, v.MaxDuration):
+			return &VehicleError{VehicleID: v.ID, Field: "shift", Reason: fmt.Sprintf("times must be finite and within ±%g", MaxMagnitude)}
 		case v.ShiftEnd < v.ShiftStart:
 			return &VehicleError{VehicleID: v.ID, Field: "shift", Reason: "shift ends before it starts"}
 		case v.MaxDuration < 0:
@@ -366,8 +393,8 @@ func checkMatrix(m [][]float64, size int, name string) error {
 			return &MatrixError{fmt.Sprintf("%s matrix row %d has %d entries, want %d", name, i, len(row), size)}
 		}
 		for j, x := range row {
-			if !finite(x) || x < 0 {
-				return &MatrixError{fmt.Sprintf("%s matrix entry [%d][%d] = %g is not a finite non-negative number", name, i, j, x)}
+			if !bounded(x) || x < 0 {
+				return &MatrixError{fmt.Sprintf("%s matrix entry [%d][%d] = %g is not a non-negative number of at most %g", name, i, j, x, MaxMagnitude)}
 			}
 		}
 	}

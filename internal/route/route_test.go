@@ -150,6 +150,12 @@ func TestValidateNamesTheStop(t *testing.T) {
 		{"negative service", func(p *Problem) { p.Stops[0].Service = -2 }, "a", "service"},
 		{"duplicate id", func(p *Problem) { p.Stops[1].ID = "a" }, "a", "id"},
 		{"NaN coordinate", func(p *Problem) { p.Stops[1].X = math.NaN() }, "b", "coordinates"},
+		// Sums of these overflowed: two demands of 2^63-1 were planned
+		// on one vehicle of that capacity (load -2), and times of 1e308
+		// made a plan with infinite times.
+		{"demand beyond MaxQuantity", func(p *Problem) { p.Stops[0].Demand = MaxQuantity + 1 }, "a", "demand"},
+		{"huge window", func(p *Problem) { p.Stops[2].Due = 1e308 }, "c", "window"},
+		{"huge coordinate", func(p *Problem) { p.Stops[3].Y = 1e200 }, "d", "coordinates"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tiny()
@@ -171,6 +177,17 @@ func TestValidateNamesTheStop(t *testing.T) {
 	p.Vehicles = nil
 	if err := p.Validate(); !errors.Is(err, ErrNoVehicles) {
 		t.Errorf("no vehicles: got %v, want ErrNoVehicles", err)
+	}
+	p = tiny()
+	p.Vehicles[0].Capacity = math.MaxInt64
+	var ve *VehicleError
+	if err := p.Validate(); !errors.As(err, &ve) || ve.Field != "capacity" {
+		t.Errorf("capacity 2^63-1: got %v, want a *VehicleError on capacity", err)
+	}
+	p = tiny()
+	p.Vehicles[0].ShiftEnd = 1e308
+	if err := p.Validate(); !errors.As(err, &ve) || ve.Field != "shift" {
+		t.Errorf("shift end 1e308: got %v, want a *VehicleError on shift", err)
 	}
 	p = tiny()
 	p.Distance = [][]float64{{0, 1}, {1, 0}}
