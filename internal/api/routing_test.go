@@ -459,6 +459,16 @@ func TestRoutingJobFromTwins(t *testing.T) {
 		t.Fatalf("got %s, want a plan with the new stop: %s", nj.State, nj.Error)
 	}
 	recheck(t, nj)
+	// A stop twin whose demand is beyond what a plan can sum is named, not
+	// converted to -2^63 ("negative demand").
+	if _, err := f.twins.Create(ctx, telemetry.DefaultTenant, twin.Twin{ID: "stop-huge", Type: "delivery-stop", Geometry: pt(114.1, 22.5),
+		Properties: map[string]any{"demand": 1e300}, Relationships: map[string][]string{"servedFrom": {"depot-x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body = f.post(t, "/api/v1/routing/jobs", map[string]any{"depot": "depot-x", "time_limit_s": 0.5})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "stop-huge") || !strings.Contains(body, "is more than") {
+		t.Fatalf("a stop of demand 1e300: %d %s", code, body)
+	}
 }
 
 func mustJSON(t *testing.T, v any) string {

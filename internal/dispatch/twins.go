@@ -79,6 +79,9 @@ func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start
 		if !ok {
 			return d, nil, &route.VehicleError{VehicleID: v.ID, Field: "capacity", Reason: "the vehicle twin has no capacity property"}
 		}
+		if !(capy <= route.MaxQuantity) { // before the conversion: 1e300 became -2^63
+			return d, nil, &route.VehicleError{VehicleID: v.ID, Field: "capacity", Reason: fmt.Sprintf("capacity %g is more than %d", capy, int64(route.MaxQuantity))}
+		}
 		vs := VehicleSpec{ID: v.ID, Capacity: int64(math.Floor(capy)), ShiftStartS: shiftStart, ShiftEndS: shiftEnd}
 		if p, ok := pointOf(v.Geometry); ok {
 			vs.Position = &p
@@ -92,6 +95,9 @@ func fromTwins(ctx context.Context, tw Twins, tenant string, d Definition, start
 		}
 		ss := StopSpec{ID: s.ID, Name: s.Name, Lon: p.Lon, Lat: p.Lat}
 		if v, ok := number(s.Properties["demand"]); ok {
+			if !(v <= route.MaxQuantity) {
+				return d, nil, &route.StopError{StopID: s.ID, Field: "demand", Reason: fmt.Sprintf("demand %g is more than %d", v, int64(route.MaxQuantity))}
+			}
 			ss.Demand = int64(math.Ceil(v))
 		}
 		if v, ok := number(s.Properties["serviceTime"]); ok {
