@@ -181,6 +181,8 @@ func TestBadInputGetsProblems(t *testing.T) {
 		{"nested too deep", "GET", "/api/v1/query?query=" + strings.Repeat("abs(", 300) + "vector(1)" + strings.Repeat(")", 300), "", "", 400, "bad-query"},
 		{"too many operators", "GET", "/api/v1/query?query=" + strings.Repeat("-", 1001) + "vector(1)", "", "", 400, "bad-query"},
 		{"query too long", "POST", "/api/v1/query", "application/x-www-form-urlencoded", "query=" + strings.Repeat("x", 300<<10), 400, "bad-query"},
+		{"time out of range", "GET", "/api/v1/query?query=1&time=1e300", "", "", 400, "bad-query"},
+		{"step out of range", "GET", "/api/v1/query_range?query=1&start=0&end=10&step=1e300", "", "", 400, "bad-query"},
 		{"nested subquery too fine", "GET", "/api/v1/query?query=max_over_time(max_over_time(rainfall[1d:1s])[30d:1h])", "", "", 400, "bad-query"},
 		{"bad step", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=0s", "", "", 400, "bad-request"},
 		{"too many steps", "GET", "/api/v1/twins/g1/telemetry/rainfall?step=1ms&from=0&to=1780000000000", "", "", 400, "bad-request"},

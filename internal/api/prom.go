@@ -41,7 +41,9 @@ func parsePromTime(v string, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+	// Bounded so that the seconds convert to an int64 (and the
+	// milliseconds too): 1e300 became a wrapped, arbitrary time.
+	if f, err := strconv.ParseFloat(v, 64); err == nil && math.Abs(f) <= 9e12 {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(math.Round(frac*1e9))), nil
 	}
@@ -52,7 +54,7 @@ func parsePromTime(v string, def time.Time) (time.Time, error) {
 }
 
 func parsePromDuration(v string) (time.Duration, error) {
-	if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && !math.IsInf(f, 0) {
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 && f <= float64(math.MaxInt64)/float64(time.Second) {
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {

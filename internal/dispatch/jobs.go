@@ -255,7 +255,12 @@ func (s *Service) enqueue(j *Job, def Definition) (*Job, error) {
 	}
 	lim := s.cfg.DefaultTime
 	if def.TimeLimitS > 0 {
-		lim = time.Duration(def.TimeLimitS * float64(time.Second))
+		// Compared in seconds first: 1e300 s overflowed the Duration into
+		// a negative limit.
+		lim = s.cfg.MaxTime
+		if def.TimeLimitS < s.cfg.MaxTime.Seconds() {
+			lim = time.Duration(def.TimeLimitS * float64(time.Second))
+		}
 	}
 	lim = min(lim, s.cfg.MaxTime)
 	j.TimeLimitS = lim.Seconds()

@@ -130,3 +130,25 @@ func TestAFinishedJobThatCannotBeStoredIsAFailure(t *testing.T) {
 		t.Fatalf("got %+v, %v; want a stored failure", got, err)
 	}
 }
+
+// TestTimeLimitIsCapped: a time limit beyond the service's maximum is the
+// maximum (1e300 s overflowed into a negative limit).
+func TestTimeLimitIsCapped(t *testing.T) {
+	s, err := Open(Config{Path: filepath.Join(t.TempDir(), "routing.db"), Twins: &fakeTwins{}, MaxTime: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d := small()
+	d.TimeLimitS = 1e300
+	j, err := s.Submit(t.Context(), telemetry.DefaultTenant, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.TimeLimitS != 2 {
+		t.Fatalf("time limit %g s, want the maximum, 2", j.TimeLimitS)
+	}
+	if _, err := s.Wait(t.Context(), telemetry.DefaultTenant, j.ID); err != nil {
+		t.Fatal(err)
+	}
+}
