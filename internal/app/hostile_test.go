@@ -2,6 +2,7 @@ package app
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/auth"
@@ -68,9 +69,23 @@ func TestHostileRequestsGetProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An assessment of the built-in anomaly detector's champion version.
+	code, _, body := send("GET", "/api/v1/governance/systems/anomaly", "", "", nil)
+	var sys struct {
+		Aliases       map[string]string
+		Questionnaire json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(body), &sys); code != http.StatusOK || err != nil || sys.Aliases["champion"] == "" {
+		t.Fatalf("system anomaly: %d %s", code, body)
+	}
+	code, _, body = send("POST", "/api/v1/governance/assessments", "application/json", `{"system":"anomaly","version":"`+sys.Aliases["champion"]+`","questionnaire":`+string(sys.Questionnaire)+`}`, nil)
+	var as struct{ ID string }
+	if err := json.Unmarshal([]byte(body), &as); code != http.StatusCreated || err != nil || as.ID == "" {
+		t.Fatalf("assessment: %d %s", code, body)
+	}
 	// The value of each path parameter, by the path segment before it.
 	real := map[string]string{"types": "slope", "twins": "g1", "telemetry": "rainfall", "label": "twin", "rules": "r1",
-		"tokens": tk.ID, "slopes": "s1", "inventory": "w1", "entries": "1"}
+		"tokens": tk.ID, "slopes": "s1", "inventory": "w1", "entries": "1", "systems": "anomaly", "aliases": "challenger", "assessments": as.ID}
 	pathOf := func(pattern string) string {
 		segs := strings.Split(pattern, "/")
 		for i, sg := range segs {
