@@ -195,15 +195,6 @@ func bounded(xs ...float64) bool {
 	return true
 }
 
-func finite(xs ...float64) bool {
-	for _, x := range xs {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return true
-}
-
 // Validate checks that p is well formed and that every stop can be served
 // by at least one allowed vehicle on its own (out and back within the
 // shift). It returns a *StopError, *VehicleError, *MatrixError or
