@@ -527,7 +527,7 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil // ordinary pub/sub
 	}
 	if pk.FixedHeader.Qos > 1 {
-		return h.publishSync(sess.p.Tenant, pk, twin)
+		return h.publishSync(cl, sess.p.Tenant, pk, twin)
 	}
 	h.queue(cl, sess, inbound{topic: pk.TopicName, twin: twin, payload: pk.Payload, id: pk.PacketID, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain})
 	return pk, packets.ErrRejectPacket
@@ -912,7 +912,7 @@ func writeRaw(cl *mqtt.Client, b []byte) error {
 }
 
 // publishSync stores a QoS 2 publish before mochi sends its PUBREC.
-func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packets.Packet, error) {
+func (h *hook) publishSync(cl *mqtt.Client, tenant string, pk packets.Packet, twin string) (packets.Packet, error) {
 	h.messages.Add(1)
 	items, err := decodeMessage(telemetry.NewDecoder(h.now), nil, twin, pk.Payload)
 	for i := range items {
@@ -921,7 +921,7 @@ func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packe
 	if err != nil {
 		h.rejected.Add(1)
 		h.report(tenant, twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Error: err.Error()})
-		return pk, refusal(err)
+		return refuseQoS2(cl, pk, refusal(err))
 	}
 	var res telemetry.Result
 	for {
@@ -944,10 +944,32 @@ func (h *hook) publishSync(tenant string, pk packets.Packet, twin string) (packe
 		h.rejected.Add(int64(res.Rejected))
 		h.report(tenant, twin, errorReport{Topic: pk.TopicName, PacketID: pk.PacketID, Accepted: res.Accepted, Rejected: res.Rejected, Errors: res.Errors})
 		if res.Accepted == 0 {
-			return pk, packets.ErrPayloadFormatInvalid
+			return refuseQoS2(cl, pk, packets.ErrPayloadFormatInvalid)
 		}
 	}
 	return pk, nil
+}
+
+// refuseQoS2 answers a QoS 2 publish of which nothing was stored. An MQTT
+// 5 client gets a PUBREC with the reason code, which ends the exchange;
+// an MQTT 3.1.1 client, which has no reason codes, gets mochi's ordinary
+// PUBREC, and the message is not forwarded (CodeSuccessIgnore). Given
+// the code, mochi answered an MQTT 5 client with a PUBACK, a protocol
+// error that dropped the connection, and forwarded the refused message to
+// MQTT 3.1.1 subscribers (session 11).
+func refuseQoS2(cl *mqtt.Client, pk packets.Packet, code packets.Code) (packets.Packet, error) {
+	if cl.Properties.ProtocolVersion != 5 {
+		return pk, packets.CodeSuccessIgnore
+	}
+	var b bytes.Buffer
+	rec := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: pk.PacketID, ProtocolVersion: 5, ReasonCode: code.Code}
+	if err := rec.PubrecEncode(&b); err != nil {
+		return pk, err
+	}
+	if err := writeRaw(cl, b.Bytes()); err != nil {
+		return pk, err
+	}
+	return pk, packets.ErrRejectPacket
 }
 
 func (h *hook) report(tenant, twin string, r errorReport) {

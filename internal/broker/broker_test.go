@@ -546,3 +546,42 @@ func TestPubackBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestQoS2Refusal: a QoS 2 telemetry message of which nothing is stored is
+// answered within the QoS 2 exchange: an MQTT 5 client gets a PUBREC with
+// the reason code and keeps its connection (mochi answered with a PUBACK,
+// a protocol error that dropped it), and an MQTT 3.1.1 subscriber never
+// gets the refused message (mochi forwarded it).
+func TestQoS2Refusal(t *testing.T) {
+	addr, fi := startBroker(t)
+	sub := connect3(t, addr, "watcher")
+	msgs := make(chan string, 16)
+	if tok := sub.Subscribe("tsingma/v1/twins/g1/telemetry", 1, func(_ paho.Client, m paho.Message) { msgs <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	c5 := connect5(t, addr, "v5")
+	resp, err := c5.Publish(t.Context(), &paho5.Publish{Topic: "tsingma/v1/twins/g1/telemetry", QoS: 2, Payload: []byte(`not json`)})
+	if resp == nil || resp.ReasonCode != 0x99 {
+		t.Fatalf("got %+v (%v), want PUBREC with reason 0x99", resp, err)
+	}
+	resp, err = c5.Publish(t.Context(), &paho5.Publish{Topic: "tsingma/v1/twins/g1/telemetry", QoS: 2, Payload: []byte(`{"ts":5,"values":{"rain":1}}`)})
+	if err != nil || resp.ReasonCode != 0 {
+		t.Fatalf("a valid QoS 2 publish on the same connection: %+v %v", resp, err)
+	}
+	if got := recv(t, msgs); !strings.Contains(got, `"rain":1`) {
+		t.Fatalf("subscriber got %q, want the valid message", got)
+	}
+	c3 := connect3(t, addr, "v3")
+	if tok := c3.Publish("tsingma/v1/twins/g1/telemetry", 2, false, `not json either`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("QoS 2 publish: %v", tok.Error())
+	}
+	if tok := c3.Publish("tsingma/v1/twins/g1/telemetry", 2, false, `{"ts":6,"values":{"rain":2}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("QoS 2 publish: %v", tok.Error())
+	}
+	if got := recv(t, msgs); !strings.Contains(got, `"rain":2`) {
+		t.Fatalf("subscriber got %q; the refused message was forwarded", got)
+	}
+	if fi.count() != 2 {
+		t.Fatalf("ingester has %d samples, want 2", fi.count())
+	}
+}
