@@ -275,3 +275,40 @@ func TestMQTTTopicSeesTwinChanges(t *testing.T) {
 		t.Fatalf("the new type's channel not stored: %s", body)
 	}
 }
+
+// TestMQTTWillIsChecked: a will is published by the broker on the client's
+// behalf, past the ACL, so the CONNECT is refused when the will's topic is
+// one the token may not publish to (a viewer's will reached any topic,
+// tenant B's included) or a telemetry topic; a tenant-B subscriber never
+// sees it.
+func TestMQTTWillIsChecked(t *testing.T) {
+	r := start(t)
+	addr := r.a.MQTTAddr()
+	b, err := mqttConnect(addr, "b-admin", r.toks["b-admin"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Disconnect(0)
+	got := make(chan string, 4)
+	if tok := b.Subscribe("tsingma/v1/tenants/tenant-b/#", 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	for _, tc := range []struct{ tok, topic string }{
+		{"a-viewer", "tsingma/v1/tenants/tenant-b/twins/g1/telemetry"},
+		{"a-viewer", "tsingma/v1/tenants/tenant-b/status"},
+		{"a-operator", "tsingma/v1/twins/g1/telemetry"},
+	} {
+		opts := paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("willer").SetAutoReconnect(false).
+			SetUsername("x").SetPassword(r.toks[tc.tok]).SetWill(tc.topic, `{"ts":1,"values":{"rainfall":9}}`, 1, false)
+		c := paho.NewClient(opts)
+		if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			c.Disconnect(0)
+			t.Fatalf("%s connected with a will on %s", tc.tok, tc.topic)
+		}
+	}
+	select {
+	case topic := <-got:
+		t.Fatalf("tenant B's subscriber got a message on %s", topic)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

@@ -391,6 +391,18 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 	}
+	// Mochi publishes a will straight to the subscribers, past the ACL
+	// and this hook's OnPublish: until session 11 a viewer's will reached
+	// any topic, another tenant's included, and a will on a telemetry
+	// topic was forwarded as telemetry without being validated or stored.
+	// A will must be one the principal may publish, and not telemetry.
+	if pk.Connect.WillFlag {
+		_, tele := TwinOfTenantTopic(p.Tenant, pk.Connect.WillTopic)
+		if tele || !permitted(p, pk.Connect.WillTopic, true) {
+			h.b.log.Info("mqtt connect refused: the will's topic is telemetry or not one this token may publish to", "client", cl.ID, "topic", pk.Connect.WillTopic)
+			return false
+		}
+	}
 	h.principals.Store(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]})
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -583,5 +584,31 @@ func TestQoS2Refusal(t *testing.T) {
 	}
 	if fi.count() != 2 {
 		t.Fatalf("ingester has %d samples, want 2", fi.count())
+	}
+}
+
+// TestWillOnATelemetryTopicIsRefused: mochi publishes a will straight to
+// the subscribers, past this broker's checks, so a CONNECT whose will is a
+// telemetry topic is refused (it was forwarded as telemetry, unvalidated
+// and not stored); a will on an ordinary topic is accepted.
+func TestWillOnATelemetryTopicIsRefused(t *testing.T) {
+	addr, _ := startBroker(t)
+	withWill := func(topic string) error {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("willer").SetAutoReconnect(false).
+			SetWill(topic, `{"ts":1,"values":{"rain":9}}`, 1, false))
+		tok := c.Connect()
+		if !tok.WaitTimeout(5 * time.Second) {
+			return errors.New("connect timed out")
+		}
+		if tok.Error() == nil {
+			c.Disconnect(0)
+		}
+		return tok.Error()
+	}
+	if err := withWill("tsingma/v1/twins/g1/telemetry"); err == nil {
+		t.Fatal("a will on a telemetry topic was accepted")
+	}
+	if err := withWill("plain/status/willer"); err != nil {
+		t.Fatalf("a will on an ordinary topic: %v", err)
 	}
 }
