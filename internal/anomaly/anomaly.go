@@ -177,8 +177,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("anomaly: CalibrationMemory %v must be in [10, 1e8] samples", c.CalibrationMemory)
 	case !in(c.TailMass, 1e-4, 0.5) || c.TailMass*c.CalibrationMemory < 1:
 		return fmt.Errorf("anomaly: TailMass %v must be in [1e-4, 0.5] with TailMass·CalibrationMemory ≥ 1", c.TailMass)
-	case !in(c.CusumK, 0, 100) || !in(c.CusumH, 0, 1e6):
-		return fmt.Errorf("anomaly: CusumK %v must be in [0, 100] and CusumH %v in [0, 1e6]", c.CusumK, c.CusumH)
+	case !in(c.CusumK, 0, 100) || !(c.CusumH == 0 || in(c.CusumH, 1e-3, 1e6)):
+		// A CusumH just above 0 (5.6e-308 in a fuzzed checkpoint) made
+		// the CUSUM's surprise overflow and the score NaN (session 11).
+		return fmt.Errorf("anomaly: CusumK %v must be in [0, 100] and CusumH %v 0 or in [0.001, 1e6]", c.CusumK, c.CusumH)
 	case !in(c.On, 1e-3, 1e3) || !in(c.Step, 0, 1e3):
 		return fmt.Errorf("anomaly: On %v must be in [0.001, 1000] and Step %v in [0, 1000]", c.On, c.Step)
 	case c.Refractory < 0 || c.Refractory > 1<<30:

@@ -171,6 +171,13 @@ func (s *state) validate() error {
 		if !nonneg(s.Total[k]) || !nonneg(s.Excess[k]) {
 			return errors.New("bad histogram total")
 		}
+		// The mean log-excess is a mean of logarithms of ratios above 1
+		// (each at least 2^-52), so it is 0 or not far below 1e-16; one
+		// of 1.4e-314 in a fuzzed checkpoint overflowed the tail's
+		// surprise and the score was NaN (session 11).
+		if e := s.Excess[k]; e != 0 && e < 1e-20 {
+			return errors.New("bad tail excess")
+		}
 		for _, h := range s.Hist[k] {
 			if !nonneg(h) {
 				return errors.New("bad histogram bin")
