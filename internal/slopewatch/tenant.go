@@ -262,9 +262,10 @@ func (ts *tenantState) handle(smp []telemetry.Sample) {
 		// one by one, each with a model assessment and a publish, while
 		// every slope's warnings waited and shutdown hung.
 		k1 := ts.openIdx + 1
-		if ts.quietUntil(k1) {
+		switch next, ok := ts.nextPending(ts.openIdx); {
+		case !ok:
 			k1 = max(k1, floorDiv(ts.watermark-grace, res))
-		} else if next, ok := ts.nextPending(ts.openIdx); ok && !ts.inEvent {
+		case !ts.inEvent:
 			k1 = max(k1, next)
 		}
 		ts.close(ts.openIdx, k1)
@@ -285,19 +286,6 @@ func (ts *tenantState) nextPending(k int64) (int64, bool) {
 		}
 	}
 	return next, ok
-}
-
-// quietUntil reports whether no gauge has a pending reading at or after
-// interval k (the stretch can be closed at once).
-func (ts *tenantState) quietUntil(k int64) bool {
-	for _, g := range ts.gauges {
-		for idx := range g.pending {
-			if idx >= k-1 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func floorDiv(a, b int64) int64 {
