@@ -131,7 +131,7 @@ func (s *Server) promQueryRange(w http.ResponseWriter, r *http.Request) error {
 func EngineOpts() promql.EngineOpts {
 	return promql.EngineOpts{
 		MaxSamples:               50_000_000,
-		Timeout:                  2 * time.Minute,
+		Timeout:                  queryTimeout,
 		LookbackDelta:            5 * time.Minute,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return subqueryStep.Milliseconds() },
 		EnableAtModifier:         true,
@@ -243,8 +243,11 @@ func checkSubqueries(q promql.Query, span time.Duration) error {
 	return refused
 }
 
+// queryTimeout bounds a query: the engine's own timeout and the request's.
+const queryTimeout = 2 * time.Minute
+
 func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), 2*time.Minute)
+	return context.WithTimeout(r.Context(), queryTimeout)
 }
 
 func (s *Server) writePromResult(w http.ResponseWriter, res *promql.Result) error {
