@@ -312,3 +312,89 @@ func TestMQTTWillIsChecked(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// TestSharedSubscriptions: an MQTT 5 shared subscription
+// ($share/{group}/{filter}) is checked as its filter, so a group of
+// consumers can split a tenant's telemetry between them, and the tenant
+// boundary holds for it as for a plain subscription.
+func TestSharedSubscriptions(t *testing.T) {
+	r := start(t)
+	addr := r.a.MQTTAddr()
+	gauge := `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`
+	r.do(t, r.toks["a-engineer"], "PUT", "/api/v1/twins/g1", gauge)
+	got := make(chan string, 16)
+	var subs []paho.Client
+	for i, tk := range []string{"a-viewer", "admin"} {
+		c, err := mqttConnect(addr, fmt.Sprintf("share-%d", i), r.toks[tk])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Disconnect(0)
+		f := "$share/workers/tsingma/v1/twins/+/telemetry"
+		tok := c.Subscribe(f, 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() })
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		if st := granted(tok); st >= 0x80 {
+			t.Fatalf("%s: shared subscription refused (%#x)", tk, st)
+		}
+		subs = append(subs, c)
+	}
+	for _, tc := range []struct{ tok, filter string }{
+		{"a-viewer", "$share/workers/tsingma/v1/tenants/tenant-b/#"},
+		{"a-viewer", "$share/workers/#"},
+		{"a-viewer", "$share/workers/+/v1/twins/g1/telemetry"},
+		{"b-admin", "$share/workers/tsingma/v1/twins/#"},
+		{"b-admin", "$share//tsingma/v1/tenants/tenant-b/#"}, // an empty group
+		{"a-viewer", "$share/tsingma/v1/twins/#"},             // the group is "tsingma": not telemetry
+	} {
+		c, err := mqttConnect(addr, "outsider", r.toks[tc.tok])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := c.Subscribe(tc.filter, 0, nil)
+		if tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+			if st := granted(tok); st < 0x80 {
+				t.Errorf("%s subscribed to %s (granted %d)", tc.tok, tc.filter, st)
+			}
+		}
+		c.Disconnect(0)
+	}
+	op, err := mqttConnect(addr, "op", r.toks["a-operator"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Disconnect(0)
+	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1000,"values":{"rainfall":5}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	// One member of the group gets it, and only one.
+	if topic := recvTopic(t, got); topic != "tsingma/v1/twins/g1/telemetry" {
+		t.Fatalf("got %s", topic)
+	}
+	select {
+	case topic := <-got:
+		t.Fatalf("a second member of the group got %s", topic)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// granted is the SUBACK's code for a token's one filter (paho keys a
+// shared subscription's code by the filter without its $share prefix).
+func granted(tok paho.Token) byte {
+	for _, c := range tok.(*paho.SubscribeToken).Result() {
+		return c
+	}
+	return 0x80
+}
+
+func recvTopic(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received")
+		return ""
+	}
+}

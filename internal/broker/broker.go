@@ -455,8 +455,15 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return permitted(p, topic, write)
 }
 
-// permitted is the ACL of OnACLCheck for a known client's principal.
+// permitted is the ACL of OnACLCheck for a known client's principal. A
+// shared subscription ($share/{group}/{filter}, MQTT 5 section 4.8.2) is
+// permitted when its filter is.
 func permitted(p auth.Principal, topic string, write bool) bool {
+	if !write {
+		if f, ok := sharedFilter(topic); ok {
+			topic = f // otherwise a $ topic, refused below
+		}
+	}
 	ns := Namespace(p.Tenant)
 	if !strings.HasPrefix(topic, "tsingma/") && !strings.HasPrefix(topic, "$") && !strings.HasPrefix(topic, "+") && !strings.HasPrefix(topic, "#") {
 		return p.Role == auth.Admin // ordinary pub/sub outside tsingma's tree
@@ -470,6 +477,21 @@ func permitted(p auth.Principal, topic string, write bool) bool {
 	}
 	// PermittedMQTT knows the default namespace's shape; map ours onto it.
 	return auth.PermittedMQTT(p.Role, action, topicPrefix+strings.TrimPrefix(topic, ns))
+}
+
+// sharedFilter returns the filter of a shared subscription
+// "$share/{group}/{filter}": the prefix matched without regard to case,
+// as mochi matches it, the group without wildcards and both not empty.
+func sharedFilter(topic string) (string, bool) {
+	prefix, rest, ok := strings.Cut(topic, "/")
+	if !ok || !strings.EqualFold(prefix, mqtt.SharePrefix) {
+		return "", false
+	}
+	group, filter, ok := strings.Cut(rest, "/")
+	if !ok || group == "" || filter == "" || strings.ContainsAny(group, "+#") {
+		return "", false
+	}
+	return filter, true
 }
 
 // OnDisconnect forgets the client. Its queued messages are still stored
