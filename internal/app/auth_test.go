@@ -346,7 +346,7 @@ func TestSharedSubscriptions(t *testing.T) {
 		{"a-viewer", "$share/workers/+/v1/twins/g1/telemetry"},
 		{"b-admin", "$share/workers/tsingma/v1/twins/#"},
 		{"b-admin", "$share//tsingma/v1/tenants/tenant-b/#"}, // an empty group
-		{"a-viewer", "$share/tsingma/v1/twins/#"},             // the group is "tsingma": not telemetry
+		{"a-viewer", "$share/tsingma/v1/twins/#"},            // the group is "tsingma": not telemetry
 	} {
 		c, err := mqttConnect(addr, "outsider", r.toks[tc.tok])
 		if err != nil {
