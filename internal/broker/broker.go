@@ -526,9 +526,22 @@ const dropTopic = "$SYS/tsingma/claimed"
 // refuse (protocol errors, ACL), goes on to mochi unchanged; so do QoS 2
 // and topic aliases, which OnPublish takes after mochi has resolved them.
 func (h *hook) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if pk.FixedHeader.Type != packets.Publish || pk.FixedHeader.Qos > 1 || cl.Net.Inline ||
-		pk.Properties.TopicAliasFlag || pk.Properties.TopicAlias != 0 ||
+	if pk.FixedHeader.Type != packets.Publish || cl.Net.Inline ||
 		pk.PublishValidate(h.b.srv.Options.Capabilities.TopicAliasMaximum) != packets.CodeSuccess {
+		return pk, nil
+	}
+	if pk.Properties.TopicAliasFlag || pk.Properties.TopicAlias != 0 {
+		if pk.TopicName == "" && pk.Properties.TopicAlias != 0 {
+			// Mochi checks the ACL before it resolves an alias, so a
+			// publish by the alias alone was checked as the empty topic
+			// (admins only): name the alias's topic here. Every mapping
+			// was set by a publish that passed the ACL; an alias never
+			// set stays empty and is refused as before.
+			pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, "")
+		}
+		return pk, nil
+	}
+	if pk.FixedHeader.Qos > 1 {
 		return pk, nil
 	}
 	sess, ok := h.session(cl)

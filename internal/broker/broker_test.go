@@ -18,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
@@ -610,5 +611,64 @@ func TestWillOnATelemetryTopicIsRefused(t *testing.T) {
 	}
 	if err := withWill("plain/status/willer"); err != nil {
 		t.Fatalf("a will on an ordinary topic: %v", err)
+	}
+}
+
+// operatorAuth makes every client an operator of the default tenant.
+type operatorAuth struct{}
+
+func (operatorAuth) MQTT(string, []byte) (auth.Principal, error) {
+	return auth.Principal{Name: "op", Role: auth.Operator, Tenant: telemetry.DefaultTenant}, nil
+}
+
+// TestTopicAliasForAnOperator: mochi checks the ACL before it resolves a
+// topic alias, so a publish that carries only the alias was checked as
+// the empty topic, which only an admin may use: an operator's sensor
+// could set an alias but never use it. The ACL now sees the alias's
+// topic, and an alias still cannot reach a topic the client may not use.
+func TestTopicAliasForAnOperator(t *testing.T) {
+	fi := &fakeIngester{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Listener: ln, Ingester: fi, Auth: operatorAuth{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	c := connect5(t, ln.Addr().String(), "sensor")
+	ctx := t.Context()
+	pub := func(topic string, alias uint16, ts int) byte {
+		t.Helper()
+		resp, err := c.Publish(ctx, &paho5.Publish{Topic: topic, QoS: 1, Properties: &paho5.PublishProperties{TopicAlias: &alias},
+			Payload: fmt.Appendf(nil, `{"ts":%d,"values":{"rain":2}}`, ts)})
+		if resp == nil { // paho returns the PUBACK with an error for a refusal
+			t.Fatalf("publish %q alias %d: %v", topic, alias, err)
+		}
+		return resp.ReasonCode
+	}
+	if rc := pub("tsingma/v1/twins/g1/telemetry", 1, 1000); rc != 0 {
+		t.Fatalf("publish setting the alias: reason %#x", rc)
+	}
+	for i := range 3 {
+		if rc := pub("", 1, 1001+i); rc != 0 {
+			t.Fatalf("publish %d by the alias alone: reason %#x", i, rc)
+		}
+	}
+	// An operator may not publish elsewhere, with an alias or without.
+	if rc := pub("plain/topic", 2, 2000); rc < 0x80 {
+		t.Fatalf("operator published to plain/topic with an alias: reason %#x", rc)
+	}
+	if rc := pub("", 2, 2001); rc < 0x80 {
+		t.Fatalf("operator published through an alias that was never set: reason %#x", rc)
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	if len(fi.items) != 4 {
+		t.Fatalf("stored %d samples, want 4", len(fi.items))
 	}
 }
