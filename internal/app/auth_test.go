@@ -398,3 +398,63 @@ func recvTopic(t *testing.T, ch <-chan string) string {
 		return ""
 	}
 }
+
+// TestMQTTClientIDsDoNotCrossTokens: mochi keys sessions by the client id
+// alone, so a client connecting with another's id took its session over:
+// its subscriptions (and queued messages) passed to the newcomer,
+// whichever token it had. A tenant B token could read tenant A's
+// telemetry by reusing the id of one of A's subscribers, and kick A's
+// clients off. Sessions are now the token's.
+func TestMQTTClientIDsDoNotCrossTokens(t *testing.T) {
+	r := start(t)
+	addr := r.a.MQTTAddr()
+	gauge := `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.17,22.3]}}`
+	r.do(t, r.toks["a-engineer"], "PUT", "/api/v1/twins/g1", gauge)
+	persistent := func(id, tok string, got chan<- string) paho.Client {
+		t.Helper()
+		opts := paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID(id).SetAutoReconnect(false).
+			SetCleanSession(false).SetUsername("x").SetPassword(r.toks[tok]).
+			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- tok + " " + m.Topic() })
+		c := paho.NewClient(opts)
+		if ct := c.Connect(); !ct.WaitTimeout(5*time.Second) || ct.Error() != nil {
+			t.Fatalf("%s: %v", tok, ct.Error())
+		}
+		return c
+	}
+	got := make(chan string, 16)
+	a := persistent("station-7", "a-viewer", got)
+	if tok := a.Subscribe("tsingma/v1/twins/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil || granted(tok) >= 0x80 {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	b := persistent("station-7", "b-operator", got)
+	defer b.Disconnect(0)
+	if !a.IsConnectionOpen() {
+		t.Fatal("tenant B's client with the same id disconnected tenant A's")
+	}
+	op, err := mqttConnect(addr, "op", r.toks["a-operator"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Disconnect(0)
+	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1000,"values":{"rainfall":5}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
+		t.Fatalf("got %q", m)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("and then %q", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The same token resumes its own session.
+	a.Disconnect(0)
+	a = persistent("station-7", "a-viewer", got)
+	defer a.Disconnect(0)
+	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":2000,"values":{"rainfall":6}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
+		t.Fatalf("after resuming: got %q", m)
+	}
+}

@@ -403,6 +403,16 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 	}
+	if p.TokenID != "" {
+		// Mochi keys sessions by the client id alone: a client connecting
+		// with another's id takes its session over, subscriptions and
+		// queued messages included, whoever it is. Until session 12 a
+		// tenant B token could so read tenant A's telemetry, or disconnect
+		// A's clients. A session is the token's: the id is kept per token
+		// (the client still sees its own id; mochi copied an assigned one
+		// for the CONNACK already).
+		cl.ID = p.TokenID + "/" + cl.ID
+	}
 	h.principals.Store(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]})
 	return true
 }
