@@ -257,6 +257,9 @@ func tenantOf(r *http.Request) string {
 // (auth.Store implements it).
 type Authenticator interface {
 	Request(r *http.Request, muxPattern string) (*http.Request, error)
+	// Current reports whether a token still grants access (nil) or was
+	// revoked or has expired since: a live stream opened with it ends.
+	Current(tokenID string) error
 }
 
 // parseTimeParam reads a time as RFC 3339, or integer milliseconds since

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsingma/tsingma/internal/auth"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/twin"
 )
@@ -19,6 +20,9 @@ type streamSample struct {
 	TS      int64   `json:"ts"`
 	Value   float64 `json:"value"`
 }
+
+// streamRecheck is how often a live stream checks its token again.
+const streamRecheck = 5 * time.Second
 
 // getStream serves Server-Sent Events: "samples" (batches of new samples)
 // and other kinds published on the bus ("twin", "alert", ...), filtered by
@@ -102,6 +106,15 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 	fl.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
+	// The token is checked again while the stream lasts: a stream opened
+	// with a token revoked since (or expired) ends with a final event.
+	var recheck <-chan time.Time
+	p, _ := auth.FromContext(r.Context())
+	if s.cfg.Auth != nil && p.TokenID != "" {
+		t := time.NewTicker(streamRecheck)
+		defer t.Stop()
+		recheck = t.C
+	}
 	enc := json.NewEncoder(w)
 	var batch []streamSample
 	for {
@@ -111,6 +124,12 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 		case <-heartbeat.C:
 			w.Write([]byte(": keep-alive\n\n"))
 			fl.Flush()
+		case <-recheck:
+			if s.cfg.Auth.Current(p.TokenID) != nil {
+				w.Write([]byte("event: unauthorized\ndata: {\"reason\":\"the token was revoked or has expired\"}\n\n"))
+				fl.Flush()
+				return nil
+			}
 		case ev, ok := <-sub.C:
 			if !ok {
 				if sub.Overflowed() {

@@ -458,3 +458,63 @@ func TestMQTTClientIDsDoNotCrossTokens(t *testing.T) {
 		t.Fatalf("after resuming: got %q", m)
 	}
 }
+
+// TestRevokedTokenEndsConnections: revoking a token ends what it opened
+// before, not only what it asks next: its MQTT clients are disconnected
+// and its live streams end with a final event, within the recheck time.
+// (Until session 12 both went on for as long as they stayed open.)
+func TestRevokedTokenEndsConnections(t *testing.T) {
+	r := start(t)
+	tk, secret, err := r.a.Tokens.Create(t.Context(), "test", auth.NewToken{Name: "victim", Role: auth.Viewer, Tenant: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 1)
+	opts := paho.NewClientOptions().AddBroker("tcp://"+r.a.MQTTAddr()).SetClientID("victim").SetAutoReconnect(false).
+		SetUsername("x").SetPassword(secret).SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
+	c := paho.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(0)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", r.base+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	ended := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(resp.Body) // until the server ends the stream
+		ended <- string(b)
+	}()
+	select {
+	case err := <-lost:
+		t.Fatalf("connection lost before the revocation: %v", err)
+	case body := <-ended:
+		t.Fatalf("stream ended before the revocation: %q", body)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if code, body, _ := r.do(t, r.toks["admin"], "DELETE", "/api/v1/tokens/"+tk.ID, ""); code != 200 && code != 204 {
+		t.Fatalf("revoke: %d %s", code, body)
+	}
+	timeout := time.After(15 * time.Second)
+	select {
+	case <-lost:
+	case <-timeout:
+		t.Fatal("the MQTT client of a revoked token is still connected")
+	}
+	select {
+	case body := <-ended:
+		if !strings.Contains(body, "event: unauthorized") {
+			t.Fatalf("stream ended without saying why: %q", body)
+		}
+	case <-timeout:
+		t.Fatal("the live stream of a revoked token still runs")
+	}
+	if c2, err := mqttConnect(r.a.MQTTAddr(), "victim", secret); err == nil {
+		c2.Disconnect(0)
+		t.Fatal("a revoked token connected again")
+	}
+}

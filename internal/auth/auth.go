@@ -261,6 +261,20 @@ func (s *Store) Authorize(token string) (Principal, error) {
 	return Principal{TokenID: t.ID, Name: t.Name, Role: t.Role, Tenant: t.Tenant}, nil
 }
 
+// Current returns nil while the token with this id still grants access,
+// and an error matching ErrUnauthenticated once it is revoked, expired or
+// gone. Connections that outlive a request (MQTT sessions, live streams)
+// ask it while they last.
+func (s *Store) Current(id string) error {
+	s.mu.RLock()
+	t := s.byID[id]
+	s.mu.RUnlock()
+	if t == nil || !t.Revoked.IsZero() || (!t.Expires.IsZero() && !s.cfg.Now().Before(t.Expires)) {
+		return ErrUnauthenticated
+	}
+	return nil
+}
+
 // List returns a tenant's tokens ("" lists every tenant's), oldest first.
 func (s *Store) List(tenant string) []Token {
 	s.mu.RLock()

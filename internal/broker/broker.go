@@ -41,6 +41,9 @@ type Ingester interface {
 // (auth.Store implements it).
 type Authenticator interface {
 	MQTT(username string, password []byte) (auth.Principal, error)
+	// Current reports whether a token still grants access (nil) or was
+	// revoked or has expired since: its clients are then disconnected.
+	Current(tokenID string) error
 }
 
 // Config configures a Broker.
@@ -57,6 +60,10 @@ type Config struct {
 	// ([MQTT-3.2.2-15]; MQTT 5 clients are told the limit in CONNACK and
 	// get reason code 0x95, packet too large).
 	MaxPacket uint32
+	// Recheck is how often connected clients' tokens are checked again;
+	// default 5 s. A client whose token was revoked or has expired is
+	// disconnected (MQTT 5: reason 0x87, not authorized).
+	Recheck time.Duration
 }
 
 // Broker is the embedded MQTT broker. Start serves; Close stops it.
@@ -96,6 +103,9 @@ func New(cfg Config) (*Broker, error) {
 	srv.Options.Capabilities.MaximumSessionExpiryInterval = 24 * 60 * 60
 	if cfg.MaxPacket == 0 {
 		cfg.MaxPacket = 4 << 20
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = 5 * time.Second
 	}
 	srv.Options.Capabilities.MaximumPacketSize = cfg.MaxPacket
 	b := &Broker{srv: srv, cfg: cfg, log: log}
@@ -363,7 +373,35 @@ func (h *hook) start() {
 			h.wg.Add(1)
 			go h.work(q)
 		}
+		if h.b.cfg.Auth != nil {
+			h.wg.Add(1)
+			go h.recheck()
+		}
 	})
+}
+
+// recheck disconnects, every Config.Recheck until the broker closes, the
+// clients whose token was revoked or has expired since they connected.
+func (h *hook) recheck() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.b.cfg.Recheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.principals.Range(func(k, v any) bool {
+			p := v.(*session).p
+			if err := h.b.cfg.Auth.Current(p.TokenID); err != nil {
+				cl := k.(*mqtt.Client)
+				h.b.log.Info("mqtt client disconnected: its token was revoked or has expired", "client", cl.ID, "token", p.TokenID)
+				h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+			}
+			return true
+		})
+	}
 }
 
 func (h *hook) ID() string { return "tsingma-telemetry" }
