@@ -412,7 +412,7 @@ func TestMQTTClientIDsDoNotCrossTokens(t *testing.T) {
 	r.do(t, r.toks["a-engineer"], "PUT", "/api/v1/twins/g1", gauge)
 	persistent := func(id, tok string, got chan<- string) paho.Client {
 		t.Helper()
-		opts := paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID(id).SetAutoReconnect(false).
+		opts := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false).
 			SetCleanSession(false).SetUsername("x").SetPassword(r.toks[tok]).
 			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- tok + " " + m.Topic() })
 		c := paho.NewClient(opts)
@@ -470,7 +470,7 @@ func TestRevokedTokenEndsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := make(chan error, 1)
-	opts := paho.NewClientOptions().AddBroker("tcp://"+r.a.MQTTAddr()).SetClientID("victim").SetAutoReconnect(false).
+	opts := paho.NewClientOptions().AddBroker("tcp://" + r.a.MQTTAddr()).SetClientID("victim").SetAutoReconnect(false).
 		SetUsername("x").SetPassword(secret).SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
 	c := paho.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
