@@ -451,6 +451,9 @@ func decodeCursor(s, sort string) (cursor, error) {
 func keyOf(tw *Twin, sortKey string) cursor {
 	c := cursor{ID: tw.ID}
 	switch sortKey {
+	case "id":
+		// The id alone (before session 12 "id" fell through to a
+		// property lookup, so twins with a property "id" came first).
 	case "name":
 		c.Key = tw.Name
 	case "type":
@@ -694,19 +697,20 @@ func (r *Registry) Refs(ctx context.Context, tenantName string, q Query, max int
 	if err != nil {
 		return nil, err
 	}
-	if c.sort == "id" { // the default: compare ids alone, move pointers
-		slices.SortFunc(hits, func(a, b *Twin) int {
+	if c.sort == "id" { // the default: compare the ids alone
+		// Sorted as Refs, whose id strings sit in the slice: sorting the
+		// twins' pointers read each twin again for every comparison.
+		out := make([]Ref, len(hits))
+		for i, tw := range hits {
+			out[i] = Ref{tw.ID, tw.Type}
+		}
+		slices.SortFunc(out, func(a, b Ref) int {
 			if c.desc {
 				return strings.Compare(b.ID, a.ID)
 			}
 			return strings.Compare(a.ID, b.ID)
 		})
-		hits = hits[:min(len(hits), max)]
-		out := make([]Ref, len(hits))
-		for i, tw := range hits {
-			out[i] = Ref{tw.ID, tw.Type}
-		}
-		return out, nil
+		return out[:min(len(out), max)], nil
 	}
 	// Compute each sort key once (keyOf is not free), then sort.
 	type keyed struct {
