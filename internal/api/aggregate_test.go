@@ -206,6 +206,28 @@ func TestLatestOfManyTwins(t *testing.T) {
 	if len(items) != 2 || len(items[1].Channels) != 1 || items[1].Channels["tilt"].Value != 10 {
 		t.Fatalf("filtered: %+v", items)
 	}
+	// A long answer is written in parts, one per core: the same answer.
+	nd, samples = "", samples[:0]
+	const many = 5*latestPart + 7
+	for i := range many {
+		nd += fmt.Sprintf(`{"id":"pz-%05d","type":"piezometer"}`+"\n", i)
+		samples = append(samples, telemetry.Sample{Tenant: "default", Twin: fmt.Sprintf("pz-%05d", i), Channel: "pore_pressure", Type: "piezometer", TS: ts, Value: float64(i)})
+	}
+	if code, _, body := f.do(t, "POST", "/api/v1/twins/_bulk", "application/x-ndjson", nd); code != 200 {
+		t.Fatal(code, body)
+	}
+	if _, err := f.st.Append(t.Context(), samples); err != nil {
+		t.Fatal(err)
+	}
+	items = get("type=piezometer")
+	if len(items) != many {
+		t.Fatalf("%d items, want %d", len(items), many)
+	}
+	for i, it := range items {
+		if it.Twin != fmt.Sprintf("pz-%05d", i) || it.Channels["pore_pressure"].Value != float64(i) {
+			t.Fatalf("item %d: %+v", i, it)
+		}
+	}
 }
 
 // TestAppendJSONFloat: the hand-written aggregation answer writes numbers

@@ -668,11 +668,11 @@ func (r *Registry) Query(ctx context.Context, tenantName string, q Query) (Page,
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	hits, err := r.hits(ctx, tenantName, c)
+	hits, ordered, err := r.hits(ctx, tenantName, c, c.q.Limit+1)
 	if err != nil {
 		return Page{}, err
 	}
-	return c.page(hits), nil
+	return c.page(hits, ordered), nil
 }
 
 // Ref names a twin and its type.
@@ -693,23 +693,25 @@ func (r *Registry) Refs(ctx context.Context, tenantName string, q Query, max int
 	c.q.Limit = max
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	hits, err := r.hits(ctx, tenantName, c)
+	hits, ordered, err := r.hits(ctx, tenantName, c, max)
 	if err != nil {
 		return nil, err
 	}
-	if c.sort == "id" { // the default: compare the ids alone
+	if ordered || c.sort == "id" { // the default: compare the ids alone
 		// Sorted as Refs, whose id strings sit in the slice: sorting the
 		// twins' pointers read each twin again for every comparison.
 		out := make([]Ref, len(hits))
 		for i, tw := range hits {
 			out[i] = Ref{tw.ID, tw.Type}
 		}
-		slices.SortFunc(out, func(a, b Ref) int {
-			if c.desc {
-				return strings.Compare(b.ID, a.ID)
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
+		if !ordered {
+			slices.SortFunc(out, func(a, b Ref) int {
+				if c.desc {
+					return strings.Compare(b.ID, a.ID)
+				}
+				return strings.Compare(a.ID, b.ID)
+			})
+		}
 		return out[:min(len(out), max)], nil
 	}
 	// Compute each sort key once (keyOf is not free), then sort.
@@ -738,13 +740,15 @@ func (r *Registry) Refs(ctx context.Context, tenantName string, q Query, max int
 	return out, nil
 }
 
-// hits returns the twins matching c; the caller holds r.mu.
-func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled) ([]*Twin, error) {
+// hits returns the twins matching c; the caller holds r.mu. For a query
+// by type in id order they come in c's order from the type's sorted ids,
+// from the cursor on, and at most limit of them (ordered is true);
+// otherwise all of them, in no order.
+func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled, limit int) (hits []*Twin, ordered bool, err error) {
 	t, err := r.view(tenantName)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var hits []*Twin
 	consider := func(tw *Twin) {
 		if tw != nil && c.match(tw) {
 			hits = append(hits, tw)
@@ -754,7 +758,7 @@ func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled) ([]
 	case c.q.From != "":
 		ids, err := t.traverse(c.q)
 		if err != nil {
-			return nil, fmt.Errorf("query: %w", err)
+			return nil, false, fmt.Errorf("query: %w", err)
 		}
 		for _, id := range ids {
 			consider(t.twins[id])
@@ -776,6 +780,29 @@ func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled) ([]
 				return true
 			})
 		}
+	case c.q.Type != "" && c.sort == "id":
+		// In order from the type's sorted ids: no sort, and a page stops
+		// at its limit (10,000 ids sorted took 1.6 ms a query).
+		ids := t.typeIDs(c.q.Type)
+		i, step, end := 0, 1, len(ids)
+		if c.desc {
+			i, step, end = len(ids)-1, -1, -1
+		}
+		if c.after != nil {
+			k, found := slices.BinarySearch(ids, c.after.ID)
+			switch {
+			case c.desc:
+				i = k - 1
+			case found:
+				i = k + 1
+			default:
+				i = k
+			}
+		}
+		for ; i != end && len(hits) < limit; i += step {
+			consider(t.twins[ids[i]])
+		}
+		ordered = true
 	case c.q.Type != "":
 		for id := range t.byType[c.q.Type] {
 			consider(t.twins[id])
@@ -786,14 +813,14 @@ func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled) ([]
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return hits, nil
+	return hits, ordered, nil
 }
 
 // page sorts the hits and cuts one page; only the first limit+1 are
 // ordered fully (a partial selection keeps large result sets cheap).
-func (c *compiled) page(hits []*Twin) Page {
+func (c *compiled) page(hits []*Twin, ordered bool) Page {
 	limit := c.q.Limit
 	less := func(a, b *Twin) int {
 		d := compareKeys(keyOf(a, c.sort), keyOf(b, c.sort))
@@ -802,10 +829,12 @@ func (c *compiled) page(hits []*Twin) Page {
 		}
 		return d
 	}
-	if len(hits) > 4*(limit+1) {
-		hits = smallest(hits, limit+1, less)
+	if !ordered {
+		if len(hits) > 4*(limit+1) {
+			hits = smallest(hits, limit+1, less)
+		}
+		slices.SortFunc(hits, less)
 	}
-	slices.SortFunc(hits, less)
 	p := Page{Items: make([]Twin, 0, min(limit, len(hits)))}
 	for i, tw := range hits {
 		if i == limit {

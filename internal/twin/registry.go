@@ -103,6 +103,37 @@ type tenant struct {
 	byType map[string]map[string]struct{}
 	in     map[string]map[string]struct{} // target id -> ids of twins pointing at it
 	tree   rtree.RTreeG[string]
+
+	// sorted holds each type's twin ids in order, made by the first query
+	// by type after its members changed (queries hold r.mu.RLock, so they
+	// share it under sortMu; apply drops a type's entry under r.mu.Lock).
+	sortMu sync.Mutex
+	sorted map[string][]string
+}
+
+// typeIDs returns the ids of the type's twins in ascending order. The
+// slice is shared: callers must not change it.
+func (t *tenant) typeIDs(typ string) []string {
+	t.sortMu.Lock()
+	defer t.sortMu.Unlock()
+	ids, ok := t.sorted[typ]
+	if !ok {
+		set := t.byType[typ]
+		ids = make([]string, 0, len(set))
+		for id := range set {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		t.sorted[typ] = ids
+	}
+	return ids
+}
+
+// unsort forgets a type's sorted ids after its members changed.
+func (t *tenant) unsort(typ string) {
+	t.sortMu.Lock()
+	delete(t.sorted, typ)
+	t.sortMu.Unlock()
 }
 
 type typeRec struct {
@@ -125,6 +156,7 @@ func newTenant(name string) *tenant {
 		twins:  map[string]*Twin{},
 		byType: map[string]map[string]struct{}{},
 		in:     map[string]map[string]struct{}{},
+		sorted: map[string][]string{},
 	}
 }
 
@@ -720,11 +752,22 @@ func (s *stage) apply() {
 			}
 		}
 		for _, id := range ts.torder {
-			if old := t.twins[id]; old != nil {
+			old, tw := t.twins[id], ts.twins[id]
+			if old != nil {
 				t.remove(old)
 			}
-			if tw := ts.twins[id]; tw != nil {
+			if tw != nil {
 				t.insert(tw)
+			}
+			// A type's sorted ids change only when a twin joins or leaves
+			// it, not when one is updated in place.
+			if old == nil || tw == nil || old.Type != tw.Type {
+				if old != nil {
+					t.unsort(old.Type)
+				}
+				if tw != nil {
+					t.unsort(tw.Type)
+				}
 			}
 		}
 	}
