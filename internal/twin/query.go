@@ -780,9 +780,11 @@ func (r *Registry) hits(ctx context.Context, tenantName string, c *compiled, lim
 				return true
 			})
 		}
-	case c.q.Type != "" && c.sort == "id":
-		// In order from the type's sorted ids: no sort, and a page stops
-		// at its limit (10,000 ids sorted took 1.6 ms a query).
+	case c.sort == "id" && (c.q.Type != "" || (len(c.q.Labels) == 0 && len(c.q.Props) == 0)):
+		// In order from the type's (or all) sorted ids: no sort, and a
+		// page stops at its limit (10,000 ids sorted took 1.6 ms a query).
+		// (A filter on all twins by label or property scans them as they
+		// come: a lookup per id in order would cost more than it saves.)
 		ids := t.typeIDs(c.q.Type)
 		i, step, end := 0, 1, len(ids)
 		if c.desc {

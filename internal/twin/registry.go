@@ -111,17 +111,17 @@ type tenant struct {
 	sorted map[string][]string
 }
 
-// typeIDs returns the ids of the type's twins in ascending order. The
-// slice is shared: callers must not change it.
+// typeIDs returns the ids of the type's twins ("": of all twins) in
+// ascending order. The slice is shared: callers must not change it.
 func (t *tenant) typeIDs(typ string) []string {
 	t.sortMu.Lock()
 	defer t.sortMu.Unlock()
 	ids, ok := t.sorted[typ]
 	if !ok {
-		set := t.byType[typ]
-		ids = make([]string, 0, len(set))
-		for id := range set {
-			ids = append(ids, id)
+		if typ == "" {
+			ids = slices.Collect(maps.Keys(t.twins))
+		} else {
+			ids = slices.Collect(maps.Keys(t.byType[typ]))
 		}
 		slices.Sort(ids)
 		t.sorted[typ] = ids
@@ -761,6 +761,9 @@ func (s *stage) apply() {
 			}
 			// A type's sorted ids change only when a twin joins or leaves
 			// it, not when one is updated in place.
+			if old == nil || tw == nil {
+				t.unsort("")
+			}
 			if old == nil || tw == nil || old.Type != tw.Type {
 				if old != nil {
 					t.unsort(old.Type)

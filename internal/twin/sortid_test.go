@@ -33,7 +33,7 @@ func TestSortByIDIgnoresAnIDProperty(t *testing.T) {
 	}
 }
 
-// TestTypeQueriesInIDOrder: queries by type (pages with cursors, both
+// TestTypeQueriesInIDOrder: queries by type and of all twins (pages with cursors, both
 // directions, and Refs) give the same twins in the same order as a sort
 // of the registry's content, across creations, type changes and
 // deletions in between (the per-type sorted ids are kept across them).
@@ -45,10 +45,10 @@ func TestTypeQueriesInIDOrder(t *testing.T) {
 	want := map[string]string{} // id → type
 	check := func(step int) {
 		t.Helper()
-		for _, typ := range types {
+		for _, typ := range append(types, "") { // "": all twins
 			var ids []string
 			for id, ty := range want {
-				if ty == typ {
+				if typ == "" || ty == typ {
 					ids = append(ids, id)
 				}
 			}
