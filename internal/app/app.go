@@ -391,6 +391,7 @@ func (a *App) brokerMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_clients Connected MQTT clients.\n# TYPE tsingma_mqtt_clients gauge\ntsingma_mqtt_clients %d\n", st.Clients)
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_telemetry_messages_total Telemetry publishes.\n# TYPE tsingma_mqtt_telemetry_messages_total counter\ntsingma_mqtt_telemetry_messages_total %d\n", st.Messages)
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_backpressure_waits_total Times a PUBACK was withheld for a full queue.\n# TYPE tsingma_mqtt_backpressure_waits_total counter\ntsingma_mqtt_backpressure_waits_total %d\n", st.Waits)
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_queue_dropped_total Messages dropped for a session that held %d already (its client away or slow).\n# TYPE tsingma_mqtt_queue_dropped_total counter\ntsingma_mqtt_queue_dropped_total %d\n", broker.MaxOfflineQueue, st.Dropped)
 }
 
 // catalog adapts the twin registry to telemetry.Catalog.

@@ -447,15 +447,22 @@ func TestMQTTClientIDsDoNotCrossTokens(t *testing.T) {
 		t.Fatalf("and then %q", m)
 	case <-time.After(300 * time.Millisecond):
 	}
-	// The same token resumes its own session.
+	// The same token resumes its own session, with what was published
+	// while it was away.
 	a.Disconnect(0)
-	a = persistent("station-7", "a-viewer", got)
-	defer a.Disconnect(0)
 	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":2000,"values":{"rainfall":6}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
+	a = persistent("station-7", "a-viewer", got)
+	defer a.Disconnect(0)
 	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
 		t.Fatalf("after resuming: got %q", m)
+	}
+	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":3000,"values":{"rainfall":7}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
+		t.Fatalf("after resuming, live: got %q", m)
 	}
 }
 

@@ -94,13 +94,17 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Now = time.Now
 	}
 	log := cfg.Logger.With("component", "mqtt")
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietClosed{log.Handler()})})
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(quietClosed{log.Handler(), new(atomic.Int64)})})
 	srv.Options.Capabilities.MaximumClientWritesPending = 8192
 	// A disconnected client's session (its subscriptions and up to 8,192
 	// QoS 1 messages queued for it) is kept at most a day; mochi's default
 	// kept an MQTT 3.1.1 clean-session=false session for ever, so every
 	// client id that subscribed once and went away held its queue.
 	srv.Options.Capabilities.MaximumSessionExpiryInterval = 24 * 60 * 60
+	// ... and holds at most MaxOfflineQueue of them (mochi's default,
+	// 8,192 a session, let one token hold gigabytes with a thousand
+	// client ids subscribed and gone).
+	srv.Options.Capabilities.MaximumInflight = MaxOfflineQueue
 	if cfg.MaxPacket == 0 {
 		cfg.MaxPacket = 4 << 20
 	}
@@ -143,9 +147,17 @@ func (b *Broker) Close() error {
 	return err
 }
 
+// MaxOfflineQueue bounds the QoS 1 and 2 messages a session holds for its
+// client (in flight, or queued while it is away); past it new messages
+// for the session are dropped and counted. Mosquitto's default
+// (max_queued_messages) is 1,000.
+const MaxOfflineQueue = 1024
+
 // Stats are broker counters for /metrics.
 type Stats struct {
 	Clients, Messages, Samples, Rejected, Waits int64
+	// Dropped counts messages not queued for a session that was full.
+	Dropped int64
 }
 
 // Stats returns counters.
@@ -156,6 +168,7 @@ func (b *Broker) Stats() Stats {
 		Samples:  b.hook.samples.Load(),
 		Rejected: b.hook.rejected.Load(),
 		Waits:    b.hook.waits.Load(),
+		Dropped:  atomic.LoadInt64(&b.srv.Info.InflightDropped),
 	}
 }
 
@@ -223,7 +236,12 @@ type hook struct {
 	// publish by the clients' read loops, written at connect and
 	// disconnect (a sync.Map: no lock shared by the read loops).
 	principals sync.Map
-	nextQueue  atomic.Uint64 // the queue the next client connecting is given
+	// away holds an *awaySession per persistent session whose client is
+	// disconnected, by client id: mochi checks the ACL when it queues a
+	// message for such a session, and until session 12 the principal
+	// was gone with the connection, so nothing was ever queued.
+	away      sync.Map
+	nextQueue atomic.Uint64 // the queue the next client connecting is given
 	// subGen changes with every change to the subscriptions (mochi calls
 	// OnSubscribed before it sends the SUBACK): the workers keep, per
 	// topic, whether anyone subscribes to it while it stays.
@@ -242,6 +260,13 @@ type hook struct {
 }
 
 // session is what the hook keeps of a connected client.
+// awaySession is the principal of a persistent session whose client is
+// away, and the client object mochi keeps for it.
+type awaySession struct {
+	cl *mqtt.Client
+	p  auth.Principal
+}
+
 type session struct {
 	p     auth.Principal
 	queue *msgQueue
@@ -401,6 +426,13 @@ func (h *hook) recheck() {
 			}
 			return true
 		})
+		// An away session of such a token queues nothing more.
+		h.away.Range(func(k, v any) bool {
+			if h.b.cfg.Auth.Current(v.(*awaySession).p.TokenID) != nil {
+				h.away.CompareAndDelete(k, v)
+			}
+			return true
+		})
 	}
 }
 
@@ -409,7 +441,7 @@ func (h *hook) ID() string { return "tsingma-telemetry" }
 func (h *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnDisconnect,
-		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished:
+		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnClientExpired:
 		return true
 	}
 	return false
@@ -479,6 +511,7 @@ func (h *hook) OnUnsubscribed(*mqtt.Client, packets.Packet) { h.subGen.Add(1) }
 // goroutine that then reads the client's packets.
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	h.subGen.Add(1)
+	h.away.Delete(cl.ID) // the session's client is back
 	c, ok := cl.Net.Conn.(*claimConn)
 	if !ok || cl.Net.Inline {
 		return
@@ -498,7 +531,12 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	}
 	p, ok := h.principal(cl)
 	if !ok {
-		return false
+		// A message queued for a persistent session whose client is away.
+		a, found := h.away.Load(cl.ID)
+		if !found || a.(*awaySession).cl != cl || write {
+			return false
+		}
+		p = a.(*awaySession).p
 	}
 	return permitted(p, topic, write)
 }
@@ -545,9 +583,21 @@ func sharedFilter(topic string) (string, bool) {
 // OnDisconnect forgets the client. Its queued messages are still stored
 // (their PUBACKs cannot be sent; the client resends them, and the store
 // counts the copies as duplicates).
-func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
+	// Away first, then not connected: a message for the session in
+	// between finds the principal in one or the other.
+	if s, ok := h.principals.Load(cl); ok && !expire && !cl.IsTakenOver() {
+		h.away.Store(cl.ID, &awaySession{cl: cl, p: s.(*session).p})
+	}
 	h.principals.Delete(cl)
 	h.subGen.Add(1)
+}
+
+// OnClientExpired forgets an away session mochi deletes.
+func (h *hook) OnClientExpired(cl *mqtt.Client) {
+	if a, ok := h.away.Load(cl.ID); ok && a.(*awaySession).cl == cl {
+		h.away.CompareAndDelete(cl.ID, a)
+	}
 }
 
 type errorReport struct {
@@ -963,9 +1013,24 @@ func (h *hook) subscribed(topic string) bool {
 // quietClosed lowers to debug the broker library's warnings about reads
 // on connections that were closed (every connection open at shutdown
 // logs one, with an empty message).
-type quietClosed struct{ slog.Handler }
+// It also logs mochi's warning for a message dropped from a full
+// session at most once per quotaLogEvery (mochi logs every message; the
+// drops are counted in Stats).
+type quietClosed struct {
+	slog.Handler
+	lastQuota *atomic.Int64 // unix nanoseconds of the last quota warning
+}
+
+const quotaLogEvery = 10 * time.Second
 
 func (h quietClosed) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && r.Message == "client store quota reached" {
+		last, now := h.lastQuota.Load(), r.Time.UnixNano()
+		if now-last < int64(quotaLogEvery) || !h.lastQuota.CompareAndSwap(last, now) {
+			return nil
+		}
+		r.AddAttrs(slog.String("note", "a session for an absent or slow client is full; further drops are counted (tsingma_mqtt_queue_dropped_total) and logged at most every 10 s"))
+	}
 	if r.Level >= slog.LevelWarn {
 		closed := false
 		r.Attrs(func(a slog.Attr) bool {
@@ -984,11 +1049,11 @@ func (h quietClosed) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h quietClosed) WithAttrs(as []slog.Attr) slog.Handler {
-	return quietClosed{h.Handler.WithAttrs(as)}
+	return quietClosed{h.Handler.WithAttrs(as), h.lastQuota}
 }
 
 func (h quietClosed) WithGroup(name string) slog.Handler {
-	return quietClosed{h.Handler.WithGroup(name)}
+	return quietClosed{h.Handler.WithGroup(name), h.lastQuota}
 }
 
 // writeRaw writes encoded packets to a client's connection under the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -674,3 +675,83 @@ func TestTopicAliasForAnOperator(t *testing.T) {
 }
 
 func (operatorAuth) Current(string) error { return nil }
+
+// countingHandler counts the records logged at Warn or above.
+type countingHandler struct {
+	slog.Handler
+	warns *atomic.Int64
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.warns.Add(1)
+	}
+	return nil
+}
+
+// TestOfflineSessionQueueIsBounded: a persistent session whose client is
+// away keeps at most MaxOfflineQueue messages (mochi's default kept
+// 8,192 a session, so a token could hold gigabytes with a thousand
+// client ids subscribed and gone), the rest are dropped and counted, and
+// the drops do not flood the log (mochi warns once per message).
+func TestOfflineSessionQueueIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warns atomic.Int64
+	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, Logger: slog.New(countingHandler{slog.DiscardHandler, &warns})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	addr := ln.Addr().String()
+	opts := func(id string) *paho.ClientOptions {
+		return paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false).SetCleanSession(false)
+	}
+	away := paho.NewClient(opts("away"))
+	if tok := away.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if tok := away.Subscribe("news", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	away.Disconnect(0)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, ok := b.hook.away.Load("away"); ok {
+			break // the broker has seen it go
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client is still connected")
+		}
+	}
+	pub := connect3(t, addr, "pub")
+	const sent = MaxOfflineQueue + 500
+	for i := range sent {
+		if tok := pub.Publish("news", 1, false, fmt.Sprint(i)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	if d := b.Stats().Dropped; d != sent-MaxOfflineQueue {
+		t.Fatalf("dropped %d, want %d", d, sent-MaxOfflineQueue)
+	}
+	if w := warns.Load(); w > 2 {
+		t.Fatalf("%d warnings logged for the drops", w)
+	}
+	var got atomic.Int64
+	back := paho.NewClient(opts("away").SetDefaultPublishHandler(func(paho.Client, paho.Message) { got.Add(1) }))
+	if tok := back.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer back.Disconnect(0)
+	for deadline := time.Now().Add(5 * time.Second); got.Load() < MaxOfflineQueue && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := got.Load(); n != MaxOfflineQueue {
+		t.Fatalf("the session brought back %d messages, want %d", n, MaxOfflineQueue)
+	}
+}
