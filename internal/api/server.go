@@ -134,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "api"), mux: http.NewServeMux(), metrics: newMetrics()}
 	s.routes = s.apiRoutes()
+	s.routes = append(s.routes, s.promRoutes()...)
 	s.routes = append(s.routes, s.alertRoutes()...)
 	s.routes = append(s.routes, s.anomalyRoutes()...)
 	s.routes = append(s.routes, s.governRoutes()...)

@@ -56,7 +56,7 @@ func TestTenantBSeesNothingOfTenantA(t *testing.T) {
 	n := 0
 	seen := map[string]bool{}
 	for _, rt := range r.a.API.Routes() {
-		if rt.Method != http.MethodGet || strings.HasSuffix(rt.Pattern, "/stream") || !strings.HasPrefix(rt.Pattern, "/api/") {
+		if rt.Method != http.MethodGet || strings.HasSuffix(rt.Pattern, "/stream") || !isAPI(rt.Pattern) {
 			continue
 		}
 		segs := strings.Split(rt.Pattern, "/")

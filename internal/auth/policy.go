@@ -55,6 +55,10 @@ var policy = []Rule{
 	{Method: "POST", Pattern: "/api/v1/landslide/whatif", Roles: []Role{Operator, Engineer, ModelOwner, Reviewer, Approver}},
 	{Method: "POST", Pattern: "/api/v1/routing/*", Roles: operators},
 	{Method: "DELETE", Pattern: "/api/v1/routing/*", Roles: operators},
+	// The Prometheus API under /prometheus (Grafana's data source) only
+	// reads, POST included.
+	{Method: "GET", Pattern: "/prometheus/api/v1/*", Roles: everyone},
+	{Method: "POST", Pattern: "/prometheus/api/v1/*", Roles: everyone},
 	// PromQL over POST is a read.
 	{Method: "POST", Pattern: "/api/v1/query", Roles: everyone},
 	{Method: "POST", Pattern: "/api/v1/query_range", Roles: everyone},
