@@ -91,7 +91,11 @@ func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) putRule(w http.ResponseWriter, r *http.Request) error {
-	match, err := ifMatch(r)
+	id := r.PathValue("id")
+	match, create, err := putPrecondition(r, func() (uint64, bool) {
+		ru, err := s.cfg.Alerts.GetRule(r.Context(), tenantOf(r), id)
+		return ru.Version, err == nil
+	})
 	if err != nil {
 		return err
 	}
@@ -99,13 +103,21 @@ func (s *Server) putRule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
 	if ru.ID == "" {
 		ru.ID = id
 	} else if ru.ID != id {
 		return errorf("invalid", "the document's id %q differs from the path's %q", clip(ru.ID), clip(id))
 	}
-	out, created, err := s.cfg.Alerts.PutRule(r.Context(), tenantOf(r), ru, match)
+	var out alert.Rule
+	created := create
+	if create {
+		out, err = s.cfg.Alerts.CreateRule(r.Context(), tenantOf(r), ru)
+		if errors.Is(err, alert.ErrExists) {
+			return errorf("precondition-failed", "If-None-Match: *, and rule %s exists", clip(id))
+		}
+	} else {
+		out, created, err = s.cfg.Alerts.PutRule(r.Context(), tenantOf(r), ru, match)
+	}
 	if err != nil {
 		return err
 	}

@@ -287,6 +287,8 @@ func clip(s string) string {
 }
 
 // ifMatch parses an If-Match header holding a twin ETag ("<revision>").
+// "*" (anything current) is no condition here: for PUT, which may create,
+// see putPrecondition.
 func ifMatch(r *http.Request) (uint64, error) {
 	v := r.Header.Get("If-Match")
 	if v == "" || v == "*" {
@@ -299,6 +301,34 @@ func ifMatch(r *http.Request) (uint64, error) {
 		return 0, errorf("bad-request", "If-Match must be an ETag returned by this API, like \"3\"")
 	}
 	return n, nil
+}
+
+// putPrecondition reads the preconditions of a PUT, which creates or
+// replaces (RFC 9110 section 13.1): create is "If-None-Match: *" (the PUT
+// may only create); "If-Match: *" (it may only replace) is turned into
+// the object's current revision, found by current (ok false: there is
+// none, 412), so that the write fails rather than create one. Other
+// If-None-Match values are refused.
+func putPrecondition(r *http.Request, current func() (rev uint64, ok bool)) (match uint64, create bool, err error) {
+	switch v := r.Header.Get("If-None-Match"); v {
+	case "":
+	case "*":
+		create = true
+	default:
+		return 0, false, errorf("bad-request", "If-None-Match on a PUT must be *")
+	}
+	if r.Header.Get("If-Match") == "*" {
+		if create {
+			return 0, false, errorf("precondition-failed", "If-Match: * and If-None-Match: * cannot both hold")
+		}
+		rev, ok := current()
+		if !ok {
+			return 0, false, errorf("precondition-failed", "If-Match: *, and there is nothing to replace")
+		}
+		return rev, false, nil
+	}
+	match, err = ifMatch(r)
+	return match, create, err
 }
 
 func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }

@@ -109,11 +109,14 @@ func (s *Server) getTwin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) putTwin(w http.ResponseWriter, r *http.Request) error {
-	match, err := ifMatch(r)
+	id := r.PathValue("id")
+	match, create, err := putPrecondition(r, func() (uint64, bool) {
+		tw, err := s.cfg.Twins.Get(r.Context(), tenantOf(r), id)
+		return tw.Revision, err == nil
+	})
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
 	body, err := withID(r.Body, id)
 	if err != nil {
 		return err
@@ -125,7 +128,16 @@ func (s *Server) putTwin(w http.ResponseWriter, r *http.Request) error {
 	if tw.ID != id {
 		return errorf("invalid", "the document's id %q differs from the path's %q", clip(tw.ID), clip(id))
 	}
-	out, created, err := s.cfg.Twins.Put(r.Context(), tenantOf(r), tw, match)
+	var out twin.Twin
+	created := create
+	if create {
+		out, err = s.cfg.Twins.Create(r.Context(), tenantOf(r), tw)
+		if errors.Is(err, twin.ErrExists) {
+			return errorf("precondition-failed", "If-None-Match: *, and twin %s exists", clip(id))
+		}
+	} else {
+		out, created, err = s.cfg.Twins.Put(r.Context(), tenantOf(r), tw, match)
+	}
 	if err != nil {
 		return err
 	}
