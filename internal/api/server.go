@@ -5,6 +5,7 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -178,6 +179,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
+		if err := undoEncoding(w, r, s.cfg.MaxBody); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -284,6 +289,32 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return strings.ToValidUTF8(s, "?")
+}
+
+// undoEncoding undoes a request body's Content-Encoding: gzip is read
+// decompressed, with the size limit on the decompressed bytes (a small
+// compressed body must not become a large one in memory); identity is as
+// it is; anything else is refused.
+func undoEncoding(w http.ResponseWriter, r *http.Request, limit int64) error {
+	switch ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); ce {
+	case "", "identity":
+		return nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return errorf("too-large", "the request body is over %d bytes", limit)
+			}
+			return errorf("malformed-body", "Content-Encoding is gzip, but the body is not: %v", err)
+		}
+		r.Body = http.MaxBytesReader(w, zr, limit)
+		r.Header.Del("Content-Encoding")
+		r.ContentLength = -1
+		return nil
+	default:
+		return errorf("unsupported-media", "Content-Encoding %q is not supported (gzip is)", clip(ce))
+	}
 }
 
 // ifMatch parses an If-Match header holding a twin ETag ("<revision>").
