@@ -4,6 +4,7 @@
 package app
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/tsingma/tsingma/internal/alert"
+
 	"github.com/tsingma/tsingma/internal/api"
 	"github.com/tsingma/tsingma/internal/audit"
 	"github.com/tsingma/tsingma/internal/auth"
@@ -258,8 +261,17 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Responses are compressed for clients that accept it (the console's
+	// files are about 3 MB, lists of twins and latest values compress
+	// about tenfold); small answers, and the live stream, whose events
+	// must not wait in a compressor, go as they are.
+	compress, err := gzhttp.NewWrapper(gzhttp.EnableZstd(false), gzhttp.CompressionLevel(gzip.BestSpeed),
+		gzhttp.MinSize(gzhttp.DefaultMinSize), gzhttp.ExceptContentTypes([]string{"text/event-stream"}))
+	if err != nil {
+		return nil, fmt.Errorf("http compression: %w", err)
+	}
 	a.srv = &http.Server{
-		Handler:           a.API,
+		Handler:           compress(a.API),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

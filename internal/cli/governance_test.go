@@ -127,13 +127,14 @@ func TestGovernanceEndToEnd(t *testing.T) {
 		}
 		pattern := r.Method + " " + r.Pattern
 		public := r.Pattern == "/healthz" || r.Pattern == "/readyz"
+		promRead := r.Method == "POST" && strings.HasPrefix(r.Pattern, "/prometheus/api/v1/") // the Prometheus API only reads
 		for _, tc := range []struct {
 			who, header string
 			want        bool
 		}{
 			{"no token", "", public},
 			{"garbage", "Bearer tsm_x_y", public},
-			{"viewer", "Bearer " + viewer, r.Method == "GET" && !strings.HasPrefix(r.Pattern, "/api/v1/tokens") && !strings.HasPrefix(r.Pattern, "/api/v1/audit/") || reads[pattern] || public},
+			{"viewer", "Bearer " + viewer, r.Method == "GET" && !strings.HasPrefix(r.Pattern, "/api/v1/tokens") && !strings.HasPrefix(r.Pattern, "/api/v1/audit/") || reads[pattern] || promRead || public},
 			{"admin", "Bearer " + admin, true},
 		} {
 			req := httptest.NewRequest(r.Method, "/", nil)
