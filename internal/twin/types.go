@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"github.com/tsingma/tsingma/internal/ucum"
+
 	"fmt"
 	"io"
 	"maps"
@@ -338,3 +340,6 @@ func clonePtr(p *float64) *float64 {
 	v := *p
 	return &v
 }
+
+// ValidUnit reports whether code is a valid UCUM unit code (ucum.Valid).
+func ValidUnit(code string) error { return ucum.Valid(code) }
