@@ -70,16 +70,16 @@ func mk(f float64, pairs ...int) atom {
 var special = atom{special: true}
 
 const (
-	gravity = 9.80665                 // [g], m/s2
-	inch    = 0.0254                  // [in_i], m
-	foot    = 12 * inch               // [ft_i]
-	pound   = 453.59237               // [lb_av], g
-	lbf     = pound * gravity         // [lbf_av], g.m/s2
-	psi     = lbf / (inch * inch)     // g/(m.s2)
-	joule   = 1e3                     // g.m2/s2
-	usRod   = 16.5 * 1200.0 / 3937.0  // [rd_us], m (US survey)
-	horse   = 550 * foot * lbf / 1e3  // [HP] in W: 550 [ft_i].[lbf_av]/s
-	btuTh   = 1054.35                 // [Btu] = [Btu_th], J
+	gravity = 9.80665                // [g], m/s2
+	inch    = 0.0254                 // [in_i], m
+	foot    = 12 * inch              // [ft_i]
+	pound   = 453.59237              // [lb_av], g
+	lbf     = pound * gravity        // [lbf_av], g.m/s2
+	psi     = lbf / (inch * inch)    // g/(m.s2)
+	joule   = 1e3                    // g.m2/s2
+	usRod   = 16.5 * 1200.0 / 3937.0 // [rd_us], m (US survey)
+	horse   = 550 * foot * lbf / 1e3 // [HP] in W: 550 [ft_i].[lbf_av]/s
+	btuTh   = 1054.35                // [Btu] = [Btu_th], J
 	kelvin0 = 273.15
 )
 
