@@ -26,6 +26,7 @@ const (
 	ReasonFutureTimestamp Reason = "future_timestamp"
 	ReasonOutOfOrder      Reason = "out_of_order"
 	ReasonBadID           Reason = "bad_id"
+	ReasonWrongUnit       Reason = "wrong_unit"
 )
 
 // Item is one decoded sample, or the reason it could not be decoded.
@@ -36,6 +37,10 @@ type Item struct {
 	Sample Sample
 	Reason Reason
 	Detail string
+	// Unit is the unit the sample declares ("unit", or "units" of the
+	// per-twin form); empty: the channel's. Ingest converts the value to
+	// the channel's unit, or rejects it when it cannot.
+	Unit string
 	// Route, if not nil, is where the caller keeps what Ingest resolved
 	// of the item's twin, for its next items of that twin (see Route).
 	Route *Route
@@ -221,6 +226,12 @@ func (d *Decoder) decodeObject(dst []Item, v *fastjson.Value, twin string) ([]It
 			r, det = tr, tdet
 		}
 		base.Reason, base.Detail = r, det
+		var units *fastjson.Object
+		if u := v.Get("units"); u != nil {
+			if units, err = u.Object(); err != nil && base.Reason == "" {
+				base.Reason, base.Detail = ReasonWrongUnit, "\"units\" must be an object of channel names to unit codes"
+			}
+		}
 		obj.Visit(func(k []byte, x *fastjson.Value) {
 			it := base
 			it.Index = len(dst)
@@ -230,6 +241,11 @@ func (d *Decoder) decodeObject(dst []Item, v *fastjson.Value, twin string) ([]It
 					it.Reason, it.Detail = ReasonBadID, "channel name must be 1-128 URL-safe characters"
 				} else {
 					it.Sample.Value, it.Reason, it.Detail = valueOf(x)
+				}
+			}
+			if it.Reason == "" && units != nil {
+				if u := units.Get(string(k)); u != nil {
+					it.Unit, it.Reason, it.Detail = d.unitOf(u)
 				}
 			}
 			dst = append(dst, it)
@@ -268,8 +284,23 @@ func (d *Decoder) single(e *fastjson.Value, twin string, idx int) Item {
 		it.Reason, it.Detail = ReasonMissingField, "\"value\" is required"
 		return it
 	}
-	it.Sample.Value, it.Reason, it.Detail = valueOf(x)
+	if it.Sample.Value, it.Reason, it.Detail = valueOf(x); it.Reason != "" {
+		return it
+	}
+	if u := e.Get("unit"); u != nil {
+		it.Unit, it.Reason, it.Detail = d.unitOf(u)
+	}
 	return it
+}
+
+// unitOf reads a declared unit: a non-empty string (checked against the
+// channel's unit at ingest).
+func (d *Decoder) unitOf(u *fastjson.Value) (string, Reason, string) {
+	b, err := u.StringBytes()
+	if err != nil || len(b) == 0 || len(b) > 64 {
+		return "", ReasonWrongUnit, "a unit is a UCUM code such as \"mm\" or \"kPa\", a string of 1-64 bytes"
+	}
+	return d.str(b), "", ""
 }
 
 func (d *Decoder) twinOf(e *fastjson.Value, twin string) (string, Reason, string) {

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tsingma/tsingma/internal/ucum"
 )
 
 // ErrUnknownTwin and ErrUnknownChannel are what a Catalog returns for a
@@ -170,6 +174,7 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 	if in.gens != nil {
 		gen = in.gens.Generation()
 	}
+	var conv lastConv // the last unit conversion, for the samples after it
 	var (
 		tab              ChannelTable
 		tabErr           error
@@ -225,6 +230,21 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 		case err != nil:
 			return Result{}, fmt.Errorf("look up channel %s/%s: %w", s.Twin, s.Channel, err)
 		}
+		if it.Unit != "" && it.Unit != ci.Unit {
+			// The sample's own unit: converted to the channel's, or refused.
+			if conv.from != it.Unit || conv.to != ci.Unit {
+				c, err := ucum.Factor(it.Unit, ci.Unit)
+				conv = lastConv{from: it.Unit, to: ci.Unit, c: c, err: err}
+			}
+			if conv.err != nil {
+				reject(it, ReasonWrongUnit, fmt.Sprintf("the sample is in %s and the channel in %s, which it cannot be converted to (%v)", clipUnit(it.Unit), ci.Unit, conv.err))
+				continue
+			}
+			if s.Value = conv.c.Apply(s.Value); math.IsInf(s.Value, 0) || math.IsNaN(s.Value) {
+				reject(it, ReasonWrongUnit, fmt.Sprintf("the value in %s is beyond float64", ci.Unit))
+				continue
+			}
+		}
 		if s.Value < ci.Min || s.Value > ci.Max {
 			reject(it, ReasonOutOfRange, fmt.Sprintf("%g is outside the channel's valid range [%g, %g] %s", s.Value, ci.Min, ci.Max, ci.Unit))
 			continue
@@ -276,6 +296,20 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 	}
 	in.total.Add(uint64(res.Accepted))
 	return res, nil
+}
+
+// lastConv is a unit conversion and the units it is between.
+type lastConv struct {
+	from, to string
+	c        ucum.Conversion
+	err      error
+}
+
+func clipUnit(u string) string {
+	if len(u) > 64 {
+		u = u[:64]
+	}
+	return strconv.Quote(u)
 }
 
 func (in *Ingester) countReject(r Reason) {
