@@ -259,7 +259,6 @@ type hook struct {
 	wg      sync.WaitGroup
 }
 
-// session is what the hook keeps of a connected client.
 // awaySession is the principal of a persistent session whose client is
 // away, and the client object mochi keeps for it.
 type awaySession struct {
@@ -267,6 +266,7 @@ type awaySession struct {
 	p  auth.Principal
 }
 
+// session is what the hook keeps of a connected client.
 type session struct {
 	p     auth.Principal
 	queue *msgQueue
