@@ -123,6 +123,9 @@ func (t *tenant) typeIDs(typ string) []string {
 		} else {
 			ids = slices.Collect(maps.Keys(t.byType[typ]))
 		}
+		if len(ids) == 0 {
+			return nil // not kept: a query names any type it likes
+		}
 		slices.Sort(ids)
 		t.sorted[typ] = ids
 	}
