@@ -27,6 +27,23 @@ type Event struct {
 	// wake-up and a pass over the batch in every subscriber.
 	Types []string
 	Data  any
+	// Shared is one per published event, the same in every subscriber's
+	// copy, for work that every subscriber would do alike (the live
+	// streams without a filter encode a batch once).
+	Shared *Memo
+}
+
+// Memo holds the result of work done once for all the subscribers of an
+// event.
+type Memo struct {
+	once sync.Once
+	b    []byte
+}
+
+// Bytes returns what f made for the first caller; f runs once.
+func (m *Memo) Bytes(f func() []byte) []byte {
+	m.once.Do(func() { m.b = f() })
+	return m.b
 }
 
 // maxTypes bounds Event.Types.
@@ -171,12 +188,12 @@ func (b *Bus) publishOwned(samples []telemetry.Sample) {
 				byT[x.Tenant] = append(byT[x.Tenant], x)
 			}
 			for tn, xs := range byT {
-				b.deliver(Event{Kind: "samples", Tenant: tn, Samples: xs, Types: typesOf(xs)})
+				b.deliver(Event{Kind: "samples", Tenant: tn, Samples: xs, Types: typesOf(xs), Shared: new(Memo)})
 			}
 			return
 		}
 	}
-	b.deliver(Event{Kind: "samples", Tenant: t, Samples: samples, Types: typesOf(samples)})
+	b.deliver(Event{Kind: "samples", Tenant: t, Samples: samples, Types: typesOf(samples), Shared: new(Memo)})
 }
 
 // Samples adapts the Bus to telemetry.Publisher.

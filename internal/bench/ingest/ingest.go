@@ -100,6 +100,8 @@ type Report struct {
 	// Prometheus text import (its fastest text path).
 	VMImport, VMProm, MosquittoQoS1 float64 // samples/s of the peers (0 if not run)
 	MQTTHalfP99                     time.Duration
+	// HTTPWithStreams is HTTP JSON with live streams open (streamsPhase).
+	HTTPWithStreams float64
 }
 
 type runner struct {
@@ -249,7 +251,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		sc1 = r.a.Scoring.Stats()
 	}
 	r.rep.HTTPJSON, r.rep.HTTPNDJSON, r.rep.HTTPUnscored, r.rep.VMImport, r.rep.VMProm = tj, tn, tu, vm, vp
+	r.rep.HTTPWithStreams = r.streamsPhase(ctx, half)
 	r.printf("http_json samples_per_s=%.0f", tj)
+	if r.rep.HTTPWithStreams > 0 {
+		r.printf("http_json_with_streams samples_per_s=%.0f ratio_to_http_json=%.2f (%d live streams open: %d filtered by a type no sample has, %d unfiltered and read)",
+			r.rep.HTTPWithStreams, r.rep.HTTPWithStreams/max(tj, 1), filteredStreams+readStreams, filteredStreams, readStreams)
+	}
 	r.printf("http_ndjson samples_per_s=%.0f", tn)
 	// Scoring runs beside ingest on bounded queues and sheds what it
 	// cannot keep up with (counted in /metrics): say how much it scored.
@@ -374,6 +381,52 @@ func (r *runner) background(target string) func() string {
 		}
 		return out
 	}
+}
+
+// The live streams of streamsPhase: filtered ones are the dashboards of
+// other types (session 11 found each was woken for every batch: 120 of
+// them cut ingest by half), read ones are consoles.
+const (
+	filteredStreams = 96
+	readStreams     = 4
+)
+
+// streamsPhase drives one HTTP JSON slice of d with live streams open and
+// returns its samples/s (0 when the streams could not be opened).
+func (r *runner) streamsPhase(ctx context.Context, d time.Duration) float64 {
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	tr := &http.Transport{MaxIdleConnsPerHost: filteredStreams + readStreams}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: bearer{base: tr, token: r.token}}
+	for i := range filteredStreams + readStreams {
+		q := "?type=bench-no-such-type"
+		if i >= filteredStreams {
+			q = "?kinds=samples"
+		}
+		req, err := http.NewRequestWithContext(sctx, "GET", r.url+"/api/v1/stream"+q, nil)
+		if err != nil {
+			r.printf("http_json_with_streams error: %v", err)
+			return 0
+		}
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			if err == nil {
+				resp.Body.Close()
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+			r.printf("http_json_with_streams skipped: stream %d: %v", i, err)
+			return 0
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer resp.Body.Close()
+			io.Copy(io.Discard, resp.Body) // until the phase ends
+		}()
+	}
+	return r.httpPhase(ctx, "tsingma", "json", d)
 }
 
 // quiesce waits, untimed and printed, until the in-process audit log has
