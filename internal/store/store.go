@@ -96,6 +96,7 @@ const (
 	Accepted   = telemetry.Accepted
 	Duplicate  = telemetry.Duplicate
 	OutOfOrder = telemetry.OutOfOrder
+	Conflict   = telemetry.Conflict
 )
 
 // ErrBusy is returned by Append when the commit queue is full. Nothing of
@@ -425,6 +426,8 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 			req.apply = append(req.apply, applied{ser, smp.TS, smp.Value})
 		case smp.TS == ser.reservedTS && smp.Value == ser.reservedVal:
 			st[i] = Duplicate
+		case smp.TS == ser.reservedTS:
+			st[i] = Conflict
 		default:
 			st[i] = OutOfOrder
 		}

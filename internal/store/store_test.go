@@ -78,6 +78,13 @@ func TestAppendStatusesAndReopen(t *testing.T) {
 	if st[0] != Duplicate || st[1] != OutOfOrder {
 		t.Fatalf("got %v, want [duplicate out_of_order]", st)
 	}
+	// The newest timestamp again with another value: a conflict, said so
+	// (it was called out of order), and the stored value stays.
+	last := gen("g1", "rain", 499, 1)
+	last[0].Value++
+	if st, err = s.Append(ctx, last); err != nil || st[0] != Conflict {
+		t.Fatalf("got %v %v, want [conflict]", st, err)
+	}
 	checkSeq(t, collect(t, s, "g1", "rain"), 500)
 	if p, ok := s.Latest(telemetry.Key{Tenant: "default", Twin: "g1", Channel: "rain"}); !ok || p.TS != 499000 {
 		t.Fatalf("latest = %+v %v", p, ok)

@@ -27,6 +27,7 @@ const (
 	ReasonOutOfOrder      Reason = "out_of_order"
 	ReasonBadID           Reason = "bad_id"
 	ReasonWrongUnit       Reason = "wrong_unit"
+	ReasonConflict        Reason = "conflict"
 )
 
 // Item is one decoded sample, or the reason it could not be decoded.

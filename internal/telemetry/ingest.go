@@ -274,6 +274,8 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 			case Duplicate:
 				res.Accepted++
 				res.Duplicates++
+			case Conflict:
+				reject(&items[sc.idx[j]], ReasonConflict, "another value is stored for this channel at this timestamp")
 			default:
 				reject(&items[sc.idx[j]], ReasonOutOfOrder, "older than the newest stored sample of this channel")
 			}

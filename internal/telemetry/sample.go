@@ -37,7 +37,8 @@ type Status uint8
 const (
 	Accepted   Status = iota
 	Duplicate         // same timestamp and value as the series' newest sample: stored once
-	OutOfOrder        // older than the series' newest sample, or same time with another value
+	OutOfOrder        // older than the series' newest sample
+	Conflict          // the series' newest timestamp with another value: refused
 )
 
 func (s Status) String() string {
@@ -46,6 +47,8 @@ func (s Status) String() string {
 		return "accepted"
 	case Duplicate:
 		return "duplicate"
+	case Conflict:
+		return "conflict"
 	default:
 		return "out_of_order"
 	}
