@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,12 +62,16 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 		return m
 	}
 	twins, types, kinds := set("twin"), set("type"), set("kinds")
+	explicit := maps.Clone(twins) // asked for by id: never dropped
+	var box *twin.Rect
 	if bb := q.Get("bbox"); bb != "" {
-		// The twins inside the box when the stream starts.
+		// The twins inside the box when the stream starts; twin events
+		// then move twins in and out (a vehicle crossing into the box).
 		tq, err := twin.ParseQuery(map[string][]string{"bbox": {bb}, "limit": {"1000"}})
 		if err != nil {
 			return &apiError{code: "bad-query", detail: err.Error(), cause: err}
 		}
+		box = tq.BBox
 		if twins == nil {
 			twins = map[string]bool{}
 		}
@@ -85,7 +90,13 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	sub := s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 512, CutOff: true, Filter: func(ev bus.Event) bool {
-		if ev.Tenant != tenant || (kinds != nil && !kinds[ev.Kind]) {
+		if ev.Tenant != tenant {
+			return false
+		}
+		if box != nil && ev.Kind == "twin" {
+			return true // for the box's membership, asked for or not
+		}
+		if kinds != nil && !kinds[ev.Kind] {
 			return false
 		}
 		// A batch with none of the asked types never wakes the stream.
@@ -154,6 +165,20 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 					w.Write(buf)
 				}
 			} else {
+				if box != nil && ev.Kind == "twin" {
+					if id, _ := eventTwin(ev.Data); !explicit[id] {
+						if g, ok := ev.Data.(twinGeometry); ok {
+							if geo, isTwin := g.TwinGeometry(); isTwin && geo != nil && geo.IntersectsRect(*box) {
+								twins[id] = true
+							} else if isTwin {
+								delete(twins, id)
+							}
+						}
+					}
+					if kinds != nil && !kinds["twin"] {
+						continue
+					}
+				}
 				if twins != nil || types != nil {
 					if id, typ := eventTwin(ev.Data); (twins != nil && !twins[id]) || (types != nil && !types[typ]) {
 						continue
@@ -202,6 +227,13 @@ func appendSamplesEvent(b []byte, samples []telemetry.Sample, twins, types map[s
 		return b[:n]
 	}
 	return append(b, "]\n\n"...)
+}
+
+// twinGeometry is implemented by registry events: the twin's geometry
+// after the change (nil when it has none or was deleted; isTwin false
+// for a change of a type).
+type twinGeometry interface {
+	TwinGeometry() (geo *twin.Geometry, isTwin bool)
 }
 
 // twinRef is implemented by events that concern one twin.

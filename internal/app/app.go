@@ -455,6 +455,21 @@ func (c twinChange) TwinRef() (string, string) {
 	return c.ev.ID, typ
 }
 
+// TwinGeometry is the twin's geometry after the change (nil when deleted
+// or without one; ok false for a change of a type): live streams
+// filtered by a box follow it.
+func (c twinChange) TwinGeometry() (geo *twin.Geometry, ok bool) {
+	switch c.ev.Kind {
+	case twin.TwinCreated, twin.TwinUpdated:
+		if c.ev.Twin != nil {
+			return c.ev.Twin.Geometry, true
+		}
+	case twin.TwinDeleted:
+		return nil, true
+	}
+	return nil, false
+}
+
 func (c twinChange) MarshalJSON() ([]byte, error) {
 	return jsonMarshal(map[string]any{"kind": c.ev.Kind, "id": c.ev.ID, "revision": c.ev.Revision, "twin": c.ev.Twin})
 }
