@@ -6,6 +6,7 @@ package app
 import (
 	"compress/gzip"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +55,11 @@ type Config struct {
 	WALSegment    int64         // telemetry WAL segment size, bytes; 0: the store's default
 	MaxBody       int64         // HTTP body limit
 	MaxStreams    int           // live streams open at once; 0: the API's default
-	Logger        *slog.Logger
+	// TLSCert and TLSKey (PEM files, both or neither) make HTTP serve
+	// HTTPS and MQTT serve MQTT over TLS, on the same addresses; a renewed
+	// pair is picked up without a restart.
+	TLSCert, TLSKey string
+	Logger          *slog.Logger
 	// Extra routes (the console, the demo's controls).
 	ExtraRoutes func(*App) []api.Route
 	// DriftThreshold (PSI) and DriftWindow (data time) of the drift
@@ -209,6 +214,17 @@ func New(cfg Config) (*App, error) {
 	opts := api.EngineOpts()
 	opts.Logger = cfg.Logger.With("component", "promql")
 	engine := promql.NewEngine(opts)
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if cfg.TLSCert == "" || cfg.TLSKey == "" {
+			return nil, errors.New("tls: give both a certificate and a key")
+		}
+		cf, err := loadCertFiles(cfg.TLSCert, cfg.TLSKey, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg = cf.tlsConfig()
+	}
 	a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
@@ -218,7 +234,11 @@ func New(cfg Config) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen mqtt %s: %w", cfg.MQTTAddr, err)
 		}
-		bcfg := broker.Config{Listener: a.mqttLn, Ingester: a.Ingester, Logger: cfg.Logger}
+		ln := a.mqttLn
+		if tlsCfg != nil {
+			ln = tls.NewListener(ln, tlsCfg)
+		}
+		bcfg := broker.Config{Listener: ln, Ingester: a.Ingester, Logger: cfg.Logger}
 		if !cfg.NoAuth {
 			bcfg.Auth = a.Tokens
 		}
@@ -271,6 +291,7 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("http compression: %w", err)
 	}
 	a.srv = &http.Server{
+		TLSConfig:         tlsCfg,
 		Handler:           compress(a.API),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
@@ -298,7 +319,11 @@ func (a *App) MQTTAddr() string {
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() {
-		if err := a.srv.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := a.srv.Serve
+		if a.srv.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve http: %w", err)
 		}
 	}()
@@ -307,7 +332,11 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- err
 		}
 	}
-	a.log.Info("tsingma listening", "http", "http://"+a.HTTPAddr(), "mqtt", a.MQTTAddr(), "data", a.cfg.DataDir)
+	scheme := "http://"
+	if a.srv.TLSConfig != nil {
+		scheme = "https://"
+	}
+	a.log.Info("tsingma listening", "http", scheme+a.HTTPAddr(), "mqtt", a.MQTTAddr(), "tls", a.srv.TLSConfig != nil, "data", a.cfg.DataDir)
 	var runErr error
 	select {
 	case <-ctx.Done():

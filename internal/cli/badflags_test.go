@@ -25,6 +25,9 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--flush-interval", "0s"},
 		{"serve", "--drift-window", "-1h"},
 		{"demo", "--max-body", "-1"},
+		{"serve", "--tls-cert", "cert.pem"},
+		{"serve", "--tls-key", "key.pem"},
+		{"demo", "--tls-cert", "cert.pem", "--tls-key", "key.pem"},
 		{"version", "--bogus"},
 		{"version", "extra"},
 	} {

@@ -123,6 +123,11 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "%s: %v\n", prog, err)
 		return 2
 	}
+	if f.tlsCert != "" || f.tlsKey != "" {
+		// The demo's own simulator talks to it over plain HTTP and MQTT.
+		fmt.Fprintf(e.stderr, "%s: the demo runs on loopback without TLS; --tls-cert and --tls-key are for tsingma serve\n", prog)
+		return 2
+	}
 	dataSet := false
 	f.fs.Visit(func(fl *flag.Flag) { dataSet = dataSet || fl.Name == "data" })
 	if !dataSet {

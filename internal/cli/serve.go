@@ -41,6 +41,8 @@ type serveFlags struct {
 	driftPSI   float64
 	driftWin   time.Duration
 	noAuth     bool
+	tlsCert    string
+	tlsKey     string
 	logLevel   string
 	logFormat  string
 }
@@ -64,6 +66,8 @@ func newServeFlags(name string) *serveFlags {
 	fs.Int64Var(&f.walSegment, "wal-segment-size", 64<<20, "telemetry WAL segment size, bytes; a busy store writes into segments zero-filled ahead of use")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.Float64Var(&f.driftPSI, "drift-threshold", 0.25, "population stability index of a live model's scores against its approval baseline above which a drift incident is recorded (the assessment becomes due)")
@@ -152,6 +156,9 @@ func (f *serveFlags) check() []error {
 	if f.retention < 0 {
 		errs = append(errs, fmt.Errorf("--retention must be 0 (keep everything) or positive, got %v", f.retention))
 	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
 	return errs
 }
 
@@ -190,6 +197,8 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		WALSegment:    f.walSegment,
 		MaxBody:       f.maxBody,
 		MaxStreams:    f.maxStreams,
+		TLSCert:       f.tlsCert,
+		TLSKey:        f.tlsKey,
 		Logger:        log,
 
 		DriftThreshold: f.driftPSI,
@@ -216,8 +225,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
-	fmt.Fprintf(e.stdout, "tsingma listening http=http://%s mqtt=%s data=%s\n", a.HTTPAddr(), a.MQTTAddr(), f.data)
-	fmt.Fprintf(e.stdout, "console: http://%s/\n", a.HTTPAddr())
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "tsingma listening http=%s://%s mqtt=%s data=%s\n", scheme, a.HTTPAddr(), a.MQTTAddr(), f.data)
+	fmt.Fprintf(e.stdout, "console: %s://%s/\n", scheme, a.HTTPAddr())
 	if a.BootstrapToken != "" {
 		fmt.Fprintf(e.stdout, "first start: an admin token was created; it is shown only now:\n  %s\nuse it as \"Authorization: Bearer <token>\" (HTTP) or as the MQTT password; create others with POST /api/v1/tokens\n", a.BootstrapToken)
 	}
