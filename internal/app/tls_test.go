@@ -78,7 +78,7 @@ func TestTLS(t *testing.T) {
 		}
 	}
 	// MQTT over TLS works; plain MQTT does not.
-	opts := paho.NewClientOptions().AddBroker("ssl://"+r.a.MQTTAddr()).SetClientID("tls").SetAutoReconnect(false).
+	opts := paho.NewClientOptions().AddBroker("ssl://" + r.a.MQTTAddr()).SetClientID("tls").SetAutoReconnect(false).
 		SetUsername("x").SetPassword(r.toks["a-viewer"]).SetTLSConfig(&tls.Config{RootCAs: pool}).SetConnectTimeout(5 * time.Second)
 	c := paho.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
