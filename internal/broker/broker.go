@@ -64,6 +64,10 @@ type Config struct {
 	// default 5 s. A client whose token was revoked or has expired is
 	// disconnected (MQTT 5: reason 0x87, not authorized).
 	Recheck time.Duration
+	// ConnectTimeout bounds the time from accepting a connection to its
+	// CONNECT (and TLS handshake); default 30 s. Mochi set none: a
+	// connection that never sent one stayed open for ever.
+	ConnectTimeout time.Duration
 }
 
 // Broker is the embedded MQTT broker. Start serves; Close stops it.
@@ -111,6 +115,9 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = 5 * time.Second
 	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 30 * time.Second
+	}
 	srv.Options.Capabilities.MaximumPacketSize = cfg.MaxPacket
 	b := &Broker{srv: srv, cfg: cfg, log: log}
 	b.ctx, b.stop = context.WithCancel(context.Background())
@@ -118,7 +125,7 @@ func New(cfg Config) (*Broker, error) {
 	if err := srv.AddHook(b.hook, nil); err != nil {
 		return nil, fmt.Errorf("add mqtt hook: %w", err)
 	}
-	if err := srv.AddListener(listeners.NewNet("tcp", claimListener{cfg.Listener})); err != nil {
+	if err := srv.AddListener(listeners.NewNet("tcp", claimListener{cfg.Listener, cfg.ConnectTimeout})); err != nil {
 		return nil, fmt.Errorf("add mqtt listener: %w", err)
 	}
 	return b, nil
@@ -778,13 +785,20 @@ func (c *connClaimer) counted(n, size int64) {
 }
 
 // claimListener gives each accepted connection a claimConn.
-type claimListener struct{ net.Listener }
+// claimListener wraps accepted connections in a claimConn, each with a
+// deadline for its CONNECT (mochi replaces it by the keepalive's once
+// the client is connected).
+type claimListener struct {
+	net.Listener
+	connectTimeout time.Duration
+}
 
 func (l claimListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
+	c.SetDeadline(time.Now().Add(l.connectTimeout))
 	return newClaimConn(c), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"fmt"
 	"io"
 	"log/slog"
@@ -758,5 +759,45 @@ func TestOfflineSessionQueueIsBounded(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := got.Load(); n != MaxOfflineQueue {
 		t.Fatalf("the session brought back %d messages, want %d", n, MaxOfflineQueue)
+	}
+}
+
+// TestSilentConnectionsAreClosed: a connection that sends no CONNECT (or
+// half of one) is closed after the connect timeout. Mochi set no deadline
+// before the CONNECT, so each such connection held its goroutines and a
+// 64 KB queue for ever, without a token: enough of them exhaust memory or
+// file descriptors.
+func TestSilentConnectionsAreClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, ConnectTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	for _, first := range [][]byte{nil, {0x10, 0x20, 0x00}} { // nothing; the start of a CONNECT
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if first != nil {
+			c.Write(first)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("sent %x: the server kept the connection open (%v)", first, err)
+		}
+	}
+	// A client that does connect keeps its connection past the timeout.
+	c := connect3(t, ln.Addr().String(), "patient")
+	time.Sleep(600 * time.Millisecond)
+	if !c.IsConnectionOpen() {
+		t.Fatal("a connected client was cut off at the connect timeout")
 	}
 }
