@@ -20,6 +20,7 @@ import (
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
+	"github.com/tsingma/tsingma/internal/ucum"
 )
 
 type ingestScratch struct {
@@ -102,8 +103,13 @@ var aggs = map[string]bool{"mean": true, "min": true, "max": true, "sum": true, 
 func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	tenant := tenantOf(r)
 	id, ch := r.PathValue("id"), r.PathValue("channel")
-	if _, err := s.cfg.Twins.Get(r.Context(), tenant, id); err != nil {
+	tw, err := s.cfg.Twins.Get(r.Context(), tenant, id)
+	if err != nil {
 		return err
+	}
+	unit := "" // the channel's declared unit (none for a score series)
+	if ty, err := s.cfg.Twins.GetType(r.Context(), tenant, tw.Type); err == nil {
+		unit = ty.Channels[ch].Unit
 	}
 	q := r.URL.Query()
 	now := s.cfg.Now()
@@ -133,6 +139,23 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	if agg != "" && step == 0 {
 		return errorf("bad-request", "agg needs a step")
+	}
+	// unit=: the values in another unit, converted from the channel's.
+	conv := ucum.Conversion{Scale: 1}
+	if u := q.Get("unit"); u != "" && u != unit && agg != "count" {
+		if unit == "" {
+			return errorf("bad-request", "channel %s declares no unit to convert from", clip(ch))
+		}
+		if conv, err = ucum.Factor(unit, u); err != nil {
+			return errorf("bad-request", "the channel is in %s: %v", unit, err)
+		}
+		if agg == "sum" && conv.Offset != 0 {
+			return errorf("bad-request", "a sum in %s cannot be converted to %s, whose zero is elsewhere", unit, clip(u))
+		}
+		unit = u
+	}
+	if agg == "count" {
+		unit = "1"
 	}
 	limit := 1_000_000
 	csv := q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv")
@@ -166,6 +189,11 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if conv != (ucum.Conversion{Scale: 1}) {
+		for i := range pts {
+			pts[i].Value = conv.Apply(pts[i].Value)
+		}
 	}
 	if csv {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -209,6 +237,10 @@ func (s *Server) getSeries(w http.ResponseWriter, r *http.Request) error {
 	buf = strconv.AppendInt(buf, to.UnixMilli(), 10)
 	buf = append(buf, `,"twin":`...)
 	buf = appendJSONString(buf, id)
+	if unit != "" {
+		buf = append(buf, `,"unit":`...)
+		buf = appendJSONString(buf, unit)
+	}
 	buf = append(buf, "}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
