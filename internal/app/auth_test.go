@@ -365,21 +365,39 @@ func TestSharedSubscriptions(t *testing.T) {
 		}
 		c.Disconnect(0)
 	}
-	op, err := mqttConnect(addr, "op", r.toks["a-operator"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer op.Disconnect(0)
-	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1000,"values":{"rainfall":5}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	publish(t, operator(t, r), "tsingma/v1/twins/g1/telemetry", `{"ts":1000,"values":{"rainfall":5}}`)
 	// One member of the group gets it, and only one.
 	if topic := recvTopic(t, got); topic != "tsingma/v1/twins/g1/telemetry" {
 		t.Fatalf("got %s", topic)
 	}
+	nothingMore(t, got)
+}
+
+// operator connects an MQTT client with tenant A's operator token.
+func operator(t *testing.T, r *running) paho.Client {
+	t.Helper()
+	op, err := mqttConnect(r.a.MQTTAddr(), "op", r.toks["a-operator"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Disconnect(0) })
+	return op
+}
+
+// publish publishes at QoS 1 and waits for the PUBACK.
+func publish(t *testing.T, c paho.Client, topic, payload string) {
+	t.Helper()
+	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish to %s: %v", topic, tok.Error())
+	}
+}
+
+// nothingMore fails if anything more arrives on got soon.
+func nothingMore(t *testing.T, got <-chan string) {
+	t.Helper()
 	select {
-	case topic := <-got:
-		t.Fatalf("a second member of the group got %s", topic)
+	case m := <-got:
+		t.Fatalf("and then %q", m)
 	case <-time.After(300 * time.Millisecond):
 	}
 }
@@ -436,36 +454,22 @@ func TestMQTTClientIDsDoNotCrossTokens(t *testing.T) {
 	if !a.IsConnectionOpen() {
 		t.Fatal("tenant B's client with the same id disconnected tenant A's")
 	}
-	op, err := mqttConnect(addr, "op", r.toks["a-operator"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer op.Disconnect(0)
-	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":1000,"values":{"rainfall":5}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	op := operator(t, r)
+	publish(t, op, "tsingma/v1/twins/g1/telemetry", `{"ts":1000,"values":{"rainfall":5}}`)
 	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
 		t.Fatalf("got %q", m)
 	}
-	select {
-	case m := <-got:
-		t.Fatalf("and then %q", m)
-	case <-time.After(300 * time.Millisecond):
-	}
+	nothingMore(t, got)
 	// The same token resumes its own session, with what was published
 	// while it was away.
 	a.Disconnect(0)
-	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":2000,"values":{"rainfall":6}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	publish(t, op, "tsingma/v1/twins/g1/telemetry", `{"ts":2000,"values":{"rainfall":6}}`)
 	a = persistent("station-7", "a-viewer", got)
 	defer a.Disconnect(0)
 	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
 		t.Fatalf("after resuming: got %q", m)
 	}
-	if tok := op.Publish("tsingma/v1/twins/g1/telemetry", 1, false, `{"ts":3000,"values":{"rainfall":7}}`); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
+	publish(t, op, "tsingma/v1/twins/g1/telemetry", `{"ts":3000,"values":{"rainfall":7}}`)
 	if m := recvTopic(t, got); m != "a-viewer tsingma/v1/twins/g1/telemetry" {
 		t.Fatalf("after resuming, live: got %q", m)
 	}
