@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tsingma/tsingma/internal/twin"
+	"github.com/tsingma/tsingma/internal/ucum"
 )
 
 // checkChannel verifies that the rule's channel exists on its type (or on
@@ -39,10 +42,39 @@ func (e *Engine) checkChannel(ctx context.Context, tenant string, ru *Rule) erro
 		names := slices.Sorted(maps.Keys(t.Channels))
 		return invalid("channel", "type %s has no channel %q (it has: %s)", typ, clip(ru.Channel), strings.Join(names, ", "))
 	}
-	ru.Unit = ch.Unit
+	want, target := ch.Unit, ch.Unit
 	if ru.Rate != nil {
-		ru.Unit = ch.Unit + "/" + perLabel(ru.Rate.Per)
+		per := time.Duration(ru.Rate.Per)
+		if per <= 0 {
+			per = time.Hour
+		}
+		want = ch.Unit + "/" + perLabel(ru.Rate.Per)
+		target = ch.Unit + "/(" + strconv.FormatFloat(per.Seconds(), 'g', -1, 64) + ".s)"
 	}
+	if ru.Unit != "" && ru.Unit != want {
+		// Thresholds given in another unit are converted to the
+		// channel's. (The unit was overwritten and the numbers kept: a
+		// rule of 2 [in_i] became one of 2 mm.)
+		c, err := ucum.Factor(ru.Unit, target)
+		if err != nil {
+			return invalid("unit", "the thresholds are in %s, which the channel's %s cannot be converted from: %v", clip(ru.Unit), want, err)
+		}
+		conv := func(p *float64) *float64 {
+			if p == nil {
+				return nil
+			}
+			v := c.Apply(*p)
+			return &v
+		}
+		ru.Value, ru.Low, ru.High = conv(ru.Value), conv(ru.Low), conv(ru.High)
+		ru.Hysteresis *= c.Scale // a difference: no offset
+		for _, p := range []*float64{ru.Value, ru.Low, ru.High, &ru.Hysteresis} {
+			if p != nil && (math.IsInf(*p, 0) || math.IsNaN(*p)) {
+				return invalid("unit", "a threshold in %s is beyond float64", want)
+			}
+		}
+	}
+	ru.Unit = want
 	return nil
 }
 

@@ -78,3 +78,43 @@ func TestSeriesInAnotherUnit(t *testing.T) {
 		wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
 	}
 }
+
+// TestRuleThresholdsInAnotherUnit: a rule whose thresholds are given in
+// another unit has them converted to the channel's (the unit was
+// overwritten with the channel's and the numbers kept: 2 [in_i] became
+// 2 mm); a unit that cannot be converted is refused.
+func TestRuleThresholdsInAnotherUnit(t *testing.T) {
+	f := newFixture(t)
+	type rule struct {
+		Value, Low, High *float64
+		Hysteresis       float64
+		Unit             string
+	}
+	for _, c := range []struct {
+		body  string
+		value float64
+		unit  string
+		hyst  float64
+	}{
+		{`{"id":"r1","type":"rain-gauge","channel":"rainfall","op":">=","value":2,"hysteresis":0.1,"unit":"[in_i]","severity":"warning"}`, 50.8, "mm", 2.54},
+		{`{"id":"r2","type":"rain-gauge","channel":"rainfall","op":">=","value":7,"unit":"mm","severity":"warning"}`, 7, "mm", 0},
+		{`{"id":"r3","type":"rain-gauge","channel":"rainfall","op":">","value":1,"rate":{"window":"1h"},"unit":"[in_i]/h","severity":"warning"}`, 25.4, "mm/h", 0},
+		{`{"id":"r4","type":"rain-gauge","channel":"rainfall","op":">","value":1,"rate":{"window":"1h","per":"1m"},"unit":"cm/h","severity":"warning"}`, 10.0 / 60, "mm/min", 0},
+	} {
+		code, _, body := f.do(t, "POST", "/api/v1/rules", "application/json", c.body)
+		var got rule
+		if err := json.Unmarshal([]byte(body), &got); code != http.StatusCreated || err != nil || got.Value == nil {
+			t.Fatalf("%s: %d %s", c.body, code, body)
+		}
+		if math.Abs(*got.Value-c.value) > 1e-9 || got.Unit != c.unit || math.Abs(got.Hysteresis-c.hyst) > 1e-9 {
+			t.Fatalf("%s: value %g %s hysteresis %g; want %g %s %g", c.body, *got.Value, got.Unit, got.Hysteresis, c.value, c.unit, c.hyst)
+		}
+	}
+	for _, b := range []string{
+		`{"id":"x1","type":"rain-gauge","channel":"rainfall","op":">=","value":2,"unit":"kPa","severity":"warning"}`,
+		`{"id":"x2","type":"rain-gauge","channel":"rainfall","op":">","value":1,"rate":{"window":"1h"},"unit":"mm","severity":"warning"}`,
+	} {
+		code, hdr, body := f.do(t, "POST", "/api/v1/rules", "application/json", b)
+		wantProblem(t, code, hdr, body, http.StatusUnprocessableEntity, "invalid")
+	}
+}
