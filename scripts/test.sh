@@ -15,7 +15,7 @@ step() { printf '\n=== %s\n' "$*"; }
 step "system packages"
 if command -v apt-get >/dev/null; then
   need=()
-  for p in chromium mosquitto mosquitto-clients curl; do
+  for p in chromium mosquitto mosquitto-clients curl prometheus-alertmanager; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   if [ "${#need[@]}" -gt 0 ]; then

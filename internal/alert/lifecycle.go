@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -253,4 +254,19 @@ func (q *Query) match(a *Alert) bool {
 		return a.Source == q.Source
 	}
 	return true
+}
+
+// OpenAlerts returns every tenant's open alerts (raised or acknowledged),
+// for a notifier starting up.
+func (e *Engine) OpenAlerts() []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Alert
+	for _, ts := range e.tenants {
+		for _, a := range ts.byID {
+			out = append(out, *a)
+		}
+	}
+	slices.SortFunc(out, func(a, b Alert) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }

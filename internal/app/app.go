@@ -30,6 +30,7 @@ import (
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/dispatch"
 	"github.com/tsingma/tsingma/internal/govern"
+	"github.com/tsingma/tsingma/internal/notify"
 	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/slopewatch"
 	"github.com/tsingma/tsingma/internal/store"
@@ -59,7 +60,10 @@ type Config struct {
 	// HTTPS and MQTT serve MQTT over TLS, on the same addresses; a renewed
 	// pair is picked up without a restart.
 	TLSCert, TLSKey string
-	Logger          *slog.Logger
+	// Alertmanager is the base URL of a Prometheus Alertmanager that open
+	// and cleared alerts are sent to (it notifies people); empty: none.
+	Alertmanager string
+	Logger       *slog.Logger
 	// Extra routes (the console, the demo's controls).
 	ExtraRoutes func(*App) []api.Route
 	// DriftThreshold (PSI) and DriftWindow (data time) of the drift
@@ -78,6 +82,7 @@ type App struct {
 	Ingester *telemetry.Ingester
 	API      *api.Server
 	Broker   *broker.Broker
+	notifier *notify.Notifier // nil without an Alertmanager
 	Alerts   *alert.Engine
 	Scoring  *scoring.Service
 	// Landslide is the live landslide early-warning model (nil when off).
@@ -173,6 +178,12 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("open alert engine: %w", err)
 	}
 	a.Alerts.Start()
+	if cfg.Alertmanager != "" {
+		a.notifier, err = notify.New(notify.Config{URL: cfg.Alertmanager, Bus: a.Bus, Open: a.Alerts.OpenAlerts, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.NoAnomaly {
 		a.Scoring, err = scoring.Open(scoring.Config{
 			Dir:    filepath.Join(cfg.DataDir, "anomaly"),
@@ -257,7 +268,7 @@ func New(cfg Config) (*App, error) {
 		Logger:       cfg.Logger,
 		MaxBody:      cfg.MaxBody,
 		MaxStreams:   cfg.MaxStreams,
-		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics, a.driftMetrics},
+		Metrics:      []func(io.Writer){a.brokerMetrics, a.Alerts.WriteMetrics, a.scoringMetrics, a.governMetrics, a.landslideMetrics, a.Routing.WriteMetrics, a.Inventory.WriteMetrics, a.driftMetrics, a.notifyMetrics},
 		Alerts:       a.Alerts,
 		Anomaly:      anomalyAPI(a.Scoring),
 		Landslide:    landslideAPI(a.Landslide),
@@ -318,6 +329,14 @@ func (a *App) MQTTAddr() string {
 // requests, disconnect MQTT, flush the store, close the registry.
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
+	nctx, ncancel := context.WithCancel(ctx)
+	defer ncancel()
+	notified := make(chan struct{})
+	if a.notifier != nil {
+		go func() { a.notifier.Run(nctx); close(notified) }()
+	} else {
+		close(notified)
+	}
 	go func() {
 		serve := a.srv.Serve
 		if a.srv.TLSConfig != nil {
@@ -343,6 +362,8 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	ncancel()
+	<-notified
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := a.srv.Shutdown(sctx); err != nil {
@@ -422,6 +443,15 @@ func (a *App) closeStorage() error {
 	}
 	errs = append(errs, a.closeGovernance())
 	return errors.Join(errs...)
+}
+
+func (a *App) notifyMetrics(w io.Writer) {
+	if a.notifier == nil {
+		return
+	}
+	st := a.notifier.Stats()
+	fmt.Fprintf(w, "# HELP tsingma_alertmanager_alerts_sent_total Alerts Alertmanager took.\n# TYPE tsingma_alertmanager_alerts_sent_total counter\ntsingma_alertmanager_alerts_sent_total %d\n", st.Sent)
+	fmt.Fprintf(w, "# HELP tsingma_alertmanager_posts_failed_total Posts to Alertmanager that failed (retried).\n# TYPE tsingma_alertmanager_posts_failed_total counter\ntsingma_alertmanager_posts_failed_total %d\n", st.Failed)
 }
 
 func (a *App) brokerMetrics(w io.Writer) {

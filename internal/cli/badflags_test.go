@@ -26,6 +26,7 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--drift-window", "-1h"},
 		{"demo", "--max-body", "-1"},
 		{"serve", "--tls-cert", "cert.pem"},
+		{"serve", "--alertmanager", "localhost:9093"},
 		{"serve", "--tls-key", "key.pem"},
 		{"demo", "--tls-cert", "cert.pem", "--tls-key", "key.pem"},
 		{"version", "--bogus"},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,27 +25,28 @@ import (
 // TSINGMA_<NAME> environment variable, then the --config file, then the
 // default.
 type serveFlags struct {
-	fs         *flag.FlagSet
-	config     string
-	data       string
-	http       string
-	mqtt       string
-	maxFuture  time.Duration
-	retention  time.Duration
-	downsample downsampleFlag
-	flushEvery time.Duration
-	maxPending int
-	walSegment int64
-	maxBody    int64
-	maxStreams int
-	anomaly    bool
-	driftPSI   float64
-	driftWin   time.Duration
-	noAuth     bool
-	tlsCert    string
-	tlsKey     string
-	logLevel   string
-	logFormat  string
+	fs           *flag.FlagSet
+	config       string
+	data         string
+	http         string
+	mqtt         string
+	maxFuture    time.Duration
+	retention    time.Duration
+	downsample   downsampleFlag
+	flushEvery   time.Duration
+	maxPending   int
+	walSegment   int64
+	maxBody      int64
+	maxStreams   int
+	anomaly      bool
+	driftPSI     float64
+	driftWin     time.Duration
+	noAuth       bool
+	tlsCert      string
+	tlsKey       string
+	alertmanager string
+	logLevel     string
+	logFormat    string
 }
 
 func newServeFlags(name string) *serveFlags {
@@ -68,6 +70,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
+	fs.StringVar(&f.alertmanager, "alertmanager", "", "base URL of a Prometheus Alertmanager (e.g. http://127.0.0.1:9093) that open and cleared alerts are sent to, for its e-mail, chat and paging")
 	fs.BoolVar(&f.noAuth, "no-auth", false, "development only: serve without tokens, every request as an admin; refuses non-loopback addresses")
 	fs.BoolVar(&f.anomaly, "anomaly", true, "score every sample for anomalies (stores <channel>.anomaly series, raises alerts)")
 	fs.Float64Var(&f.driftPSI, "drift-threshold", 0.25, "population stability index of a live model's scores against its approval baseline above which a drift incident is recorded (the assessment becomes due)")
@@ -156,6 +159,11 @@ func (f *serveFlags) check() []error {
 	if f.retention < 0 {
 		errs = append(errs, fmt.Errorf("--retention must be 0 (keep everything) or positive, got %v", f.retention))
 	}
+	if f.alertmanager != "" {
+		if u, err := url.Parse(f.alertmanager); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--alertmanager must be an http(s)://host:port URL, got %q", f.alertmanager))
+		}
+	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
@@ -199,6 +207,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MaxStreams:    f.maxStreams,
 		TLSCert:       f.tlsCert,
 		TLSKey:        f.tlsKey,
+		Alertmanager:  f.alertmanager,
 		Logger:        log,
 
 		DriftThreshold: f.driftPSI,
