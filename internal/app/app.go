@@ -337,11 +337,13 @@ func (a *App) Run(ctx context.Context) error {
 	} else {
 		close(notified)
 	}
+	// Read before Serve: net/http sets TLSConfig itself (HTTP/2) once it runs.
+	tlsOn := a.srv.TLSConfig != nil
+	serve := a.srv.Serve
+	if tlsOn {
+		serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
+	}
 	go func() {
-		serve := a.srv.Serve
-		if a.srv.TLSConfig != nil {
-			serve = func(ln net.Listener) error { return a.srv.ServeTLS(ln, "", "") }
-		}
 		if err := serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve http: %w", err)
 		}
@@ -352,10 +354,10 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	scheme := "http://"
-	if a.srv.TLSConfig != nil {
+	if tlsOn {
 		scheme = "https://"
 	}
-	a.log.Info("tsingma listening", "http", scheme+a.HTTPAddr(), "mqtt", a.MQTTAddr(), "tls", a.srv.TLSConfig != nil, "data", a.cfg.DataDir)
+	a.log.Info("tsingma listening", "http", scheme+a.HTTPAddr(), "mqtt", a.MQTTAddr(), "tls", tlsOn, "data", a.cfg.DataDir)
 	var runErr error
 	select {
 	case <-ctx.Done():
