@@ -154,6 +154,9 @@ func (b *Broker) Close() error {
 	return err
 }
 
+// MaxSubscriptions bounds the filters one client holds.
+const MaxSubscriptions = 1024
+
 // MaxOfflineQueue bounds the QoS 1 and 2 messages a session holds for its
 // client (in flight, or queued while it is away); past it new messages
 // for the session are dropped and counted. Mosquitto's default
@@ -448,7 +451,7 @@ func (h *hook) ID() string { return "tsingma-telemetry" }
 func (h *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnDisconnect,
-		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnClientExpired:
+		mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnClientExpired:
 		return true
 	}
 	return false
@@ -507,6 +510,30 @@ func (h *hook) session(cl *mqtt.Client) (*session, bool) {
 	return s.(*session), true
 }
 
+// OnSubscribe refuses the new filters of a client past MaxSubscriptions
+// (mochi has no bound: one client could fill the broker's memory with
+// millions of distinct filters). A refused filter is replaced by one
+// that is not valid, which mochi refuses with reason 0x8F (0x80 in MQTT
+// 3.1.1); a filter the client holds already may be subscribed again.
+// (The ACL hook cannot do it: mochi also asks it at every delivery.)
+func (h *hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	n := cl.State.Subscriptions.Len()
+	for i, f := range pk.Filters {
+		if _, held := cl.State.Subscriptions.Get(f.Filter); held {
+			continue
+		}
+		if n >= MaxSubscriptions {
+			pk.Filters[i].Filter = tooManyFilters
+			continue
+		}
+		n++
+	}
+	return pk
+}
+
+// tooManyFilters is not a valid filter ('#' must come last).
+const tooManyFilters = "#/past-the-subscription-bound"
+
 // OnSubscribed, OnUnsubscribed and OnSessionEstablished (a resumed
 // session brings its subscriptions back) mark a change of subscriptions.
 func (h *hook) OnSubscribed(*mqtt.Client, packets.Packet, []byte) { h.subGen.Add(1) }
@@ -536,6 +563,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
 	}
+
 	p, ok := h.principal(cl)
 	if !ok {
 		// A message queued for a persistent session whose client is away.

@@ -801,3 +801,55 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 		t.Fatal("a connected client was cut off at the connect timeout")
 	}
 }
+
+// TestSubscriptionsPerClientAreBounded: a client may hold at most
+// MaxSubscriptions filters (mochi has no bound: one client could fill the
+// broker's memory with millions of distinct filters); a filter it holds
+// already may be subscribed again.
+func TestSubscriptionsPerClientAreBounded(t *testing.T) {
+	addr, _ := startBroker(t)
+	ctx := t.Context()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	c := paho5.NewClient(paho5.ClientConfig{Conn: conn, OnPublishReceived: []func(paho5.PublishReceived) (bool, error){
+		func(p paho5.PublishReceived) (bool, error) { got <- p.Packet.Topic; return true, nil }}})
+	if _, err := c.Connect(ctx, &paho5.Connect{ClientID: "greedy", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(&paho5.Disconnect{})
+	var subs []paho5.SubscribeOptions
+	for i := range MaxSubscriptions {
+		subs = append(subs, paho5.SubscribeOptions{Topic: fmt.Sprintf("plain/%d", i)})
+	}
+	for len(subs) > 0 {
+		n := min(len(subs), 200)
+		ack, err := c.Subscribe(ctx, &paho5.Subscribe{Subscriptions: subs[:n]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range ack.Reasons {
+			if rc >= 0x80 {
+				t.Fatalf("refused (%#x) below the bound", rc)
+			}
+		}
+		subs = subs[n:]
+	}
+	ack, err := c.Subscribe(ctx, &paho5.Subscribe{Subscriptions: []paho5.SubscribeOptions{{Topic: "plain/more"}, {Topic: "plain/0"}}})
+	if ack == nil {
+		t.Fatal(err)
+	}
+	if ack.Reasons[0] < 0x80 || ack.Reasons[1] >= 0x80 {
+		t.Fatalf("one past the bound %#x, one held already %#x; want refused, granted", ack.Reasons[0], ack.Reasons[1])
+	}
+	// At the bound, what it holds is still delivered.
+	pub := connect3(t, addr, "pub")
+	if tok := pub.Publish("plain/7", 1, false, "x"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if topic := recv(t, got); topic != "plain/7" {
+		t.Fatalf("got %q", topic)
+	}
+}
