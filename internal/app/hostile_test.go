@@ -104,7 +104,8 @@ func TestHostileRequestsGetProblems(t *testing.T) {
 	queries := []string{"?limit=-1", "?limit=99999999999999999999", "?cursor=%ZZ", "?cursor=zzzz",
 		"?from=abc&to=def", "?from=9999999999999999&to=-9999999999999999", "?step=-1m", "?step=1ns&from=0&to=9999999999999",
 		"?bbox=1,2", "?bbox=a,b,c,d", "?bbox=200,100,-200,-100", "?near=1,2&radius=-5", "?within=%7B", "?depth=99", "?agg=bogus&step=1m",
-		"?query=(((", "?query=max_over_time(x[10y:1ms])", "?query=max_over_time(x[1h:])", "?query=" + strings.Repeat("a", 10000), "?match[]=%7B", "?start=x&end=y&step=z", "?sort=%00", "?type=%FF", "?cascade=maybe"}
+		"?query=(((", "?query=max_over_time(x[10y:1ms])", "?query=max_over_time(x[1h:])", "?query=" + strings.Repeat("a", 10000), "?match[]=%7B", "?start=x&end=y&step=z", "?sort=%00", "?type=%FF", "?cascade=maybe",
+		"?unit=" + strings.Repeat("(", 100), "?unit=%5Bdeg%5D", "?unit=Cel&agg=sum&step=1m", "?unit=m999"}
 	bodies := []string{"", "{", "null", "[]", `"text"`, "0", `{"a":`, strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
 		`{"x":1e999}`, "\xff\xfe{}", `{"id":123,"type":[],"properties":"x","geometry":{"type":"Point","coordinates":[999,999]}}`,
 		`{"samples":[{"twin":1}]}`, strings.Repeat(" ", maxBody+1)}
