@@ -165,12 +165,14 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 					w.Write(buf)
 				}
 			} else {
+				left := false // a twin event of a twin that has just left the box
 				if box != nil && ev.Kind == "twin" {
 					if id, _ := eventTwin(ev.Data); !explicit[id] {
 						if g, ok := ev.Data.(twinGeometry); ok {
 							if geo, isTwin := g.TwinGeometry(); isTwin && geo != nil && geo.IntersectsRect(*box) {
 								twins[id] = true
 							} else if isTwin {
+								left = twins[id]
 								delete(twins, id)
 							}
 						}
@@ -180,7 +182,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) error {
 					}
 				}
 				if twins != nil || types != nil {
-					if id, typ := eventTwin(ev.Data); (twins != nil && !twins[id]) || (types != nil && !types[typ]) {
+					if id, typ := eventTwin(ev.Data); (twins != nil && !twins[id] && !left) || (types != nil && !types[typ]) {
 						continue
 					}
 				}

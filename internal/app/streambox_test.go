@@ -84,3 +84,50 @@ func TestStreamBoxFollowsMovingTwins(t *testing.T) {
 }
 
 func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
+
+// TestStreamBoxTwinEvents: a box stream of twin changes sends a twin's
+// change while it is in the box, the change that takes it out (its last),
+// and none after, until it comes back.
+func TestStreamBoxTwinEvents(t *testing.T) {
+	r := start(t)
+	tok := r.toks["admin"]
+	put := func(lon string) {
+		t.Helper()
+		if code, body, _ := r.do(t, tok, "PUT", "/api/v1/twins/v1", `{"type":"vehicle","geometry":{"type":"Point","coordinates":[`+lon+`,22.3]}}`); code >= 300 {
+			t.Fatal(code, body)
+		}
+	}
+	put("114.15")
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", r.base+"/api/v1/stream?kinds=twin&bbox=114.1,22.2,114.2,22.4", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	lons := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "data: ") {
+				if _, rest, ok := strings.Cut(l, `"coordinates":[`); ok {
+					lon, _, _ := strings.Cut(rest, ",")
+					lons <- lon
+				}
+			}
+		}
+	}()
+	for _, lon := range []string{"114.16", "114.35", "114.36", "114.17"} { // in, out, still out, back
+		put(lon)
+	}
+	for _, want := range []string{"114.16", "114.35", "114.17"} {
+		select {
+		case got := <-lons:
+			if got != want {
+				t.Fatalf("event at %s, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event at %s", want)
+		}
+	}
+}
