@@ -288,6 +288,12 @@ func New(cfg Config) (*App, error) {
 	if cfg.ExtraRoutes != nil {
 		acfg.Extra = cfg.ExtraRoutes(a)
 	}
+	if a.Broker != nil {
+		// MQTT over WebSocket for browser clients, on the HTTP port (and
+		// its TLS); the client's token is its CONNECT's password.
+		acfg.Extra = append(acfg.Extra, api.Route{Method: "GET", Pattern: "/mqtt", Summary: "MQTT over WebSocket (subprotocol mqtt)",
+			Handler: http.HandlerFunc(a.Broker.ServeWebSocket)})
+	}
 	a.API, err = api.New(acfg)
 	if err != nil {
 		return nil, err

@@ -79,6 +79,11 @@ type Broker struct {
 	ctx  context.Context
 	stop context.CancelFunc
 	once sync.Once
+
+	// MQTT over WebSocket connections (ServeWebSocket), ended by Close.
+	wsMu     sync.Mutex
+	ws       map[*wsConn]struct{}
+	wsClosed bool
 }
 
 const (
@@ -147,6 +152,7 @@ func (b *Broker) Start() error {
 func (b *Broker) Close() error {
 	var err error
 	b.once.Do(func() {
+		b.closeWS()
 		err = b.srv.Close()
 		b.stop()
 		b.hook.stop()
