@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -523,5 +524,45 @@ func TestModelUpdatesCoalesced(t *testing.T) {
 	}
 	if a, err := h.e.GetAlert(ctx, "default", "1"); err != nil || a.Count != 30 {
 		t.Errorf("got count %d (%v), want 30 (every raise is counted)", a.Count, err)
+	}
+}
+
+// TestMaxGapRestartsHolds: with maxGap, a silence longer than it restarts
+// a hold: a gauge at 35 mm that falls silent for six hours does not meet
+// "for 1h" with its first sample back, but an hour of samples after it
+// does; the clearing hold likewise. Without maxGap the hold runs across
+// the silence, as before.
+func TestMaxGapRestartsHolds(t *testing.T) {
+	const min = int64(60_000)
+	feed := func(maxGap time.Duration, samples [][2]float64) []transition {
+		ru := Rule{Op: OpGE, Value: ptr(30), For: Duration(time.Hour), ClearFor: Duration(30 * time.Minute), MaxGap: Duration(maxGap), Severity: Warning}
+		k := compile(ru)
+		var st state
+		var out []transition
+		for _, s := range samples {
+			tr, _, _ := st.step(k, Evidence{TS: int64(s[0]) * min, Value: s[1]}, 4)
+			out = append(out, tr)
+		}
+		return out
+	}
+	// 35 mm at 0, silence, 35 at 360 min, then every 10 min to 420.
+	rain := [][2]float64{{0, 35}, {360, 35}, {370, 35}, {380, 35}, {390, 35}, {400, 35}, {410, 35}, {420, 35}}
+	if got := feed(0, rain); got[1] != fire {
+		t.Fatalf("without maxGap: %v, want fire at the first sample back", got)
+	}
+	got := feed(15*time.Minute, rain)
+	for i, tr := range got[:len(got)-1] {
+		if tr == fire {
+			t.Fatalf("with maxGap 15m: fired at sample %d (%v)", i, got)
+		}
+	}
+	if got[len(got)-1] != fire {
+		t.Fatalf("with maxGap 15m: %v, want fire an hour after the silence", got)
+	}
+	// Clearing: fired, then dry at 430, silence, dry at 600 and 610.
+	clearing := append(append([][2]float64{}, rain...), [2]float64{430, 0}, [2]float64{600, 0}, [2]float64{610, 0}, [2]float64{620, 0}, [2]float64{630, 0})
+	got = feed(15*time.Minute, clearing)
+	if slices.Contains(got[8:12], clearNow) || got[12] != clearNow {
+		t.Fatalf("clearing with maxGap 15m: %v, want the clear 30 min after the silence", got)
 	}
 }

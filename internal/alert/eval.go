@@ -27,10 +27,12 @@ type compiled struct {
 	clearFor int64 // ms
 	window   int64 // ms; 0 for value rules
 	per      float64
+	maxGap   int64 // ms; 0: holds run across any silence
 }
 
 func compile(ru Rule) *compiled {
-	k := &compiled{Rule: ru, c: compileCond(&ru), hold: time.Duration(ru.For).Milliseconds(), clearFor: time.Duration(ru.ClearFor).Milliseconds()}
+	k := &compiled{Rule: ru, c: compileCond(&ru), hold: time.Duration(ru.For).Milliseconds(), clearFor: time.Duration(ru.ClearFor).Milliseconds(),
+		maxGap: time.Duration(ru.MaxGap).Milliseconds()}
 	if ru.Rate != nil {
 		k.window = time.Duration(ru.Rate.Window).Milliseconds()
 		k.per = time.Duration(ru.Rate.Per).Seconds()
@@ -67,6 +69,8 @@ func (st *state) step(k *compiled, ev Evidence, maxEvidence int) (transition, fl
 	if st.seen && ev.TS <= st.lastTS {
 		return none, 0, false // an old or repeated sample: never goes backwards
 	}
+	// A silence longer than the rule's maxGap restarts a hold in progress.
+	gap := k.maxGap > 0 && st.seen && ev.TS-st.lastTS > k.maxGap
 	st.seen, st.lastTS = true, ev.TS
 	x := ev.Value
 	if k.window > 0 {
@@ -98,6 +102,10 @@ func (st *state) step(k *compiled, ev Evidence, maxEvidence int) (transition, fl
 			st.evidence = st.evidence[:0]
 			return none, x, true
 		}
+		if gap {
+			st.since, st.start = ev.TS, ev.TS
+			st.evidence = st.evidence[:0]
+		}
 		st.evidence = appendBounded(st.evidence, ev, maxEvidence)
 		if ev.TS-st.since >= k.hold {
 			st.phase = firing
@@ -113,7 +121,7 @@ func (st *state) step(k *compiled, ev Evidence, maxEvidence int) (transition, fl
 			st.phase = firing
 			return none, x, true
 		}
-		if st.phase == firing {
+		if st.phase == firing || gap {
 			st.phase, st.since = clearing, ev.TS
 		}
 		if ev.TS-st.since >= k.clearFor {

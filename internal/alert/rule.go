@@ -100,9 +100,14 @@ type Rule struct {
 	Rate        *Rate    `json:"rate,omitempty"`
 	For         Duration `json:"for,omitempty"`
 	ClearFor    Duration `json:"clearFor,omitempty"`
-	Hysteresis  float64  `json:"hysteresis,omitempty"`
-	Severity    Severity `json:"severity"`
-	Disabled    bool     `json:"disabled,omitempty"`
+	// MaxGap, when set, restarts a hold (For, ClearFor) after a silence
+	// longer than it between two samples: a gauge at 35 mm that falls
+	// silent for six hours does not meet "for 1h" with its first sample
+	// back. 0 (the default) lets a hold run across any silence.
+	MaxGap     Duration `json:"maxGap,omitempty"`
+	Hysteresis float64  `json:"hysteresis,omitempty"`
+	Severity   Severity `json:"severity"`
+	Disabled   bool     `json:"disabled,omitempty"`
 
 	Unit    string    `json:"unit,omitempty"` // the channel's unit (of the rate: unit per Per)
 	Version uint64    `json:"version,omitempty"`
@@ -225,6 +230,9 @@ func (ru *Rule) Validate() error {
 	}
 	if ru.ClearFor < 0 || time.Duration(ru.ClearFor) > MaxHold {
 		return invalid("clearFor", "must be between 0 and %s", MaxHold)
+	}
+	if ru.MaxGap < 0 || time.Duration(ru.MaxGap) > MaxHold {
+		return invalid("maxGap", "must be between 0 and %s", MaxHold)
 	}
 	if !ru.Severity.valid() {
 		if ru.Severity == "" {
