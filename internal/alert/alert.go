@@ -300,3 +300,22 @@ type Page struct {
 	Items []Alert `json:"items"`
 	Next  string  `json:"next,omitempty"`
 }
+
+// Labels are the alert's identity and annotations in the form Prometheus
+// tools take (its PromQL-compatible API, Alertmanager): labels alertname
+// (name), severity, source, and twin, type, channel and rule where set;
+// annotations summary, description (the reason), and the alert's id and
+// state.
+func (a *Alert) Labels(name string) (labels, annotations map[string]string) {
+	labels = map[string]string{"alertname": name, "severity": string(a.Severity), "source": a.Source}
+	for k, v := range map[string]string{"twin": a.Twin, "type": a.Type, "channel": a.Channel, "rule": a.Rule} {
+		if v != "" {
+			labels[k] = v
+		}
+	}
+	annotations = map[string]string{"summary": a.Summary, "tsingma_alert": a.ID, "tsingma_state": string(a.State)}
+	if a.Reason != "" {
+		annotations["description"] = a.Reason
+	}
+	return labels, annotations
+}

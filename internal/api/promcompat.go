@@ -105,16 +105,7 @@ func (s *Server) openAlerts(r *http.Request) ([]alert.Alert, error) {
 }
 
 func toPromAlert(a alert.Alert, name string) promAlert {
-	l := map[string]string{"alertname": name, "severity": string(a.Severity), "source": a.Source}
-	for k, v := range map[string]string{"twin": a.Twin, "type": a.Type, "channel": a.Channel, "rule": a.Rule} {
-		if v != "" {
-			l[k] = v
-		}
-	}
-	ann := map[string]string{"summary": a.Summary, "tsingma_alert": a.ID, "tsingma_state": string(a.State)}
-	if a.Reason != "" {
-		ann["description"] = a.Reason
-	}
+	l, ann := a.Labels(name)
 	v := ""
 	if a.Value != nil {
 		v = strconv.FormatFloat(*a.Value, 'e', -1, 64)

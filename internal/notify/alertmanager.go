@@ -104,16 +104,8 @@ func (n *Notifier) convert(a alert.Alert) amAlert {
 	if name == "" {
 		name = strings.TrimPrefix(a.Source, "model:")
 	}
-	l := map[string]string{"alertname": name, "severity": string(a.Severity), "source": a.Source, "tenant": a.Tenant}
-	for k, v := range map[string]string{"twin": a.Twin, "type": a.Type, "channel": a.Channel, "rule": a.Rule} {
-		if v != "" {
-			l[k] = v
-		}
-	}
-	ann := map[string]string{"summary": a.Summary, "tsingma_alert": a.ID, "tsingma_state": string(a.State)}
-	if a.Reason != "" {
-		ann["description"] = a.Reason
-	}
+	l, ann := a.Labels(name)
+	l["tenant"] = a.Tenant
 	if a.Value != nil {
 		ann["value"] = strconv.FormatFloat(*a.Value, 'g', -1, 64)
 		if a.Unit != "" {
