@@ -800,6 +800,14 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 	if !c.IsConnectionOpen() {
 		t.Fatal("a connected client was cut off at the connect timeout")
 	}
+	// Gone before the broker closes: mochi adds to its client WaitGroup
+	// inside each connection's goroutine, which the race detector reports
+	// against Close's Wait when a connection is still being served.
+	c.Disconnect(0)
+	for deadline := time.Now().Add(5 * time.Second); b.Stats().Clients > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 }
 
 // TestSubscriptionsPerClientAreBounded: a client may hold at most
