@@ -565,13 +565,17 @@ test('hostile text from the API is shown as text, never run', opts, async () => 
   await page.locator('#af-text').fill('');
   await page.locator('#af-state').selectOption('open');
   // Governance: the registry, the system's page and the audit log.
+  // (The text is looked for in the registry's view: in the audit log the
+  // demo's vehicles can push the system's entry out of the newest 300.)
+  let registryText = '';
   for (const hash of ['#gov/registry', '#gov/registry/xss-sys', '#gov/audit']) {
     await page.evaluate((h) => { location.hash = h; }, hash);
     await page.waitForSelector('#gov .gov', { timeout: 30000 });
     await page.waitForTimeout(1500);
     await clean(hash);
+    if (hash === '#gov/registry') registryText = await page.locator('#gov').textContent();
   }
-  assert.match(await page.locator('#gov').textContent(), /data-xss=1|xss-sys/);
+  assert.match(registryText, /data-xss=1|xss-sys/);
   await page.evaluate(() => { location.hash = ''; window.tsingma.setView('map'); });
   assert.deepEqual(consoleErrors, []);
 });
