@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,13 +102,4 @@ func unitBody(ts int64) string {
 	return b.String()
 }
 
-func itoa(v int64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; v > 0; v /= 10 {
-		b = append([]byte{byte('0' + v%10)}, b...)
-	}
-	return string(b)
-}
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
