@@ -236,6 +236,19 @@ func (s *Store) addBlockSeries(bi blockIndex) error {
 		if d.err != nil {
 			break
 		}
+		if s.tombstoned(k, b.seq) {
+			// Deleted: its chunks are skipped (and its ref never given
+			// again).
+			s.head.reserveRef(ref)
+			for i := uint64(0); i < nc && d.err == nil; i++ {
+				d.varint()
+				d.varint()
+				d.uvarint()
+				d.uvarint()
+				d.uvarint()
+			}
+			continue
+		}
 		ser := s.head.add(ref, k, typ)
 		b.series++
 		for i := uint64(0); i < nc && d.err == nil; i++ {
@@ -492,7 +505,12 @@ func (s *Store) writeFlush(snap flushSnap) error {
 		s.blocks = append(s.blocks, b)
 		s.blocksMu.Unlock()
 	}
-	// Every record in segments <= cover is now in a block.
+	// Every record in segments <= cover is now in a block; a deletion
+	// among them lives on in the tombstone file (written if a write
+	// failed when the deletion was made).
+	if err := s.persistTombstones(); err != nil {
+		return err
+	}
 	seqs, err := listSegments(s.walDir)
 	if err != nil {
 		return err

@@ -190,7 +190,16 @@ type Store struct {
 	// walFull wakes the maintenance loop when the WAL grows past
 	// FlushWALBytes, so the flush starts then rather than at its next tick.
 	walFull chan struct{}
-	flushMu sync.Mutex // one Flush at a time
+	// flushMu: one flush, block rewrite, retention pass or deletion at a
+	// time. It also guards tombs.
+	flushMu sync.Mutex
+	// delGen counts deletions (DeleteSeries): an append whose series were
+	// resolved before one looks them up again.
+	delGen atomic.Uint64
+	// tombs holds the deleted series' tombstones (delete.go): key → the
+	// first block sequence number written after the deletion.
+	tombs      map[telemetry.Key]int
+	tombsDirty bool
 
 	walDir string
 	seg    *segmentWriter // owned by the committer
@@ -262,6 +271,9 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	start := time.Now()
+	if err := s.loadTombstones(); err != nil {
+		return nil, err
+	}
 	if err := s.loadBlocks(); err != nil {
 		s.closeBlocks()
 		return nil, err
@@ -289,6 +301,10 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.Remove(filepath.Join(s.walDir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.closeBlocks()
 		return nil, fmt.Errorf("remove old spare wal segment: %w", err)
+	}
+	if err := s.persistTombstones(); err != nil {
+		s.closeBlocks()
+		return nil, err
 	}
 	next := 1
 	if len(seqs) > 0 {
@@ -356,6 +372,8 @@ func (s *Store) replayRecord(p []byte) (int, error) {
 			n++
 		}
 		return n, d.err
+	case recDelete:
+		return 0, s.replayDelete(d)
 	default:
 		return 0, fmt.Errorf("%w: unknown record type %d", ErrCorrupt, p[0])
 	}
@@ -397,11 +415,19 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	// record ahead of the samples that refer to it.
 	sersBuf := sersPool.Get().(*[]*series)
 	sers := slices.Grow((*sersBuf)[:0], len(samples))[:len(samples)]
+	dels := s.delGen.Load()
 	s.head.resolve(samples, sers)
 	var seriesRec []byte
 	sampRec := append(slices.Grow((*req.recBuf)[:0], 1+len(samples)*14), recSamples)
 
 	s.seqMu.Lock()
+	if s.delGen.Load() != dels {
+		// A deletion took series out of the head since: the batch's
+		// samples go to the series that are there now (new ones where
+		// theirs was deleted), after the deletion's WAL record.
+		clear(sers)
+		s.head.resolve(samples, sers)
+	}
 	for i := range samples {
 		smp := &samples[i]
 		ser := sers[i]
@@ -742,12 +768,14 @@ func (s *Store) maintain() {
 			}
 			lastFlush = time.Now()
 		}
+		s.flushMu.Lock()
 		if err := s.applyRetention(); err != nil {
 			s.log.Error("retention failed", "err", err)
 		}
 		if err := s.compactBlocks(); err != nil {
 			s.log.Error("compaction failed", "err", err)
 		}
+		s.flushMu.Unlock()
 	}
 }
 
