@@ -27,6 +27,8 @@ func (s *Server) apiRoutes() []Route {
 		r("DELETE", "/api/v1/twins/{id}", "Delete a twin", s.deleteTwin),
 		r("GET", "/api/v1/twins/{id}/latest", "Latest value of each channel of a twin", s.getTwinLatest),
 		r("GET", "/api/v1/twins/{id}/telemetry/{channel}", "Samples of a channel: raw, aggregated, or CSV", s.getSeries),
+		r("DELETE", "/api/v1/twins/{id}/telemetry", "Delete all stored telemetry of a twin", s.deleteTwinTelemetry),
+		r("DELETE", "/api/v1/twins/{id}/telemetry/{channel}", "Delete the stored telemetry of a channel and its anomaly scores", s.deleteChannelTelemetry),
 
 		r("POST", "/api/v1/telemetry", "Ingest samples (JSON or NDJSON)", s.postTelemetry),
 		r("GET", "/api/v1/latest", "Latest values of many twins", s.getLatest),

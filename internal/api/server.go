@@ -54,6 +54,7 @@ type Telemetry interface {
 	AppendLatestOfTwin(dst []store.ChannelPoint, tenant, twin string) []store.ChannelPoint
 	Channels(tenant, twin string) []string
 	Stats() store.Stats
+	DeleteSeries(ctx context.Context, tenant, twin, channel string) (int, error)
 }
 
 // Config is everything the API needs. Logger nil means discard.

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tsingma/tsingma/internal/audit"
+	"github.com/tsingma/tsingma/internal/bus"
+	"github.com/tsingma/tsingma/internal/scoring"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -535,4 +539,69 @@ func (s *Server) appendLatest(buf []byte, tenant string, refs []twin.Ref, only m
 		buf = append(buf, "}}"...)
 	}
 	return buf
+}
+
+// deletedTelemetry is the answer to a telemetry deletion.
+type deletedTelemetry struct {
+	Twin    string `json:"twin"`
+	Channel string `json:"channel,omitempty"`
+	// Series is how many series went: a channel's samples and its
+	// anomaly scores count as two.
+	Series int `json:"deletedSeries"`
+}
+
+// deleteTwinTelemetry deletes every stored sample of all the channels of
+// a twin (anomaly scores included); deleteChannelTelemetry those of one
+// channel and its anomaly scores. The twin need not exist any more. The
+// deletion is in the audit log with who made it.
+func (s *Server) deleteTwinTelemetry(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteTelemetry(w, r, "")
+}
+
+func (s *Server) deleteChannelTelemetry(w http.ResponseWriter, r *http.Request) error {
+	ch := r.PathValue("channel")
+	if ch == "" { // never "all channels" by accident
+		return errorf("bad-request", "empty channel name")
+	}
+	return s.deleteTelemetry(w, r, ch)
+}
+
+func (s *Server) deleteTelemetry(w http.ResponseWriter, r *http.Request, ch string) error {
+	id := r.PathValue("id")
+	if err := twin.ValidID(id); err != nil {
+		return errorf("bad-request", "twin id: %v", err)
+	}
+	n, err := s.purgeTelemetry(r, id, ch)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, deletedTelemetry{Twin: id, Channel: ch, Series: n})
+}
+
+// purgeTelemetry deletes a twin's telemetry (channel "": all of it) and
+// records the deletion in the audit log.
+func (s *Server) purgeTelemetry(r *http.Request, id, ch string) (int, error) {
+	tenant := tenantOf(r)
+	n, err := s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch)
+	if err == nil && ch != "" {
+		var m int
+		m, err = s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch+scoring.Suffix)
+		n += m
+	}
+	if err != nil {
+		return n, fmt.Errorf("delete telemetry of %s: %w", id, err)
+	}
+	if n > 0 {
+		// Scoring forgets the series' state (the bus keeps the order with
+		// the samples before and after).
+		s.cfg.Bus.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: tenant, Data: telemetry.Deleted{Twin: id, Channel: ch}})
+	}
+	if n > 0 && s.cfg.Govern != nil {
+		data, _ := json.Marshal(deletedTelemetry{Twin: id, Channel: ch, Series: n})
+		ev := audit.Event{Tenant: tenant, Kind: "telemetry.deleted", Actor: principalOf(r).Name, Subject: id, Data: data}
+		if _, err := s.cfg.Govern.AuditLog().Append(context.WithoutCancel(r.Context()), ev); err != nil {
+			return n, fmt.Errorf("telemetry of %s deleted, but not recorded in the audit log: %w", id, err)
+		}
+	}
+	return n, nil
 }

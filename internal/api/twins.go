@@ -175,7 +175,13 @@ func (s *Server) deleteTwin(w http.ResponseWriter, r *http.Request) error {
 			return errorf("bad-request", "cascade must be true or false")
 		}
 	}
-	if err := s.cfg.Twins.Delete(r.Context(), tenantOf(r), r.PathValue("id"), cascade, match); err != nil {
+	id := r.PathValue("id")
+	if err := s.cfg.Twins.Delete(r.Context(), tenantOf(r), id, cascade, match); err != nil {
+		return err
+	}
+	// Its telemetry goes with it: a twin made again with the same id
+	// starts with none (and may send any timestamps again).
+	if _, err := s.purgeTelemetry(r, id, ""); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

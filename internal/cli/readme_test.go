@@ -89,9 +89,10 @@ func TestReadmeExamples(t *testing.T) {
 		outputs.WriteString(stdout.String())
 	}
 	// The examples' answers say what they should: the MQTT sample arrived
-	// and PromQL counts the one gauge; 0.2 inches of rain are stored as 5.08 mm.
+	// and PromQL counts the one gauge; 0.2 inches of rain are stored as
+	// 5.08 mm; the rainfall channel's samples are deleted.
 	all := outputs.String()
-	for _, want := range []string{`"rainfall":{"ts":`, `"value":7.5`, `,"1"]`, `"value":5.08`} {
+	for _, want := range []string{`"rainfall":{"ts":`, `"value":7.5`, `,"1"]`, `"value":5.08`, `"channel":"rainfall","deletedSeries":`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no %s in the examples' output:\n%s", want, clip(all))
 		}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ const (
 type Store interface {
 	Append(ctx context.Context, samples []telemetry.Sample) ([]telemetry.Status, error)
 	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
+	DeleteSeries(ctx context.Context, tenant, twin, channel string) (int, error)
 }
 
 // Alerter raises and clears model alerts (the alerts engine).
@@ -218,11 +220,65 @@ type seriesState struct {
 // checkpoint; twins serves the hot path, which finds a twin once for a run
 // of its samples and its channel among the twin's few series.
 type shard struct {
-	in     chan []telemetry.Sample
+	in     chan work
 	ckpt   chan ckptRequest
 	series map[telemetry.Key]*seriesState
 	twins  map[telemetry.Key][]*seriesState // Channel ""
 	count  atomic.Int64                     // len(series), for Stats
+}
+
+// work is what a shard's worker takes from its queue, in order: a batch
+// of samples, or a deletion of stored telemetry (forget: Channel "" for
+// all of a twin's), after which the series starts afresh.
+type work struct {
+	samples []telemetry.Sample
+	forget  *telemetry.Key
+}
+
+// forget drops the state of the deleted series (Channel "": all of the
+// twin's) and returns their channels: their samples may come again from
+// any time, and a detector that learned the deleted ones would skip them
+// (older than its last) and judge them by what was deleted.
+func (sh *shard) forget(k telemetry.Key) []string {
+	tk := telemetry.Key{Tenant: k.Tenant, Twin: k.Twin}
+	kept := sh.twins[tk][:0:0]
+	var gone []string
+	for _, st := range sh.twins[tk] {
+		if k.Channel != "" && st.channel != k.Channel {
+			kept = append(kept, st)
+			continue
+		}
+		gone = append(gone, st.channel)
+		delete(sh.series, telemetry.Key{Tenant: k.Tenant, Twin: k.Twin, Channel: st.channel})
+		sh.count.Add(-1)
+	}
+	if len(kept) == 0 {
+		delete(sh.twins, tk)
+	} else {
+		sh.twins[tk] = kept
+	}
+	return gone
+}
+
+// forget handles a deletion in the worker's order: the scores not stored
+// yet of the deleted series are dropped, the rest stored, the series'
+// state forgotten, and their score series deleted (scores of samples from
+// before the deletion may have been stored after it, while the worker was
+// behind; the samples after it are scored from here on).
+func (s *Service) forget(sh *shard, k telemetry.Key, out []telemetry.Sample) []telemetry.Sample {
+	out = slices.DeleteFunc(out, func(x telemetry.Sample) bool {
+		return x.Tenant == k.Tenant && x.Twin == k.Twin && (k.Channel == "" || x.Channel == k.Channel+Suffix)
+	})
+	chans := sh.forget(k)
+	if k.Channel != "" && len(chans) == 0 {
+		chans = []string{k.Channel}
+	}
+	for _, ch := range chans {
+		if _, err := s.cfg.Store.DeleteSeries(s.ctx, k.Tenant, k.Twin, ch+Suffix); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("delete anomaly scores", "twin", k.Twin, "channel", ch, "err", err)
+		}
+	}
+	return out
 }
 
 func (sh *shard) put(k telemetry.Key, st *seriesState) {
@@ -284,7 +340,7 @@ func Open(cfg Config) (*Service, error) {
 		s.policy = p
 	}
 	for i := 0; i < cfg.Shards; i++ {
-		s.shards = append(s.shards, &shard{in: make(chan []telemetry.Sample, cfg.QueueBatches), ckpt: make(chan ckptRequest), series: map[telemetry.Key]*seriesState{}, twins: map[telemetry.Key][]*seriesState{}})
+		s.shards = append(s.shards, &shard{in: make(chan work, cfg.QueueBatches), ckpt: make(chan ckptRequest), series: map[telemetry.Key]*seriesState{}, twins: map[telemetry.Key][]*seriesState{}})
 	}
 	s.restored = make(chan struct{})
 	return s, nil
@@ -321,7 +377,9 @@ func (s *Service) Start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	var rctx context.Context
 	rctx, s.stopRestore = context.WithCancel(s.ctx)
-	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool { return ev.Kind == "samples" }})
+	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool {
+		return ev.Kind == "samples" || ev.Kind == telemetry.DeletedKind
+	}})
 	s.restoring.Store(true)
 	s.wgWork.Add(2)
 	go s.route()
@@ -373,6 +431,13 @@ func (s *Service) route() {
 	defer s.wgWork.Done()
 	parts := make([][]telemetry.Sample, len(s.shards))
 	for ev := range s.sub.C {
+		if d, ok := ev.Data.(telemetry.Deleted); ok {
+			// Queued behind the batches before it (waiting for room if
+			// need be: it is rare, and must not be lost).
+			k := telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin, Channel: d.Channel}
+			s.shards[s.shardIndex(telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin})].in <- work{forget: &k}
+			continue
+		}
 		full := s.allFull()
 		if !full {
 			if i, ok := s.oneShard(ev.Samples); ok {
@@ -380,7 +445,7 @@ func (s *Service) route() {
 				// to the shard as it is (with one shard, every batch of
 				// ingested samples).
 				select {
-				case s.shards[i].in <- ev.Samples:
+				case s.shards[i].in <- work{samples: ev.Samples}:
 				default:
 					s.dropped.Add(uint64(len(ev.Samples)))
 				}
@@ -415,7 +480,7 @@ func (s *Service) route() {
 				continue
 			}
 			select {
-			case s.shards[i].in <- p:
+			case s.shards[i].in <- work{samples: p}:
 			default:
 				s.dropped.Add(uint64(len(p)))
 			}
@@ -511,11 +576,17 @@ func (s *Service) work(sh *shard) {
 	for {
 		idle := len(sh.in) == 0
 		select {
-		case batch, ok := <-sh.in:
+		case w, ok := <-sh.in:
 			if !ok {
 				flush()
 				return
 			}
+			if w.forget != nil {
+				out = s.forget(sh, *w.forget, out)
+				flush()
+				continue
+			}
+			batch := w.samples
 			if idle {
 				p.Start()
 			}

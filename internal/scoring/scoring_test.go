@@ -203,7 +203,7 @@ func TestRouterShedsWhenEveryQueueIsFull(t *testing.T) {
 		{Tenant: "default", Twin: "b", Channel: "rainfall", Type: "rain-gauge", TS: 1, Value: 2},
 	}
 	for _, sh := range s.shards {
-		sh.in <- nil // every queue full
+		sh.in <- work{} // every queue full
 	}
 	b.PublishSamples(batch)
 	s.sub.Close() // route drains the subscription, then closes the queues
@@ -262,14 +262,14 @@ func TestRouterPassesOneShardBatchWhole(t *testing.T) {
 	b.PublishSamples([]telemetry.Sample{smp("t0", "rainfall"), smp(twins[other][0], "rainfall"), smp("t0", "x"+Suffix)})
 	s.sub.Close()
 	s.wgWork.Wait()
-	got := <-s.shards[same].in
+	got := (<-s.shards[same].in).samples
 	if len(got) != 2 || &got[0] != &whole[0] {
 		t.Fatalf("one-shard batch reached its shard as %v, want the published slice itself", got)
 	}
-	if p := <-s.shards[same].in; len(p) != 1 || p[0].Twin != "t0" {
+	if p := (<-s.shards[same].in).samples; len(p) != 1 || p[0].Twin != "t0" {
 		t.Fatalf("split batch gave shard %d %v, want t0's sample", same, p)
 	}
-	if p := <-s.shards[other].in; len(p) != 1 || p[0].Twin != twins[other][0] {
+	if p := (<-s.shards[other].in).samples; len(p) != 1 || p[0].Twin != twins[other][0] {
 		t.Fatalf("split batch gave shard %d %v, want %s's sample", other, p, twins[other][0])
 	}
 }
@@ -286,7 +286,7 @@ func TestQueuedBatchesStoreScoresOnce(t *testing.T) {
 		for j := i; j < i+100; j++ {
 			batch = append(batch, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
 		}
-		sh.in <- batch
+		sh.in <- work{samples: batch}
 	}
 	close(sh.in)
 	before := st.Stats().Commits
@@ -312,7 +312,7 @@ func TestWorkerGivesWayBetweenOneSampleBatches(t *testing.T) {
 	defer s.cancel()
 	sh := s.shards[0]
 	for j := range n {
-		sh.in <- []telemetry.Sample{{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)}}
+		sh.in <- work{samples: []telemetry.Sample{{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)}}}
 	}
 	close(sh.in)
 	stop := testenv.BusyCPU() // goroutines that always want the CPU
@@ -584,4 +584,40 @@ func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
 		t.Fatal(err)
 	}
 	return s, st, dir
+}
+
+// TestDeletionStartsTheSeriesAfresh: after its telemetry is deleted, a
+// series' state is forgotten in order with the batches around it, so
+// samples older than the deleted ones are scored again.
+func TestDeletionStartsTheSeriesAfresh(t *testing.T) {
+	s, st, _ := oneShard(t, 16)
+	s.ctx, s.cancel = context.WithCancel(t.Context())
+	defer s.cancel()
+	sh := s.shards[0]
+	batch := func(from, n int) work {
+		var b []telemetry.Sample
+		for j := from; j < from+n; j++ {
+			b = append(b, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
+		}
+		return work{samples: b}
+	}
+	sh.in <- batch(100, 50)
+	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp"}}
+	sh.in <- batch(0, 50) // older than the forgotten ones
+	close(sh.in)
+	s.wgWork.Add(1)
+	s.work(sh)
+	if got := sh.count.Load(); got != 1 {
+		t.Fatalf("%d series in the shard, want 1", got)
+	}
+	// Only the scores of the samples after the deletion: the first
+	// batch's, held back when the deletion came, are gone with it.
+	var ts []int64
+	st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(t int64, _ float64) bool {
+		ts = append(ts, t)
+		return true
+	})
+	if len(ts) != 50 || ts[0] != 60_000 || ts[49] != 50*60_000 {
+		t.Fatalf("%d scores from %v, want the 50 of the samples after the deletion", len(ts), ts[:min(len(ts), 3)])
+	}
 }

@@ -53,3 +53,18 @@ func (s Status) String() string {
 		return "out_of_order"
 	}
 }
+
+// DeletedKind is the bus event kind of a deletion of stored telemetry
+// (its Data a Deleted): the components that keep state per series drop
+// it, since the series may start again from any time.
+const DeletedKind = "telemetry.deleted"
+
+// Deleted names deleted telemetry: one channel of a twin, or all its
+// channels (Channel "").
+type Deleted struct {
+	Twin    string `json:"twin"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// TwinRef lets live streams filtered by twin pass the event on.
+func (d Deleted) TwinRef() (string, string) { return d.Twin, "" }

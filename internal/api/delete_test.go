@@ -1,0 +1,104 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// A channel's telemetry, a whole twin's, and a deleted twin's go; what
+// is left is untouched, and a channel takes older samples again.
+func TestDeleteTelemetry(t *testing.T) {
+	f := newFixture(t)
+	for _, id := range []string{"g1", "g2"} {
+		if code, _, body := f.do(t, "PUT", "/api/v1/twins/"+id, "application/json", gauge); code/100 != 2 {
+			t.Fatalf("put %s: %d %s", id, code, body)
+		}
+	}
+	base := f.now.Add(-30 * time.Minute).UnixMilli()
+	post := func(twin string, from int) {
+		t.Helper()
+		body := `{"samples":[`
+		for i := 0; i < 10; i++ {
+			if i > 0 {
+				body += ","
+			}
+			body += fmt.Sprintf(`{"twin":%q,"channel":"rainfall","ts":%d,"value":%d}`, twin, base+int64(from+i)*1000, i)
+		}
+		body += "]}"
+		code, _, resp := f.do(t, "POST", "/api/v1/telemetry", "application/json", body)
+		if code != http.StatusOK || !jsonHas(resp, "accepted", 10) {
+			t.Fatalf("post %s: %d %s", twin, code, resp)
+		}
+	}
+	count := func(twin string) int {
+		t.Helper()
+		code, _, body := f.do(t, "GET", "/api/v1/twins/"+twin+"/telemetry/rainfall?from=0", "", "")
+		if code != http.StatusOK {
+			t.Fatalf("get %s: %d %s", twin, code, body)
+		}
+		var out struct{ Points []json.RawMessage }
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Points)
+	}
+	post("g1", 100)
+	post("g2", 100)
+	code, _, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/rainfall", "", "")
+	// The channel, and its anomaly scores if the scorer stored some.
+	if code != http.StatusOK || !(jsonHas(body, "deletedSeries", 1) || jsonHas(body, "deletedSeries", 2)) {
+		t.Fatalf("delete channel: %d %s", code, body)
+	}
+	if n := count("g1"); n != 0 {
+		t.Fatalf("g1 has %d points after the deletion", n)
+	}
+	if n := count("g2"); n != 10 {
+		t.Fatalf("g2 has %d points, want 10", n)
+	}
+	// Older than what was deleted: accepted, as a new series.
+	post("g1", 0)
+	if n := count("g1"); n != 10 {
+		t.Fatalf("g1 has %d points after new samples, want 10", n)
+	}
+	code, _, body = f.do(t, "DELETE", "/api/v1/twins/g1/telemetry", "", "")
+	if code != http.StatusOK || jsonHas(body, "deletedSeries", 0) {
+		t.Fatalf("delete twin telemetry: %d %s", code, body)
+	}
+	if n := count("g1"); n != 0 {
+		t.Fatalf("g1 has %d points after deleting all its telemetry", n)
+	}
+	// Deleting the twin deletes its telemetry; the same id made again
+	// starts empty.
+	if code, _, body := f.do(t, "DELETE", "/api/v1/twins/g2", "", ""); code != http.StatusNoContent {
+		t.Fatalf("delete g2: %d %s", code, body)
+	}
+	if code, _, body := f.do(t, "PUT", "/api/v1/twins/g2", "application/json", gauge); code/100 != 2 {
+		t.Fatalf("put g2 again: %d %s", code, body)
+	}
+	if n := count("g2"); n != 0 {
+		t.Fatalf("g2 made again has %d points of the deleted twin", n)
+	}
+	// Nothing stored, an id that cannot be one, an empty channel.
+	code, _, body = f.do(t, "DELETE", "/api/v1/twins/nope/telemetry", "", "")
+	if code != http.StatusOK || !jsonHas(body, "deletedSeries", 0) {
+		t.Fatalf("delete nothing: %d %s", code, body)
+	}
+	code, hdr, body := f.do(t, "DELETE", "/api/v1/twins/"+"%20bad/telemetry", "", "")
+	wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
+	if code, _, _ := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/", "", ""); code/100 == 2 {
+		t.Fatalf("delete with an empty channel: %d", code)
+	}
+}
+
+// jsonHas reports whether the JSON object body has key with the number n.
+func jsonHas(body, key string, n float64) bool {
+	var m map[string]any
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return false
+	}
+	v, ok := m[key].(float64)
+	return ok && v == n
+}
