@@ -112,6 +112,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	sent := make([]int, httpWriters+mqttWriters)
 	twinRev := map[string]bool{} // acknowledged extra twins
+	del := &deleter{epoch: map[int]bool{}, next: 1}
 	killedInPrealloc := 0
 	base := time.Now().Add(-60 * 24 * time.Hour).UnixMilli()
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -121,14 +122,15 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		srv := startServer(t, dir, "--wal-segment-size", "262144")
 		url := "http://" + srv.http
 		if round == 0 {
-			for w := range acked {
-				if code, err := putTwin(client, url, fmt.Sprintf("dw-%d", w), `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.1,22.3]}}`); err != nil || code/100 != 2 {
+			for _, id := range []string{"dw-0", "dw-1", "dw-2", "dw-3", "dw-4", "dw-5", "dw-6", "dw-7", "dd"} {
+				if code, err := putTwin(client, url, id, `{"type":"rain-gauge","geometry":{"type":"Point","coordinates":[114.1,22.3]}}`); err != nil || code/100 != 2 {
 					t.Fatalf("create twin: %d %v", code, err)
 				}
 			}
 		}
 		// Verify everything acknowledged so far survived.
 		verify(t, client, url, acked, sent, base, twinRev)
+		del.verify(t, client, url, base)
 
 		var mu sync.Mutex
 		stop := make(chan struct{})
@@ -215,6 +217,11 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 			}()
 		}
 		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			del.run(t, client, url, base, rand.New(rand.NewPCG(3, uint64(round))), stop)
+		}()
+		wg.Add(1)
 		go func() { // twin writes
 			defer wg.Done()
 			for i := 0; ; i++ {
@@ -258,11 +265,15 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	srv := startServer(t, dir)
 	defer srv.kill(t)
 	verify(t, client, "http://"+srv.http, acked, sent, base, twinRev)
+	del.verify(t, client, "http://"+srv.http, base)
+	if del.deletes == 0 {
+		t.Error("no deletion was acknowledged: the test no longer covers them")
+	}
 	total := 0
 	for _, a := range acked {
 		total += len(a)
 	}
-	t.Logf("%d rounds, %d acknowledged samples and %d twins all present; %d kills left a zero-filled segment in use", rounds, total, len(twinRev), killedInPrealloc)
+	t.Logf("%d rounds, %d acknowledged samples and %d twins all present; %d deletions of telemetry held; %d kills left a zero-filled segment in use", rounds, total, len(twinRev), del.deletes, killedInPrealloc)
 	if killedInPrealloc == 0 {
 		t.Errorf("no kill hit a zero-filled WAL segment: the test no longer covers them")
 	}
@@ -322,4 +333,130 @@ func verify(t *testing.T, c *http.Client, url string, acked []map[int]bool, sent
 			t.Fatalf("acknowledged twin %s missing after kill -9: status %d", id, resp.StatusCode)
 		}
 	}
+}
+
+// deleter writes the samples of twin dd and deletes them now and then, one
+// request at a time, so that it knows what a restart may show: the samples
+// acknowledged since the last acknowledged deletion, and the batch or the
+// deletion a kill cut off, either wholly durable or not at all. After a
+// deletion the numbers (and timestamps) start again from 1: older than
+// the deleted ones.
+type deleter struct {
+	epoch       map[int]bool // acknowledged since the last acknowledged deletion
+	next        int          // the next sample number
+	inflight    []int        // a batch sent and not acknowledged
+	delInflight bool         // a deletion sent and not acknowledged
+	deletes     int          // deletions acknowledged
+}
+
+func (d *deleter) run(t *testing.T, c *http.Client, url string, base int64, rng *rand.Rand, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if rng.IntN(5) == 0 {
+			d.delInflight = true
+			req, _ := http.NewRequest("DELETE", url+"/api/v1/twins/dd/telemetry/rainfall", nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				return // killed
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("delete: status %d", resp.StatusCode)
+				return
+			}
+			d.delInflight, d.epoch, d.next = false, map[int]bool{}, 1
+			d.deletes++
+			continue
+		}
+		n := 1 + rng.IntN(20)
+		d.inflight = d.inflight[:0]
+		var b strings.Builder
+		b.WriteString(`{"samples":[`)
+		for k := d.next; k < d.next+n; k++ {
+			if k > d.next {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"twin":"dd","channel":"rainfall","ts":%d,"value":%d}`, base+int64(k)*1000, k%200)
+			d.inflight = append(d.inflight, k)
+		}
+		b.WriteString(`]}`)
+		d.next += n
+		resp, err := c.Post(url+"/api/v1/telemetry", "application/json", strings.NewReader(b.String()))
+		if err != nil {
+			return // killed
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			continue
+		}
+		if resp.StatusCode != 200 || !bytes.Contains(rb, []byte(fmt.Sprintf(`"accepted":%d,`, n))) {
+			t.Errorf("dd batch: %d %s", resp.StatusCode, rb)
+			return
+		}
+		for _, k := range d.inflight {
+			d.epoch[k] = true
+		}
+		d.inflight = d.inflight[:0]
+	}
+}
+
+// verify checks dd's samples after a restart against what may be there.
+func (d *deleter) verify(t *testing.T, c *http.Client, url string, base int64) {
+	t.Helper()
+	resp, err := c.Get(fmt.Sprintf("%s/api/v1/twins/dd/telemetry/rainfall?from=%d&to=%d", url, base, base+int64(d.next+1)*1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Points []struct {
+			TS    int64   `json:"ts"`
+			Value float64 `json:"value"`
+		} `json:"points"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[int]bool{}
+	for _, p := range got.Points {
+		k := int((p.TS - base) / 1000)
+		if (p.TS-base)%1000 != 0 || k < 1 || p.Value != float64(k%200) || have[k] {
+			t.Fatalf("dd: corrupt or repeated sample ts=%d value=%g", p.TS, p.Value)
+		}
+		have[k] = true
+	}
+	same := func(want map[int]bool, extra []int) bool {
+		if len(have) != len(want)+len(extra) {
+			return false
+		}
+		for k := range want {
+			if !have[k] {
+				return false
+			}
+		}
+		for _, k := range extra {
+			if !have[k] {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case same(d.epoch, nil):
+	case len(d.inflight) > 0 && same(d.epoch, d.inflight):
+		for _, k := range d.inflight {
+			d.epoch[k] = true
+		}
+	case d.delInflight && len(have) == 0: // the cut-off deletion was durable
+		d.epoch, d.next = map[int]bool{}, 1
+	default:
+		t.Fatalf("dd after kill -9: %d samples stored; acknowledged since the last deletion %d, cut-off batch %v, cut-off deletion %v", len(have), len(d.epoch), d.inflight, d.delInflight)
+	}
+	d.inflight, d.delInflight = d.inflight[:0], false
 }
