@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/telemetry"
 	"github.com/tsingma/tsingma/internal/twin"
@@ -530,3 +531,7 @@ func (e *Engine) commit(ws ...write) error {
 		return nil
 	})
 }
+
+// Backup adds the database under name to sink, as of one read transaction
+// (writes go on meanwhile).
+func (e *Engine) Backup(sink backup.Sink, name string) error { return backup.Bolt(sink, name, e.db) }

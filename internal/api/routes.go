@@ -11,6 +11,7 @@ func (s *Server) apiRoutes() []Route {
 		r("GET", "/readyz", "Readiness", s.readyz),
 		r("GET", "/metrics", "Prometheus metrics", s.getMetrics),
 		r("GET", "/api/v1/openapi.json", "This OpenAPI document", s.openapi),
+		r("GET", "/api/v1/admin/backup", "A backup of the whole platform (tar); admins of the default tenant only", s.getBackup),
 
 		r("GET", "/api/v1/types", "List twin types", s.listTypes),
 		r("POST", "/api/v1/types", "Create or change a type", s.putType),

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 
 	"github.com/tsingma/tsingma/internal/auth"
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/store"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -94,6 +95,9 @@ type Config struct {
 	// Dispatch serves /api/v1/routing/... and /api/v1/inventory/...; nil
 	// answers them with 503.
 	Dispatch Dispatch
+	// Backup writes the whole platform's state to sink
+	// (/api/v1/admin/backup); nil answers with 503.
+	Backup func(ctx context.Context, sink backup.Sink) error
 }
 
 // Route is one documented endpoint.

@@ -277,7 +277,8 @@ func New(cfg Config) (*App, error) {
 		DevPrincipal: auth.Principal{Name: "dev (--no-auth)", Role: auth.Admin, Tenant: telemetry.DefaultTenant},
 		// Not ready once the telemetry store refuses writes: a WAL write
 		// failed and only a restart recovers.
-		Ready: a.Store.Err,
+		Ready:  a.Store.Err,
+		Backup: a.Backup,
 	}
 	if !cfg.NoAuth {
 		acfg.Auth = a.Tokens

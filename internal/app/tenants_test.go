@@ -59,6 +59,9 @@ func TestTenantBSeesNothingOfTenantA(t *testing.T) {
 		if rt.Method != http.MethodGet || strings.HasSuffix(rt.Pattern, "/stream") || !isAPI(rt.Pattern) {
 			continue
 		}
+		if strings.HasPrefix(rt.Pattern, "/api/v1/admin/") {
+			continue // the installation's (a backup): refused to every other tenant (TestBackupAndRestore)
+		}
 		segs := strings.Split(rt.Pattern, "/")
 		for i, sg := range segs {
 			if strings.HasPrefix(sg, "{") {

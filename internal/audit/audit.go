@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tsingma/tsingma/internal/backup"
 )
 
 // File names in the log's directory.
@@ -95,6 +97,7 @@ type Log struct {
 	mu      sync.RWMutex
 	tree    tree
 	offsets []int64 // record start offsets
+	end     int64   // where the synced records end (the next record's offset)
 	last    Checkpoint
 	cpMu    sync.Mutex // one checkpoint at a time
 
@@ -175,6 +178,7 @@ func Open(cfg Config) (*Log, error) {
 	if _, err := l.f.Seek(end, io.SeekStart); err != nil {
 		return nil, err
 	}
+	l.end = end
 	cpPath := filepath.Join(cfg.Dir, checkpointsFile)
 	cps, tornCP, err := ReadCheckpoints(cpPath)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -405,6 +409,7 @@ func (l *Log) commit(batch []*appendReq, buf []byte) []byte {
 		l.tree.append(LeafHash(d))
 		l.offsets = append(l.offsets, offs[i])
 	}
+	l.end = pos + int64(len(buf))
 	l.mu.Unlock()
 	l.appended.Add(uint64(len(ok)))
 	for i, r := range ok {
@@ -617,3 +622,35 @@ func (l *Log) closeFiles() error {
 
 // Dir is the log's directory (for Verify while it runs).
 func (l *Log) Dir() string { return l.cfg.Dir }
+
+// Backup adds the log's files under dir (slash-separated) to sink: the
+// records and the checkpoints as they are when it is called, which open
+// and verify as the log did then, and the signing key (the restored log
+// signs on with it; a backup is as secret as the data directory).
+func (l *Log) Backup(sink backup.Sink, dir string) error {
+	// No checkpoint is signed until the log's end is taken, so every
+	// checkpoint copied covers records that are copied.
+	l.cpMu.Lock()
+	l.mu.RLock()
+	end := l.end
+	l.mu.RUnlock()
+	fi, err := l.cpf.Stat()
+	l.cpMu.Unlock()
+	if err != nil {
+		return err
+	}
+	// Both files only grow (a failed append is cut back to where it
+	// began, past end), so their copied prefixes do not change.
+	if err := backup.FilePrefix(sink, dir+"/"+logFile, filepath.Join(l.cfg.Dir, logFile), end); err != nil {
+		return err
+	}
+	if err := backup.FilePrefix(sink, dir+"/"+checkpointsFile, filepath.Join(l.cfg.Dir, checkpointsFile), fi.Size()); err != nil {
+		return err
+	}
+	for _, f := range []string{keyFile, pubFile} {
+		if err := backup.File(sink, dir+"/"+f, filepath.Join(l.cfg.Dir, f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

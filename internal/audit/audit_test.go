@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
@@ -16,7 +17,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/testenv"
 )
 
@@ -348,5 +351,74 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 			b.ReportMetric(float64(b.N)/float64(max(1, l.Stats().Fsyncs)), "appends/fsync")
 		})
+	}
+}
+
+// A backup taken while events are appended and checkpoints signed opens
+// and verifies.
+func TestBackupWhileAppending(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(Config{Dir: dir, CheckpointEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := l.Append(context.Background(), Event{Tenant: "default", Kind: "test", Subject: strconv.Itoa(i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := l.Checkpoint(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for l.Size() < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	var buf bytes.Buffer
+	tw := backup.NewTar(&buf)
+	if err := l.Backup(tw, "audit"); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	close(stop)
+	wg.Wait()
+	out := filepath.Join(t.TempDir(), "r")
+	if _, _, err := backup.Extract(&buf, out); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(filepath.Join(out, "audit"), VerifyOptions{PublicKey: l.PublicKey()})
+	if err != nil {
+		t.Fatalf("the backup does not verify: %v", err)
+	}
+	r, err := Open(Config{Dir: filepath.Join(out, "audit"), CheckpointEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Size() < 200 || !bytes.Equal(r.PublicKey(), l.PublicKey()) {
+		t.Fatalf("restored log: %d entries, same key %v (report %+v)", r.Size(), bytes.Equal(r.PublicKey(), l.PublicKey()), rep)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/tsingma/tsingma/internal/audit"
+	"github.com/tsingma/tsingma/internal/backup"
 )
 
 // Role is what a principal may do.
@@ -316,3 +317,7 @@ func (s *Store) Revoke(ctx context.Context, by, tenant, id string) (Token, error
 	c.Hash = ""
 	return c, nil
 }
+
+// Backup adds the database under name to sink, as of one read transaction
+// (writes go on meanwhile).
+func (s *Store) Backup(sink backup.Sink, name string) error { return backup.Bolt(sink, name, s.db) }

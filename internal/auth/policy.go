@@ -33,6 +33,8 @@ var policy = []Rule{
 
 	// Tokens: admin only.
 	{Pattern: "/api/v1/tokens*"},
+	// Backups: admin only (and the handler asks for the default tenant's).
+	{Pattern: "/api/v1/admin/*"},
 	{Method: "GET", Pattern: "/api/v1/whoami", Roles: everyone},
 
 	// Twins, types, telemetry, rules, alerts, detector policy.

@@ -29,6 +29,11 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--alertmanager", "localhost:9093"},
 		{"serve", "--tls-key", "key.pem"},
 		{"demo", "--tls-cert", "cert.pem", "--tls-key", "key.pem"},
+		{"backup", "--out", "x.tar"},
+		{"backup", "--url", "http://127.0.0.1:1"},
+		{"backup", "--url", "http://127.0.0.1:1", "--out", "x.tar", "extra"},
+		{"restore", "x.tar"},
+		{"restore", "--data", "d"},
 		{"version", "--bogus"},
 		{"version", "extra"},
 	} {

@@ -44,6 +44,8 @@ func topCommands() []command {
 		{"audit", "verify the audit log, prove entries, check proofs, export evidence packs", runAudit},
 		{"governance", "model governance checks (check)", runGovernance},
 		{"token", "access tokens: create, list, revoke", runToken},
+		{"backup", "take a backup of a running platform into a file", runBackup},
+		{"restore", "extract a backup into an empty data directory", runRestore},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/route"
 )
@@ -513,3 +514,7 @@ func (s *Service) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP tsingma_routing_jobs_total Routing jobs finished, by outcome.\n# TYPE tsingma_routing_jobs_total counter\n")
 	fmt.Fprintf(w, "tsingma_routing_jobs_total{outcome=\"planned\"} %d\ntsingma_routing_jobs_total{outcome=\"failed\"} %d\n", s.solved.Load(), s.failed.Load())
 }
+
+// Backup adds the database under name to sink, as of one read transaction
+// (writes go on meanwhile).
+func (s *Service) Backup(sink backup.Sink, name string) error { return backup.Bolt(sink, name, s.db) }

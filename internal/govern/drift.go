@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tsingma/tsingma/internal/auth"
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
@@ -731,4 +732,10 @@ func KS(base, recent []uint64) float64 {
 		d = max(d, math.Abs(cb/nb-cr/nr))
 	}
 	return d
+}
+
+// Backup adds the approval baselines under dir (the file is replaced
+// whole by rename, so it is copied as it was when opened).
+func (m *DriftMonitor) Backup(sink backup.Sink, dir string) error {
+	return backup.File(sink, dir+"/drift.json", filepath.Join(m.cfg.Dir, "drift.json"))
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/audit"
 	"github.com/tsingma/tsingma/internal/auth"
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
@@ -698,3 +699,7 @@ func (r *Registry) Admit(_ context.Context, s alert.Signal) error {
 func (r *Registry) AdmitStats() (admitted, refused, unregistered uint64) {
 	return r.admitted.Load(), r.refused.Load(), r.unregistered.Load()
 }
+
+// Backup adds the database under name to sink, as of one read transaction
+// (writes go on meanwhile).
+func (r *Registry) Backup(sink backup.Sink, name string) error { return backup.Bolt(sink, name, r.db) }

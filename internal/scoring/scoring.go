@@ -29,6 +29,7 @@ import (
 
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/anomaly"
+	"github.com/tsingma/tsingma/internal/backup"
 	"github.com/tsingma/tsingma/internal/bus"
 	"github.com/tsingma/tsingma/internal/pace"
 	"github.com/tsingma/tsingma/internal/telemetry"
@@ -1151,4 +1152,17 @@ func (s *Service) Close() error {
 		})
 	})
 	return err
+}
+
+// Backup adds the scoring policy and the last detector checkpoint under
+// dir (both are replaced whole by rename, so each is copied as it was
+// when opened). A restored platform resumes from that checkpoint, as
+// after a restart, catching up on the stored samples after it.
+func (s *Service) Backup(sink backup.Sink, dir string) error {
+	for _, f := range []string{"policy.json", "checkpoint"} {
+		if err := backup.File(sink, dir+"/"+f, filepath.Join(s.cfg.Dir, f)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -226,6 +226,9 @@ type Store struct {
 	visCond        sync.Cond // on visMu: applied moved while visWaiters > 0
 	visWaiters     atomic.Int32
 	walSinceFlush  atomic.Int64
+	// walPos is where the WAL's synced records end after the last commit
+	// (Backup copies up to it).
+	walPos atomic.Pointer[walPosition]
 	// Flushes and block rewrites: running now, and finished.
 	bgRunning atomic.Int32
 	bgRuns    atomic.Uint64
@@ -598,6 +601,7 @@ func (s *Store) commit(batch []*commitReq) {
 		// the applier and the apply itself were on every writer's path);
 		// reads that start from here wait for the apply (visible).
 		s.acked.Store(seq)
+		s.walPos.Store(&walPosition{seq: s.seg.seq, size: s.seg.size})
 		for _, r := range batch {
 			if r.done != nil {
 				r.done <- nil

@@ -19,6 +19,8 @@ import (
 
 	"github.com/tidwall/rtree"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tsingma/tsingma/internal/backup"
 )
 
 // DefaultTenant is the tenant used until tenancy is configured.
@@ -1294,3 +1296,7 @@ func (r *Registry) Tenants() []string {
 	defer r.mu.RUnlock()
 	return slices.Sorted(maps.Keys(r.tenants))
 }
+
+// Backup adds the database under name to sink, as of one read transaction
+// (writes go on meanwhile).
+func (r *Registry) Backup(sink backup.Sink, name string) error { return backup.Bolt(sink, name, r.db) }
