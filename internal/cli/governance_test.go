@@ -134,7 +134,7 @@ func TestGovernanceEndToEnd(t *testing.T) {
 		}{
 			{"no token", "", public},
 			{"garbage", "Bearer tsm_x_y", public},
-			{"viewer", "Bearer " + viewer, r.Method == "GET" && !strings.HasPrefix(r.Pattern, "/api/v1/tokens") && !strings.HasPrefix(r.Pattern, "/api/v1/audit/") || reads[pattern] || promRead || public},
+			{"viewer", "Bearer " + viewer, r.Method == "GET" && !strings.HasPrefix(r.Pattern, "/api/v1/tokens") && !strings.HasPrefix(r.Pattern, "/api/v1/audit/") && !strings.HasPrefix(r.Pattern, "/api/v1/admin/") || reads[pattern] || promRead || public},
 			{"admin", "Bearer " + admin, true},
 		} {
 			req := httptest.NewRequest(r.Method, "/", nil)

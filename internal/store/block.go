@@ -240,6 +240,10 @@ func (s *Store) addBlockSeries(bi blockIndex) error {
 			// Deleted: its chunks are skipped (and its ref never given
 			// again).
 			s.head.reserveRef(ref)
+			if s.deadRefs == nil {
+				s.deadRefs = map[uint64]bool{}
+			}
+			s.deadRefs[ref] = true
 			for i := uint64(0); i < nc && d.err == nil; i++ {
 				d.varint()
 				d.varint()

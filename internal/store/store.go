@@ -200,6 +200,10 @@ type Store struct {
 	// first block sequence number written after the deletion.
 	tombs      map[telemetry.Key]int
 	tombsDirty bool
+	// deadRefs are the refs of deleted series whose chunks loading
+	// skipped (Open only): the WAL may still hold their samples from
+	// before the deletion, which replay skips too.
+	deadRefs map[uint64]bool
 
 	walDir string
 	seg    *segmentWriter // owned by the committer
@@ -305,6 +309,7 @@ func Open(cfg Config) (*Store, error) {
 		s.closeBlocks()
 		return nil, fmt.Errorf("remove old spare wal segment: %w", err)
 	}
+	s.deadRefs = nil
 	if err := s.persistTombstones(); err != nil {
 		s.closeBlocks()
 		return nil, err
@@ -362,6 +367,9 @@ func (s *Store) replayRecord(p []byte) (int, error) {
 				ser = s.head.byRef[ref]
 				s.head.mu.RUnlock()
 				lastRef = ref
+			}
+			if ser == nil && s.deadRefs[ref] {
+				continue // deleted later (its tombstone kept it out of the head)
 			}
 			if ser == nil {
 				return n, fmt.Errorf("%w: sample for unknown series %d", ErrCorrupt, ref)
