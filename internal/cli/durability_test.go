@@ -282,21 +282,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 func verify(t *testing.T, c *http.Client, url string, acked []map[int]bool, sent []int, base int64, twins map[string]bool) {
 	t.Helper()
 	for w := range acked {
-		resp, err := c.Get(fmt.Sprintf("%s/api/v1/twins/dw-%d/telemetry/rainfall?from=%d&to=%d", url, w, base, base+int64(sent[w]+1)*1000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got struct {
-			Points []struct {
-				TS    int64   `json:"ts"`
-				Value float64 `json:"value"`
-			} `json:"points"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&got)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := rainfall(t, c, url, fmt.Sprintf("dw-%d", w), base, base+int64(sent[w]+1)*1000)
 		// Every stored sample is one that was sent, stored once, in order,
 		// and every acknowledged one is stored.
 		seen := map[int]bool{}
@@ -405,24 +391,33 @@ func (d *deleter) run(t *testing.T, c *http.Client, url string, base int64, rng 
 	}
 }
 
+// points is a stored series as the API answers it.
+type points struct {
+	Points []struct {
+		TS    int64   `json:"ts"`
+		Value float64 `json:"value"`
+	} `json:"points"`
+}
+
+// rainfall reads a twin's rainfall samples in [from, to] (ms).
+func rainfall(t *testing.T, c *http.Client, url, twin string, from, to int64) points {
+	t.Helper()
+	resp, err := c.Get(fmt.Sprintf("%s/api/v1/twins/%s/telemetry/rainfall?from=%d&to=%d", url, twin, from, to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got points
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // verify checks dd's samples after a restart against what may be there.
 func (d *deleter) verify(t *testing.T, c *http.Client, url string, base int64) {
 	t.Helper()
-	resp, err := c.Get(fmt.Sprintf("%s/api/v1/twins/dd/telemetry/rainfall?from=%d&to=%d", url, base, base+int64(d.next+1)*1000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Points []struct {
-			TS    int64   `json:"ts"`
-			Value float64 `json:"value"`
-		} `json:"points"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := rainfall(t, c, url, "dd", base, base+int64(d.next+1)*1000)
 	have := map[int]bool{}
 	for _, p := range got.Points {
 		k := int((p.TS - base) / 1000)

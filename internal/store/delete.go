@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,13 +186,7 @@ func (s *Store) persistTombstones() error {
 		ts = append(ts, tombstone{Tenant: k.Tenant, Twin: k.Twin, Channel: k.Channel, Before: before})
 	}
 	slices.SortFunc(ts, func(a, b tombstone) int {
-		if c := cmpStrings(a.Tenant, b.Tenant); c != 0 {
-			return c
-		}
-		if c := cmpStrings(a.Twin, b.Twin); c != 0 {
-			return c
-		}
-		return cmpStrings(a.Channel, b.Channel)
+		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Twin, b.Twin), cmp.Compare(a.Channel, b.Channel))
 	})
 	body, err := json.Marshal(ts)
 	if err != nil {
@@ -210,16 +205,6 @@ func (s *Store) persistTombstones() error {
 	}
 	s.tombsDirty = false
 	return nil
-}
-
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // writeFileSync writes name atomically: a temporary file, synced, then
