@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -147,7 +148,7 @@ func (s *Store) loadBlocks() error {
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		if len(ser.chunks) > 0 {
-			slices.SortStableFunc(ser.chunks, func(a, b *chunkMeta) int { return cmpInt64(a.mint, b.mint) })
+			slices.SortStableFunc(ser.chunks, func(a, b *chunkMeta) int { return cmp.Compare(a.mint, b.mint) })
 			if err := ser.loadLastLocked(); err != nil {
 				ser.mu.Unlock()
 				return err
@@ -157,16 +158,6 @@ func (s *Store) loadBlocks() error {
 		ser.mu.Unlock()
 	}
 	return nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *Store) openBlock(seq int) (blockIndex, error) {
@@ -641,12 +632,12 @@ func (s *Store) compactBlocks() error {
 	s.blocksMu.RLock()
 	blocks := slices.Clone(s.blocks)
 	s.blocksMu.RUnlock()
-	slices.SortFunc(blocks, func(a, b *block) int { return cmpInt64(a.mint, b.mint) })
+	slices.SortFunc(blocks, func(a, b *block) int { return cmp.Compare(a.mint, b.mint) })
 	// Downsampling, coarsest rule first: rewrite the blocks past its age
 	// together with those already at its resolution, so that intervals
 	// that straddle block boundaries still end with exactly one sample.
 	rules := slices.Clone(s.cfg.Downsample)
-	slices.SortFunc(rules, func(a, b DownsampleRule) int { return cmpInt64(int64(b.Interval), int64(a.Interval)) })
+	slices.SortFunc(rules, func(a, b DownsampleRule) int { return cmp.Compare(b.Interval, a.Interval) })
 	for _, r := range rules {
 		res := r.Interval.Milliseconds()
 		var due, same []*block
