@@ -56,6 +56,10 @@ type Config struct {
 	WALSegment    int64         // telemetry WAL segment size, bytes; 0: the store's default
 	MaxBody       int64         // HTTP body limit
 	MaxStreams    int           // live streams open at once; 0: the API's default
+	// MQTTMaxClients and MQTTMaxClientsPerToken bound the connected MQTT
+	// clients, in all and of one token; 0: the broker's defaults (10,000
+	// and 1,000).
+	MQTTMaxClients, MQTTMaxClientsPerToken int
 	// TLSCert and TLSKey (PEM files, both or neither) make HTTP serve
 	// HTTPS and MQTT serve MQTT over TLS, on the same addresses; a renewed
 	// pair is picked up without a restart.
@@ -249,7 +253,8 @@ func New(cfg Config) (*App, error) {
 		if tlsCfg != nil {
 			ln = tls.NewListener(ln, tlsCfg)
 		}
-		bcfg := broker.Config{Listener: ln, Ingester: a.Ingester, Logger: cfg.Logger}
+		bcfg := broker.Config{Listener: ln, Ingester: a.Ingester, Logger: cfg.Logger,
+			MaxClients: cfg.MQTTMaxClients, MaxClientsPerToken: cfg.MQTTMaxClientsPerToken}
 		if !cfg.NoAuth {
 			bcfg.Auth = a.Tokens
 		}
@@ -472,6 +477,9 @@ func (a *App) brokerMetrics(w io.Writer) {
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_telemetry_messages_total Telemetry publishes.\n# TYPE tsingma_mqtt_telemetry_messages_total counter\ntsingma_mqtt_telemetry_messages_total %d\n", st.Messages)
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_backpressure_waits_total Times a PUBACK was withheld for a full queue.\n# TYPE tsingma_mqtt_backpressure_waits_total counter\ntsingma_mqtt_backpressure_waits_total %d\n", st.Waits)
 	fmt.Fprintf(w, "# HELP tsingma_mqtt_queue_dropped_total Messages dropped for a session that held %d already (its client away or slow).\n# TYPE tsingma_mqtt_queue_dropped_total counter\ntsingma_mqtt_queue_dropped_total %d\n", broker.MaxOfflineQueue, st.Dropped)
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_connections Open MQTT connections (TCP and WebSocket), connected or not yet.\n# TYPE tsingma_mqtt_connections gauge\ntsingma_mqtt_connections %d\n", st.Connections)
+	fmt.Fprintf(w, "# HELP tsingma_mqtt_refused_total MQTT connections and clients refused by a limit.\n# TYPE tsingma_mqtt_refused_total counter\n")
+	fmt.Fprintf(w, "tsingma_mqtt_refused_total{limit=\"connections\"} %d\ntsingma_mqtt_refused_total{limit=\"clients_per_token\"} %d\n", st.RefusedConnections, st.RefusedPerToken)
 }
 
 // catalog adapts the twin registry to telemetry.Catalog.

@@ -68,6 +68,19 @@ type Config struct {
 	// CONNECT (and TLS handshake); default 30 s. Mochi set none: a
 	// connection that never sent one stayed open for ever.
 	ConnectTimeout time.Duration
+	// MaxClients bounds the connected clients; default 10,000. The next
+	// is refused (MQTT 3.1.1: 0x03 server unavailable; 5: 0x89 server
+	// busy).
+	MaxClients int
+	// MaxClientsPerToken bounds the clients connected with one token;
+	// default 1,000 (so that one leaked sensor token cannot take them
+	// all). The next is refused as not authorized (mochi lets the
+	// authentication hook say only that).
+	MaxClientsPerToken int
+	// MaxConnections bounds the open connections, connected or not yet
+	// (a connection has ConnectTimeout to send its CONNECT); default
+	// MaxClients + 1,024. A connection past it is closed at once.
+	MaxConnections int
 }
 
 // Broker is the embedded MQTT broker. Start serves; Close stops it.
@@ -79,6 +92,10 @@ type Broker struct {
 	ctx  context.Context
 	stop context.CancelFunc
 	once sync.Once
+
+	// Open connections (TCP and WebSocket; MaxConnections), and when the
+	// last refusal was logged.
+	conns, connWarned atomic.Int64
 
 	// MQTT over WebSocket connections (ServeWebSocket), ended by Close.
 	wsMu     sync.Mutex
@@ -123,6 +140,16 @@ func New(cfg Config) (*Broker, error) {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 30 * time.Second
 	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10_000
+	}
+	if cfg.MaxClientsPerToken <= 0 {
+		cfg.MaxClientsPerToken = 1_000
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = cfg.MaxClients + 1024
+	}
+	srv.Options.Capabilities.MaximumClients = int64(cfg.MaxClients)
 	srv.Options.Capabilities.MaximumPacketSize = cfg.MaxPacket
 	b := &Broker{srv: srv, cfg: cfg, log: log}
 	b.ctx, b.stop = context.WithCancel(context.Background())
@@ -130,7 +157,7 @@ func New(cfg Config) (*Broker, error) {
 	if err := srv.AddHook(b.hook, nil); err != nil {
 		return nil, fmt.Errorf("add mqtt hook: %w", err)
 	}
-	if err := srv.AddListener(listeners.NewNet("tcp", claimListener{cfg.Listener, cfg.ConnectTimeout})); err != nil {
+	if err := srv.AddListener(listeners.NewNet("tcp", claimListener{Listener: cfg.Listener, b: b})); err != nil {
 		return nil, fmt.Errorf("add mqtt listener: %w", err)
 	}
 	return b, nil
@@ -174,6 +201,10 @@ type Stats struct {
 	Clients, Messages, Samples, Rejected, Waits int64
 	// Dropped counts messages not queued for a session that was full.
 	Dropped int64
+	// Connections open; refused past MaxConnections, and clients
+	// refused past MaxClientsPerToken (mochi refuses those past
+	// MaxClients before any hook sees them).
+	Connections, RefusedConnections, RefusedPerToken int64
 }
 
 // Stats returns counters.
@@ -185,6 +216,10 @@ func (b *Broker) Stats() Stats {
 		Rejected: b.hook.rejected.Load(),
 		Waits:    b.hook.waits.Load(),
 		Dropped:  atomic.LoadInt64(&b.srv.Info.InflightDropped),
+
+		Connections:        b.conns.Load(),
+		RefusedConnections: b.hook.refusedConns.Load(),
+		RefusedPerToken:    b.hook.refusedQuota.Load(),
 	}
 }
 
@@ -247,11 +282,20 @@ type hook struct {
 	samples  atomic.Int64
 	rejected atomic.Int64
 	waits    atomic.Int64
+	// Connections refused: a token over MaxClientsPerToken, and any past
+	// MaxConnections.
+	refusedQuota, refusedConns atomic.Int64
 
 	// principals holds a *session per connected client: read on every
 	// publish by the clients' read loops, written at connect and
-	// disconnect (a sync.Map: no lock shared by the read loops).
+	// disconnect (a sync.Map: no lock shared by the read loops); changed
+	// only through addSession and dropSession, which keep perToken.
 	principals sync.Map
+	tokenMu    sync.Mutex
+	perToken   map[string]int // connected clients by token id
+	// closedSeen: clients found closed but still in principals by the
+	// last sweep (housekeep).
+	closedSeen map[*mqtt.Client]bool
 	// away holds an *awaySession per persistent session whose client is
 	// disconnected, by client id: mochi checks the ACL when it queues a
 	// message for such a session, and until session 12 the principal
@@ -414,16 +458,18 @@ func (h *hook) start() {
 			h.wg.Add(1)
 			go h.work(q)
 		}
-		if h.b.cfg.Auth != nil {
-			h.wg.Add(1)
-			go h.recheck()
-		}
+		h.wg.Add(1)
+		go h.housekeep()
 	})
 }
 
-// recheck disconnects, every Config.Recheck until the broker closes, the
-// clients whose token was revoked or has expired since they connected.
-func (h *hook) recheck() {
+// housekeep runs every Config.Recheck until the broker closes: it
+// disconnects the clients whose token was revoked or has expired since
+// they connected, and forgets clients that closed without mochi calling
+// OnDisconnect (it does not when the CONNACK or a resent message cannot be
+// written after authentication: each such client stayed in principals,
+// and counted against its token, for ever).
+func (h *hook) housekeep() {
 	defer h.wg.Done()
 	t := time.NewTicker(h.b.cfg.Recheck)
 	defer t.Stop()
@@ -433,23 +479,82 @@ func (h *hook) recheck() {
 			return
 		case <-t.C:
 		}
-		h.principals.Range(func(k, v any) bool {
-			p := v.(*session).p
-			if err := h.b.cfg.Auth.Current(p.TokenID); err != nil {
-				cl := k.(*mqtt.Client)
-				h.b.log.Info("mqtt client disconnected: its token was revoked or has expired", "client", cl.ID, "token", p.TokenID)
-				h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
-			}
-			return true
-		})
-		// An away session of such a token queues nothing more.
-		h.away.Range(func(k, v any) bool {
-			if h.b.cfg.Auth.Current(v.(*awaySession).p.TokenID) != nil {
-				h.away.CompareAndDelete(k, v)
-			}
-			return true
-		})
+		if h.b.cfg.Auth != nil {
+			h.recheck()
+		}
+		h.sweep()
 	}
+}
+
+// sweep drops the sessions of clients closed at two sweeps in a row (a
+// client closed at one may still be on its way to OnDisconnect, which
+// keeps a persistent session's principal; by the next it has been).
+func (h *hook) sweep() {
+	seen := map[*mqtt.Client]bool{}
+	h.principals.Range(func(k, _ any) bool {
+		cl := k.(*mqtt.Client)
+		if cl.Closed() {
+			if h.closedSeen[cl] {
+				h.b.log.Debug("mqtt client closed without a disconnect: forgotten", "client", cl.ID)
+				h.dropSession(cl)
+			} else {
+				seen[cl] = true
+			}
+		}
+		return true
+	})
+	h.closedSeen = seen
+}
+
+// addSession records a connected client's session, unless its token has
+// MaxClientsPerToken clients connected already.
+func (h *hook) addSession(cl *mqtt.Client, s *session) bool {
+	h.tokenMu.Lock()
+	defer h.tokenMu.Unlock()
+	if h.perToken[s.p.TokenID] >= h.b.cfg.MaxClientsPerToken {
+		return false
+	}
+	if h.perToken == nil {
+		h.perToken = map[string]int{}
+	}
+	h.perToken[s.p.TokenID]++
+	h.principals.Store(cl, s)
+	return true
+}
+
+// dropSession forgets a client's session (once).
+func (h *hook) dropSession(cl *mqtt.Client) {
+	v, ok := h.principals.LoadAndDelete(cl)
+	if !ok {
+		return
+	}
+	tok := v.(*session).p.TokenID
+	h.tokenMu.Lock()
+	if h.perToken[tok]--; h.perToken[tok] <= 0 {
+		delete(h.perToken, tok)
+	}
+	h.tokenMu.Unlock()
+}
+
+// recheck disconnects the clients whose token was revoked or has expired
+// since they connected.
+func (h *hook) recheck() {
+	h.principals.Range(func(k, v any) bool {
+		p := v.(*session).p
+		if err := h.b.cfg.Auth.Current(p.TokenID); err != nil {
+			cl := k.(*mqtt.Client)
+			h.b.log.Info("mqtt client disconnected: its token was revoked or has expired", "client", cl.ID, "token", p.TokenID)
+			h.b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+		}
+		return true
+	})
+	// An away session of such a token queues nothing more.
+	h.away.Range(func(k, v any) bool {
+		if h.b.cfg.Auth.Current(v.(*awaySession).p.TokenID) != nil {
+			h.away.CompareAndDelete(k, v)
+		}
+		return true
+	})
 }
 
 func (h *hook) ID() string { return "tsingma-telemetry" }
@@ -499,7 +604,11 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		// for the CONNACK already).
 		cl.ID = p.TokenID + "/" + cl.ID
 	}
-	h.principals.Store(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]})
+	if !h.addSession(cl, &session{p: p, queue: h.queues[(h.nextQueue.Add(1)-1)%workers]}) {
+		h.refusedQuota.Add(1)
+		h.b.log.Info("mqtt connect refused: the token has its most clients connected", "client", cl.ID, "token", p.TokenID, "max", h.b.cfg.MaxClientsPerToken)
+		return false
+	}
 	return true
 }
 
@@ -630,7 +739,7 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
 	if s, ok := h.principals.Load(cl); ok && !expire && !cl.IsTakenOver() {
 		h.away.Store(cl.ID, &awaySession{cl: cl, p: s.(*session).p})
 	}
-	h.principals.Delete(cl)
+	h.dropSession(cl)
 	h.subGen.Add(1)
 }
 
@@ -821,20 +930,45 @@ func (c *connClaimer) counted(n, size int64) {
 // claimListener gives each accepted connection a claimConn.
 // claimListener wraps accepted connections in a claimConn, each with a
 // deadline for its CONNECT (mochi replaces it by the keepalive's once
-// the client is connected).
+// the client is connected), and closes those past MaxConnections at once.
 type claimListener struct {
 	net.Listener
-	connectTimeout time.Duration
+	b *Broker
 }
 
 func (l claimListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !l.b.openConn() {
+			c.Close()
+			continue
+		}
+		c.SetDeadline(time.Now().Add(l.b.cfg.ConnectTimeout))
+		cc := newClaimConn(c)
+		cc.onClose = l.b.closeConn
+		return cc, nil
 	}
-	c.SetDeadline(time.Now().Add(l.connectTimeout))
-	return newClaimConn(c), nil
 }
+
+// openConn counts a new connection, or refuses it past MaxConnections
+// (logged at most every 10 s).
+func (b *Broker) openConn() bool {
+	if b.conns.Add(1) <= int64(b.cfg.MaxConnections) {
+		return true
+	}
+	b.conns.Add(-1)
+	b.hook.refusedConns.Add(1)
+	if now := time.Now().UnixNano(); now-b.connWarned.Load() > int64(10*time.Second) {
+		b.connWarned.Store(now)
+		b.log.Warn("mqtt connection refused: the broker has its most connections open", "max", b.cfg.MaxConnections)
+	}
+	return false
+}
+
+func (b *Broker) closeConn() { b.conns.Add(-1) }
 
 // stop ends the workers after they have drained their queues; called by
 // Close.

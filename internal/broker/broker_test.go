@@ -861,3 +861,135 @@ func TestSubscriptionsPerClientAreBounded(t *testing.T) {
 		t.Fatalf("got %q", topic)
 	}
 }
+
+// tokenAuth makes each user name a token of its own (an operator's).
+type tokenAuth struct{}
+
+func (tokenAuth) MQTT(user string, _ []byte) (auth.Principal, error) {
+	return auth.Principal{TokenID: "tok-" + user, Name: user, Role: auth.Operator, Tenant: telemetry.DefaultTenant}, nil
+}
+func (tokenAuth) Current(string) error { return nil }
+
+// connectAs sends an MQTT 3.1.1 CONNECT with a user name and returns the
+// connection and the CONNACK's return code (-1: closed without one).
+func connectAs(t *testing.T, addr, id, user string) (net.Conn, int) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	str := func(b []byte, s string) []byte { return append(append(b, byte(len(s)>>8), byte(len(s))), s...) }
+	body := str(nil, "MQTT")
+	body = append(body, 4, 0xC2, 0, 60) // level 4; user name, password, clean session; keepalive 60 s
+	body = str(str(str(body, id), user), "secret")
+	if _, err := conn.Write(append([]byte{0x10, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	var ack [4]byte
+	if _, err := io.ReadFull(conn, ack[:]); err != nil {
+		return conn, -1
+	}
+	return conn, int(ack[3])
+}
+
+// TestConnectionLimits: a token has at most MaxClientsPerToken clients,
+// the broker MaxClients, and at most MaxConnections connections are open
+// at all (connected or not yet); a freed place can be taken again.
+func TestConnectionLimits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, Auth: tokenAuth{}, MaxClients: 3, MaxClientsPerToken: 2, MaxConnections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	addr := ln.Addr().String()
+	a1, code := connectAs(t, addr, "a1", "a")
+	if code != 0 {
+		t.Fatalf("a1: %d", code)
+	}
+	if _, code := connectAs(t, addr, "a2", "a"); code != 0 {
+		t.Fatalf("a2: %d", code)
+	}
+	if _, code := connectAs(t, addr, "a3", "a"); code != 4 && code != 5 { // 3.1.1: bad user name or password, not authorized
+		t.Fatalf("a third client of one token: return code %d, want a refusal", code)
+	}
+	if _, code := connectAs(t, addr, "b1", "b"); code != 0 {
+		t.Fatalf("b1: %d", code)
+	}
+	if _, code := connectAs(t, addr, "b2", "b"); code != 3 { // server unavailable: MaxClients
+		t.Fatalf("a fourth client: return code %d, want 3", code)
+	}
+	// Three connected and one not yet: the next connection is closed at once.
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(100 * time.Millisecond)
+	if _, code := connectAs(t, addr, "b3", "b"); code != -1 {
+		t.Fatalf("a connection past MaxConnections: return code %d, want it closed", code)
+	}
+	st := b.Stats()
+	if st.RefusedPerToken != 1 || st.RefusedConnections < 1 {
+		t.Fatalf("stats %+v: want one refusal per token and one or more past the connections", st)
+	}
+	// a1 goes: token a may connect another client.
+	idle.Close()
+	a1.Write([]byte{0xE0, 0}) // DISCONNECT
+	a1.Close()
+	for deadline := time.Now().Add(5 * time.Second); b.Stats().Clients > 2 || b.Stats().Connections > 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("a1 not gone: %+v", b.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, code := connectAs(t, addr, "a4", "a"); code != 0 {
+		t.Fatalf("token a after a1 left: %d", code)
+	}
+}
+
+// TestClosedClientsAreSwept: a client mochi closed without OnDisconnect
+// (its CONNACK could not be written) is forgotten at the second sweep
+// that finds it closed, and no longer counts against its token.
+func TestClosedClientsAreSwept(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, Auth: tokenAuth{}, MaxClientsPerToken: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	cl := b.srv.NewClient(c1, "tcp", "ghost", false)
+	p := auth.Principal{TokenID: "tok-x"}
+	if !b.hook.addSession(cl, &session{p: p}) {
+		t.Fatal("first session refused")
+	}
+	if b.hook.addSession(b.srv.NewClient(nil, "tcp", "second", false), &session{p: p}) {
+		t.Fatal("a second session of a token limited to one")
+	}
+	b.hook.sweep() // open: kept
+	cl.Stop(nil)
+	b.hook.sweep() // closed once: kept (OnDisconnect may be on its way)
+	if _, ok := b.hook.principals.Load(cl); !ok {
+		t.Fatal("dropped at the first sweep that found it closed")
+	}
+	b.hook.sweep()
+	if _, ok := b.hook.principals.Load(cl); ok {
+		t.Fatal("a closed client is still there after two sweeps")
+	}
+	if !b.hook.addSession(b.srv.NewClient(nil, "tcp", "third", false), &session{p: p}) {
+		t.Fatal("the token's place was not freed")
+	}
+}

@@ -3,6 +3,7 @@ package broker
 import (
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -47,6 +48,21 @@ type claimConn struct {
 	moved       time.Time
 
 	claimed, claimedBytes int64 // since the counters were last reported
+
+	// onClose, if set, is called once when the connection is closed.
+	onClose   func()
+	closeOnce sync.Once
+}
+
+// Close closes the connection (and calls onClose, once).
+func (c *claimConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		if c.onClose != nil {
+			c.onClose()
+		}
+	})
+	return err
 }
 
 // claimer takes a whole packet (pkt, whose fixed header is hdr bytes long)

@@ -24,6 +24,11 @@ var wsUpgrader = websocket.Upgrader{
 // browser clients such as MQTT.js), on the HTTP server's port and TLS.
 // It returns when the client disconnects.
 func (b *Broker) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
+	if !b.openConn() {
+		http.Error(w, "the MQTT broker has its most connections open", http.StatusServiceUnavailable)
+		return
+	}
+	defer b.closeConn()
 	ws, err := wsUpgrader.Upgrade(w, r, nil) // answers the failure itself
 	if err != nil {
 		return

@@ -20,6 +20,8 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"bench", "ingest", "--duration", "0s"},
 		{"serve", "--retention", "-5h"},
 		{"serve", "--max-body", "0"},
+		{"serve", "--mqtt-max-clients", "0"},
+		{"serve", "--mqtt-max-clients-per-token", "-1"},
 		{"serve", "--max-future", "-1h"},
 		{"serve", "--max-pending", "0"},
 		{"serve", "--flush-interval", "0s"},

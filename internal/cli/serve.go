@@ -38,6 +38,8 @@ type serveFlags struct {
 	walSegment   int64
 	maxBody      int64
 	maxStreams   int
+	mqttClients  int
+	mqttPerToken int
 	anomaly      bool
 	driftPSI     float64
 	driftWin     time.Duration
@@ -68,6 +70,8 @@ func newServeFlags(name string) *serveFlags {
 	fs.Int64Var(&f.walSegment, "wal-segment-size", 64<<20, "telemetry WAL segment size, bytes; a busy store writes into segments zero-filled ahead of use")
 	fs.Int64Var(&f.maxBody, "max-body", 32<<20, "largest accepted HTTP request body, bytes")
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
+	fs.IntVar(&f.mqttClients, "mqtt-max-clients", 10_000, "MQTT clients connected at once (TCP and WebSocket); one more is refused as server unavailable")
+	fs.IntVar(&f.mqttPerToken, "mqtt-max-clients-per-token", 1_000, "MQTT clients connected at once with one token; one more is refused")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
 	fs.StringVar(&f.alertmanager, "alertmanager", "", "base URL of a Prometheus Alertmanager (e.g. http://127.0.0.1:9093) that open and cleared alerts are sent to, for its e-mail, chat and paging")
@@ -154,6 +158,8 @@ func (f *serveFlags) check() []error {
 	positive("wal-segment-size", f.walSegment > 0, f.walSegment)
 	positive("max-body", f.maxBody > 0, f.maxBody)
 	positive("max-streams", f.maxStreams > 0, f.maxStreams)
+	positive("mqtt-max-clients", f.mqttClients > 0, f.mqttClients)
+	positive("mqtt-max-clients-per-token", f.mqttPerToken > 0, f.mqttPerToken)
 	positive("drift-window", f.driftWin > 0, f.driftWin)
 	positive("drift-threshold", f.driftPSI > 0, f.driftPSI)
 	if f.retention < 0 {
@@ -192,23 +198,25 @@ func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
 
 func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 	return app.Config{
-		DataDir:       f.data,
-		HTTPAddr:      f.http,
-		MQTTAddr:      f.mqtt,
-		MaxFuture:     f.maxFuture,
-		Retention:     f.retention,
-		Downsample:    f.downsample,
-		NoAnomaly:     !f.anomaly,
-		NoAuth:        f.noAuth,
-		FlushInterval: f.flushEvery,
-		MaxPending:    f.maxPending,
-		WALSegment:    f.walSegment,
-		MaxBody:       f.maxBody,
-		MaxStreams:    f.maxStreams,
-		TLSCert:       f.tlsCert,
-		TLSKey:        f.tlsKey,
-		Alertmanager:  f.alertmanager,
-		Logger:        log,
+		DataDir:                f.data,
+		HTTPAddr:               f.http,
+		MQTTAddr:               f.mqtt,
+		MaxFuture:              f.maxFuture,
+		Retention:              f.retention,
+		Downsample:             f.downsample,
+		NoAnomaly:              !f.anomaly,
+		NoAuth:                 f.noAuth,
+		FlushInterval:          f.flushEvery,
+		MaxPending:             f.maxPending,
+		WALSegment:             f.walSegment,
+		MaxBody:                f.maxBody,
+		MaxStreams:             f.maxStreams,
+		MQTTMaxClients:         f.mqttClients,
+		MQTTMaxClientsPerToken: f.mqttPerToken,
+		TLSCert:                f.tlsCert,
+		TLSKey:                 f.tlsKey,
+		Alertmanager:           f.alertmanager,
+		Logger:                 log,
 
 		DriftThreshold: f.driftPSI,
 		DriftWindow:    f.driftWin,
