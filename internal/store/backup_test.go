@@ -3,6 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -79,5 +82,71 @@ func TestBackupWhileAppending(t *testing.T) {
 			t.Fatalf("writer %d: %d samples in the backup, %d acknowledged before it", w, len(pts), before[w])
 		}
 		checkSeq(t, pts, len(pts))
+	}
+}
+
+// flushingSink flushes the store while the backup's first file is
+// written: a backup holds no lock while it streams, so a slow reader
+// never holds flushes back.
+type flushingSink struct {
+	backup.Sink
+	s       *Store
+	flushed bool
+	err     error
+}
+
+func (f *flushingSink) File(name string, size int64, write func(io.Writer) error) error {
+	if !f.flushed {
+		f.flushed = true
+		done := make(chan error, 1)
+		go func() { done <- f.s.Flush(context.Background()) }()
+		select {
+		case f.err = <-done:
+		case <-time.After(10 * time.Second):
+			f.err = errors.New("a flush waited for the backup")
+		}
+	}
+	return f.Sink.File(name, size, write)
+}
+
+func TestBackupHoldsNoLockWhileItStreams(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	defer s.Close()
+	appendT(t, s, gen("g1", "rain", 0, 500))
+	if err := s.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	appendT(t, s, gen("g1", "rain", 500, 500))
+	var buf bytes.Buffer
+	fs := &flushingSink{Sink: backup.NewTar(&buf), s: s}
+	if err := s.Backup(t.Context(), fs, "telemetry"); err != nil {
+		t.Fatal(err)
+	}
+	if fs.err != nil {
+		t.Fatal(fs.err)
+	}
+	fs.Sink.(*backup.Tar).Close()
+	// The flush during the backup deleted the WAL segment the snapshot
+	// had linked: the backup still has it.
+	out := filepath.Join(t.TempDir(), "r")
+	if _, _, err := backup.Extract(&buf, out); err != nil {
+		t.Fatal(err)
+	}
+	r := openT(t, filepath.Join(out, "telemetry"))
+	defer r.Close()
+	checkSeq(t, collect(t, r, "g1", "rain"), 1000)
+	// No snapshot is left behind, and one a crash left goes at Open.
+	if m, _ := filepath.Glob(filepath.Join(dir, snapPrefix+"*")); len(m) != 0 {
+		t.Fatalf("snapshots left: %v", m)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "telemetry", snapPrefix+"1", "wal"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r2 := openT(t, filepath.Join(out, "telemetry"))
+	defer r2.Close()
+	if m, _ := filepath.Glob(filepath.Join(out, "telemetry", snapPrefix+"*")); len(m) != 0 {
+		t.Fatalf("a crash's snapshot survived Open: %v", m)
 	}
 }

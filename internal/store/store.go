@@ -278,6 +278,9 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	start := time.Now()
+	if err := removeSnapshots(cfg.Dir); err != nil {
+		return nil, err
+	}
 	if err := s.loadTombstones(); err != nil {
 		return nil, err
 	}
