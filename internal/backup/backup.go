@@ -102,13 +102,31 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // Bolt adds a bbolt database as of one read transaction (writers go on
-// meanwhile).
+// meanwhile). The transaction writes a copy to a temporary file and ends
+// before the copy is streamed: a read transaction held while a slow
+// reader takes the stream would hold back every write that grows the
+// database (bbolt remaps the file only when no reader holds it).
 func Bolt(s Sink, name string, db *bolt.DB) error {
-	return db.View(func(tx *bolt.Tx) error {
-		return s.File(name, tx.Size(), func(w io.Writer) error {
-			_, err := tx.WriteTo(w)
-			return err
-		})
+	tmp, err := os.CreateTemp("", "tsingma-backup-*.db")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := db.View(func(tx *bolt.Tx) error {
+		_, err := tx.WriteTo(tmp)
+		return err
+	}); err != nil {
+		return fmt.Errorf("copy %s: %w", name, err)
+	}
+	fi, err := tmp.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	return s.File(name, size, func(w io.Writer) error {
+		_, err := io.Copy(w, io.NewSectionReader(tmp, 0, size))
+		return err
 	})
 }
 
