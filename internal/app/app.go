@@ -60,6 +60,10 @@ type Config struct {
 	// clients, in all and of one token; 0: the broker's defaults (10,000
 	// and 1,000).
 	MQTTMaxClients, MQTTMaxClientsPerToken int
+	// CORS lists the origins (scheme://host[:port], or *) whose web
+	// applications may call the API from a browser; none: same origin
+	// only.
+	CORS []string
 	// TLSCert and TLSKey (PEM files, both or neither) make HTTP serve
 	// HTTPS and MQTT serve MQTT over TLS, on the same addresses; a renewed
 	// pair is picked up without a restart.
@@ -313,9 +317,13 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http compression: %w", err)
 	}
+	handler, err := newCORS(cfg.CORS, compress(a.API))
+	if err != nil {
+		return nil, err
+	}
 	a.srv = &http.Server{
 		TLSConfig:         tlsCfg,
-		Handler:           compress(a.API),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,

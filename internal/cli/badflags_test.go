@@ -21,6 +21,8 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--retention", "-5h"},
 		{"serve", "--max-body", "0"},
 		{"serve", "--mqtt-max-clients", "0"},
+		{"serve", "--cors-origins", "gis.example.hk"},
+		{"serve", "--cors-origins", "https://a.example/path"},
 		{"serve", "--mqtt-max-clients-per-token", "-1"},
 		{"serve", "--max-future", "-1h"},
 		{"serve", "--max-pending", "0"},

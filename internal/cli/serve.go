@@ -40,6 +40,8 @@ type serveFlags struct {
 	maxStreams   int
 	mqttClients  int
 	mqttPerToken int
+	cors         string
+	corsOrigins  []string // cors, parsed by check
 	anomaly      bool
 	driftPSI     float64
 	driftWin     time.Duration
@@ -72,6 +74,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
 	fs.IntVar(&f.mqttClients, "mqtt-max-clients", 10_000, "MQTT clients connected at once (TCP and WebSocket); one more is refused as server unavailable")
 	fs.IntVar(&f.mqttPerToken, "mqtt-max-clients-per-token", 1_000, "MQTT clients connected at once with one token; one more is refused")
+	fs.StringVar(&f.cors, "cors-origins", "", "origins whose web applications may call the API from a browser (CORS), comma-separated: scheme://host[:port] each, or *; default none (same origin only)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
 	fs.StringVar(&f.alertmanager, "alertmanager", "", "base URL of a Prometheus Alertmanager (e.g. http://127.0.0.1:9093) that open and cleared alerts are sent to, for its e-mail, chat and paging")
@@ -160,6 +163,10 @@ func (f *serveFlags) check() []error {
 	positive("max-streams", f.maxStreams > 0, f.maxStreams)
 	positive("mqtt-max-clients", f.mqttClients > 0, f.mqttClients)
 	positive("mqtt-max-clients-per-token", f.mqttPerToken > 0, f.mqttPerToken)
+	var err error
+	if f.corsOrigins, err = app.ParseCORS(f.cors); err != nil {
+		errs = append(errs, fmt.Errorf("--cors-origins: %w", err))
+	}
 	positive("drift-window", f.driftWin > 0, f.driftWin)
 	positive("drift-threshold", f.driftPSI > 0, f.driftPSI)
 	if f.retention < 0 {
@@ -213,6 +220,7 @@ func (f *serveFlags) appConfig(log *slog.Logger) app.Config {
 		MaxStreams:             f.maxStreams,
 		MQTTMaxClients:         f.mqttClients,
 		MQTTMaxClientsPerToken: f.mqttPerToken,
+		CORS:                   f.corsOrigins,
 		TLSCert:                f.tlsCert,
 		TLSKey:                 f.tlsKey,
 		Alertmanager:           f.alertmanager,
