@@ -1,0 +1,52 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tsingma/tsingma/internal/telemetry"
+)
+
+// FuzzReplayRecord: any WAL record payload is applied or refused as
+// corrupt, never a panic, after the records a store would have replayed
+// before it (a series, its samples, a deletion).
+func FuzzReplayRecord(f *testing.F) {
+	seriesRec := appendString(appendString(appendString(appendString([]byte{recSeries, 1}, "default"), "g1"), "rain"), "rain-gauge")
+	samples := []byte{recSamples, 1, 2, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}
+	del := appendString(appendString(appendString([]byte{recDelete}, "default"), "g1"), "")
+	f.Add(seriesRec)
+	f.Add(samples)
+	f.Add(del)
+	f.Add([]byte{recDelete, 200})
+	f.Add([]byte{9})
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		s := &Store{head: newHead(), deadRefs: map[uint64]bool{7: true}}
+		for _, p := range [][]byte{seriesRec, samples} {
+			if _, err := s.replayRecord(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.replayRecord(rec)
+		// The head is still usable.
+		s.head.resolve([]telemetry.Sample{{Tenant: "default", Twin: "g1", Channel: "rain"}}, make([]*series, 1))
+	})
+}
+
+// FuzzLoadTombstones: any tombstone file is read or refused as corrupt.
+func FuzzLoadTombstones(f *testing.F) {
+	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3}]`))
+	f.Add([]byte(`[{"tenant":"default","twin":"g1","before":-1}]`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, tombstoneFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := &Store{cfg: Config{Dir: dir}}
+		if err := s.loadTombstones(); err != nil {
+			return
+		}
+		s.tombstoned(telemetry.Key{Tenant: "default", Twin: "g1", Channel: "rain"}, 1)
+	})
+}
