@@ -131,6 +131,7 @@ const (
 	ByHand        = "manual"       // resolved through the API
 	ByRuleDeleted = "rule-deleted" // its rule was deleted
 	ByRuleChanged = "rule-changed" // its rule was disabled or re-scoped
+	ByTwinDeleted = "twin-deleted" // its twin was deleted
 )
 
 // Alert is one alert. Times named At are event times (sample times for

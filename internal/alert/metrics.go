@@ -14,7 +14,7 @@ func (e *Engine) WriteMetrics(w io.Writer) {
 	p("# HELP tsingma_alerts_raised_total Alerts raised (or re-raised while open), by kind of source.\n# TYPE tsingma_alerts_raised_total counter\n")
 	p("tsingma_alerts_raised_total{source=\"rule\"} %d\ntsingma_alerts_raised_total{source=\"model\"} %d\n", e.stats.raisedRule.Load(), e.stats.raisedModel.Load())
 	p("# HELP tsingma_alerts_cleared_total Alerts cleared, by cause.\n# TYPE tsingma_alerts_cleared_total counter\n")
-	for _, by := range []string{ByCondition, ByModel, ByHand, ByRuleDeleted, ByRuleChanged} {
+	for _, by := range []string{ByCondition, ByModel, ByHand, ByRuleDeleted, ByRuleChanged, ByTwinDeleted} {
 		var n uint64
 		if v, ok := e.stats.cleared.Load(by); ok {
 			n = v.(*atomic.Uint64).Load()

@@ -232,3 +232,35 @@ func (e *Engine) DeleteRule(_ context.Context, tenant, id string) error {
 	e.flush()
 	return nil
 }
+
+// TwinDeleted clears the open alerts of a deleted twin (ClearedBy
+// ByTwinDeleted: their conditions can no longer clear them, and a notifier
+// would resend them for ever) and forgets the rules' state for it, so that
+// a twin made again with the same id starts afresh. It returns how many
+// alerts it cleared.
+func (e *Engine) TwinDeleted(_ context.Context, tenant, twin string) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, ErrClosed
+	}
+	ts := e.tenants[tenant]
+	if ts == nil {
+		return 0, nil
+	}
+	for sk := range ts.states {
+		if sk.twin == twin {
+			delete(ts.states, sk)
+		}
+	}
+	n := 0
+	now := e.now()
+	for _, key := range slices.Sorted(maps.Keys(ts.open)) {
+		if a := ts.open[key]; a.Twin == twin {
+			e.clear(ts, a, ByTwinDeleted, now, nil)
+			n++
+		}
+	}
+	e.flush()
+	return n, nil
+}

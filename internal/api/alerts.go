@@ -23,6 +23,7 @@ type Alerts interface {
 	GetAlert(ctx context.Context, tenant, id string) (alert.Alert, error)
 	Ack(ctx context.Context, tenant, id string, a alert.Action) (alert.Alert, error)
 	Resolve(ctx context.Context, tenant, id string, a alert.Action) (alert.Alert, error)
+	TwinDeleted(ctx context.Context, tenant, twin string) (int, error)
 }
 
 // alertRoutes are the rules and alerts endpoints; none without an engine.

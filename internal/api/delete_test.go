@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,4 +102,47 @@ func jsonHas(body, key string, n float64) bool {
 	}
 	v, ok := m[key].(float64)
 	return ok && v == n
+}
+
+// Deleting a twin clears its open alerts (as twin-deleted): nothing else
+// would ever clear them, and a notifier would resend them for ever.
+func TestDeletingATwinClearsItsAlerts(t *testing.T) {
+	f := newFixture(t)
+	for _, id := range []string{"g1", "g2"} {
+		if code, _, body := f.do(t, "PUT", "/api/v1/twins/"+id, "application/json", gauge); code/100 != 2 {
+			t.Fatalf("put %s: %d %s", id, code, body)
+		}
+	}
+	if code, _, body := f.do(t, "POST", "/api/v1/rules", "application/json", `{"id":"wet","type":"rain-gauge","channel":"rainfall","op":">","value":5,"severity":"warning"}`); code != 201 {
+		t.Fatalf("rule: %d %s", code, body)
+	}
+	ts := f.now.Add(-time.Minute).UnixMilli()
+	body := fmt.Sprintf(`{"samples":[{"twin":"g1","channel":"rainfall","ts":%d,"value":9},{"twin":"g2","channel":"rainfall","ts":%d,"value":9}]}`, ts, ts)
+	if code, _, resp := f.do(t, "POST", "/api/v1/telemetry", "application/json", body); code != 200 {
+		t.Fatalf("post: %d %s", code, resp)
+	}
+	open := func(twin string) string {
+		t.Helper()
+		_, _, b := f.do(t, "GET", "/api/v1/alerts?state=open&twin="+twin, "", "")
+		return b
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(open("g1"), `"rule":"wet"`) || !strings.Contains(open("g2"), `"rule":"wet"`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alerts raised: %s %s", open("g1"), open("g2"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, _, b := f.do(t, "DELETE", "/api/v1/twins/g1", "", ""); code != http.StatusNoContent {
+		t.Fatalf("delete g1: %d %s", code, b)
+	}
+	if b := open("g1"); strings.Contains(b, `"rule":"wet"`) {
+		t.Fatalf("g1's alert still open after the twin was deleted: %s", b)
+	}
+	if b := open("g2"); !strings.Contains(b, `"rule":"wet"`) {
+		t.Fatalf("g2's alert was cleared with g1's: %s", b)
+	}
+	_, _, b := f.do(t, "GET", "/api/v1/alerts?twin=g1", "", "")
+	if !strings.Contains(b, `"clearedBy":"twin-deleted"`) {
+		t.Fatalf("g1's alert is not cleared as twin-deleted: %s", b)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -180,9 +181,15 @@ func (s *Server) deleteTwin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Its telemetry goes with it: a twin made again with the same id
-	// starts with none (and may send any timestamps again).
+	// starts with none (and may send any timestamps again); its open
+	// alerts are cleared (nothing else would ever clear them).
 	if _, err := s.purgeTelemetry(r, id, ""); err != nil {
 		return err
+	}
+	if s.cfg.Alerts != nil {
+		if _, err := s.cfg.Alerts.TwinDeleted(r.Context(), tenantOf(r), id); err != nil {
+			return fmt.Errorf("clear the alerts of deleted twin %s: %w", id, err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
