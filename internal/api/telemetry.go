@@ -63,8 +63,13 @@ func (s *Server) postTelemetry(w http.ResponseWriter, r *http.Request) error {
 		sc.items, err = sc.dec.DecodeJSON(sc.items, sc.body)
 	case "application/x-ndjson", "application/ndjson", "application/jsonl":
 		sc.items, err = sc.dec.DecodeNDJSON(sc.items, sc.body)
+	case "text/csv", "application/csv":
+		// twin= and channel= stand for columns the file lacks (a
+		// channel's own CSV export goes back in as it is).
+		q := r.URL.Query()
+		sc.items, err = sc.dec.DecodeCSV(sc.items, sc.body, q.Get("twin"), q.Get("channel"))
 	default:
-		return errorf("unsupported-media", "Content-Type must be application/json or application/x-ndjson, got %q", clip(ct))
+		return errorf("unsupported-media", "Content-Type must be application/json, application/x-ndjson or text/csv, got %q", clip(ct))
 	}
 	if err != nil {
 		return err
