@@ -126,7 +126,7 @@ func FuzzExtract(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		base := t.TempDir()
 		out := filepath.Join(base, "r")
-		Extract(bytes.NewReader(data), out)
+		extract(bytes.NewReader(data), out, false)
 		ents, _ := os.ReadDir(base)
 		for _, e := range ents {
 			if e.Name() != "r" {
