@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,8 +17,24 @@ import (
 	"github.com/tsingma/tsingma/internal/twin"
 )
 
-// TestOverloadIs429 fills the commit queue: the answer is 429 with
-// Retry-After, and nothing of the refused batch is stored.
+// fullQueue is a store whose commit queue is full (from the next batch
+// on, while full is set).
+type fullQueue struct {
+	*store.Store
+	full bool
+}
+
+func (f *fullQueue) AppendStatus(ctx context.Context, samples []telemetry.Sample, st []telemetry.Status) error {
+	if f.full {
+		return store.ErrBusy
+	}
+	return f.Store.AppendStatus(ctx, samples, st)
+}
+
+// TestOverloadIs429: with the commit queue full the answer is 429 with
+// Retry-After, and nothing of the refused batch is stored. (That a full
+// queue refuses, and an empty one takes even a batch larger than it, is
+// the store's TestMaxPending.)
 func TestOverloadIs429(t *testing.T) {
 	dir := t.TempDir()
 	reg, err := twin.Open(twin.Config{Path: filepath.Join(dir, "twins.db")})
@@ -25,13 +42,14 @@ func TestOverloadIs429(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb"), MaxPending: 2})
+	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "tsdb")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	b := bus.New()
-	in, _ := telemetry.NewIngester(telemetry.IngesterConfig{}, catalog{reg}, st, nil)
+	fq := &fullQueue{Store: st}
+	in, _ := telemetry.NewIngester(telemetry.IngesterConfig{}, catalog{reg}, fq, nil)
 	s, err := New(Config{Twins: reg, Ingester: in, Store: st, Queryable: st.Queryable, Bus: b,
 		Engine: promql.NewEngine(promql.EngineOpts{MaxSamples: 1000, Timeout: time.Minute})})
 	if err != nil {
@@ -52,6 +70,7 @@ func TestOverloadIs429(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("one sample: status %d", resp.StatusCode)
 	}
+	fq.full = true
 	body := `{"samples":[{"twin":"g1","channel":"rainfall","ts":2000,"value":1},{"twin":"g1","channel":"rainfall","ts":3000,"value":1},{"twin":"g1","channel":"rainfall","ts":4000,"value":1}]}`
 	resp, err = srv.Client().Post(srv.URL+"/api/v1/telemetry", "application/json", strings.NewReader(body))
 	if err != nil {

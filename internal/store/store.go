@@ -29,7 +29,7 @@ import (
 type Config struct {
 	Dir             string        // required
 	SegmentSize     int64         // WAL segment size; 64 MiB
-	MaxPending      int           // samples queued for commit before Append refuses; 1,000,000
+	MaxPending      int           // samples queued for commit before Append refuses (a larger batch is taken when none are); 1,000,000
 	FlushInterval   time.Duration // head → block at least this often; 2h
 	FlushWALBytes   int64         // or when this much WAL has accumulated; 256 MiB
 	Retention       time.Duration // blocks older than this are deleted; 0 keeps everything
@@ -414,7 +414,11 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 	if len(samples) == 0 {
 		return nil
 	}
-	if s.pendN.Load()+int64(len(samples)) > int64(s.cfg.MaxPending) {
+	// A batch larger than MaxPending is taken when nothing waits: refused
+	// every time, its sender would retry for ever (a 429 it can never
+	// get past). The queue then holds at most MaxPending plus the batches
+	// that found it empty at once, each bounded by its request's size.
+	if n := s.pendN.Load(); n > 0 && n+int64(len(samples)) > int64(s.cfg.MaxPending) {
 		return ErrBusy
 	}
 	// The per-batch buffers come from pools: the lookups' slice is back

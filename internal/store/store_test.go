@@ -320,3 +320,23 @@ func TestWALFailureStopsAppends(t *testing.T) {
 		t.Fatalf("Err after a restart: %v", err)
 	}
 }
+
+// TestMaxPending: a batch is refused (ErrBusy, nothing written) while the
+// samples waiting for their commit and it would pass MaxPending; one
+// larger than MaxPending is taken when none wait, or its sender would be
+// refused for ever.
+func TestMaxPending(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), MaxPending: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	appendT(t, s, gen("g1", "rain", 0, 50)) // larger than MaxPending, none waiting
+	s.pendN.Add(5)                          // five samples waiting
+	if _, err := s.Append(t.Context(), gen("g1", "rain", 50, 6)); err != ErrBusy {
+		t.Fatalf("a batch past MaxPending with samples waiting: %v, want ErrBusy", err)
+	}
+	appendT(t, s, gen("g1", "rain", 50, 5)) // within it
+	s.pendN.Add(-5)
+	checkSeq(t, collect(t, s, "g1", "rain"), 55)
+}
