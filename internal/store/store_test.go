@@ -332,6 +332,7 @@ func TestMaxPending(t *testing.T) {
 	}
 	defer s.Close()
 	appendT(t, s, gen("g1", "rain", 0, 50)) // larger than MaxPending, none waiting
+	s.visible()                             // applied: none waiting any more
 	s.pendN.Add(5)                          // five samples waiting
 	if _, err := s.Append(t.Context(), gen("g1", "rain", 50, 6)); err != ErrBusy {
 		t.Fatalf("a batch past MaxPending with samples waiting: %v, want ErrBusy", err)
