@@ -82,12 +82,19 @@ func TestDeleteTelemetry(t *testing.T) {
 	if n := count("g2"); n != 0 {
 		t.Fatalf("g2 made again has %d points of the deleted twin", n)
 	}
+	// A time range is not a deletion of part of it: refused, nothing gone.
+	post("g1", 1000)
+	code, hdr, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/rainfall?from=0&to=1", "", "")
+	wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
+	if n := count("g1"); n != 10 {
+		t.Fatalf("g1 has %d points after a refused ranged deletion, want 10", n)
+	}
 	// Nothing stored, an id that cannot be one, an empty channel.
 	code, _, body = f.do(t, "DELETE", "/api/v1/twins/nope/telemetry", "", "")
 	if code != http.StatusOK || !jsonHas(body, "deletedSeries", 0) {
 		t.Fatalf("delete nothing: %d %s", code, body)
 	}
-	code, hdr, body := f.do(t, "DELETE", "/api/v1/twins/"+"%20bad/telemetry", "", "")
+	code, hdr, body = f.do(t, "DELETE", "/api/v1/twins/"+"%20bad/telemetry", "", "")
 	wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
 	if code, _, _ := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/", "", ""); code/100 == 2 {
 		t.Fatalf("delete with an empty channel: %d", code)

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -572,6 +574,11 @@ func (s *Server) deleteChannelTelemetry(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) deleteTelemetry(w http.ResponseWriter, r *http.Request, ch string) error {
+	// Whole series only: a parameter such as from= or to= must not be
+	// read as asking for less than everything.
+	if q := r.URL.Query(); len(q) > 0 {
+		return errorf("bad-request", "%q: a deletion takes no parameters; it deletes every stored sample of the channel (or twin); deleting a time range is not supported", clip(slices.Sorted(maps.Keys(q))[0]))
+	}
 	id := r.PathValue("id")
 	if err := twin.ValidID(id); err != nil {
 		return errorf("bad-request", "twin id: %v", err)
