@@ -67,11 +67,20 @@ func startBroker(t *testing.T) (string, *fakeIngester) {
 // the test ends, and returns its address.
 func startBrokerWith(t *testing.T, in Ingester) string {
 	t.Helper()
+	_, addr := serveBroker(t, Config{Ingester: in})
+	return addr
+}
+
+// serveBroker starts a broker of cfg on a loopback port (cfg.Listener is
+// set here), closed when the test ends, and returns it and its address.
+func serveBroker(t *testing.T, cfg Config) (*Broker, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(Config{Listener: ln, Ingester: in})
+	cfg.Listener = ln
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +88,7 @@ func startBrokerWith(t *testing.T, in Ingester) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return ln.Addr().String()
+	return b, ln.Addr().String()
 }
 
 func connect3(t *testing.T, addr, id string) paho.Client {
@@ -630,19 +639,8 @@ func (operatorAuth) MQTT(string, []byte) (auth.Principal, error) {
 // topic, and an alias still cannot reach a topic the client may not use.
 func TestTopicAliasForAnOperator(t *testing.T) {
 	fi := &fakeIngester{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{Listener: ln, Ingester: fi, Auth: operatorAuth{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	c := connect5(t, ln.Addr().String(), "sensor")
+	_, addr := serveBroker(t, Config{Ingester: fi, Auth: operatorAuth{}})
+	c := connect5(t, addr, "sensor")
 	ctx := t.Context()
 	pub := func(topic string, alias uint16, ts int) byte {
 		t.Helper()
@@ -696,20 +694,8 @@ func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
 // client ids subscribed and gone), the rest are dropped and counted, and
 // the drops do not flood the log (mochi warns once per message).
 func TestOfflineSessionQueueIsBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var warns atomic.Int64
-	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, Logger: slog.New(countingHandler{slog.DiscardHandler, &warns})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	addr := ln.Addr().String()
+	b, addr := serveBroker(t, Config{Ingester: &fakeIngester{}, Logger: slog.New(countingHandler{slog.DiscardHandler, &warns})})
 	opts := func(id string) *paho.ClientOptions {
 		return paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false).SetCleanSession(false)
 	}
@@ -768,20 +754,9 @@ func TestOfflineSessionQueueIsBounded(t *testing.T) {
 // 64 KB queue for ever, without a token: enough of them exhaust memory or
 // file descriptors.
 func TestSilentConnectionsAreClosed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, ConnectTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	b, addr := serveBroker(t, Config{Ingester: &fakeIngester{}, ConnectTimeout: 300 * time.Millisecond})
 	for _, first := range [][]byte{nil, {0x10, 0x20, 0x00}} { // nothing; the start of a CONNECT
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -795,7 +770,7 @@ func TestSilentConnectionsAreClosed(t *testing.T) {
 		}
 	}
 	// A client that does connect keeps its connection past the timeout.
-	c := connect3(t, ln.Addr().String(), "patient")
+	c := connect3(t, addr, "patient")
 	time.Sleep(600 * time.Millisecond)
 	if !c.IsConnectionOpen() {
 		t.Fatal("a connected client was cut off at the connect timeout")
@@ -898,19 +873,7 @@ func connectAs(t *testing.T, addr, id, user string) (net.Conn, int) {
 // the broker MaxClients, and at most MaxConnections connections are open
 // at all (connected or not yet); a freed place can be taken again.
 func TestConnectionLimits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(Config{Listener: ln, Ingester: &fakeIngester{}, Auth: tokenAuth{}, MaxClients: 3, MaxClientsPerToken: 2, MaxConnections: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	addr := ln.Addr().String()
+	b, addr := serveBroker(t, Config{Ingester: &fakeIngester{}, Auth: tokenAuth{}, MaxClients: 3, MaxClientsPerToken: 2, MaxConnections: 4})
 	a1, code := connectAs(t, addr, "a1", "a")
 	if code != 0 {
 		t.Fatalf("a1: %d", code)
