@@ -25,6 +25,8 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"serve", "--cors-origins", "https://a.example/path"},
 		{"serve", "--mqtt-max-clients-per-token", "-1"},
 		{"serve", "--max-future", "-1h"},
+		{"serve", "--procs", "-1"},
+		{"bench", "ingest", "--procs", "-2", "--duration", "1ms"},
 		{"serve", "--max-pending", "0"},
 		{"serve", "--flush-interval", "0s"},
 		{"serve", "--drift-window", "-1h"},

@@ -35,7 +35,7 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	twins := fs.Int("twins", 1000, "twins (each with --channels series)")
 	chans := fs.Int("channels", 10, "channels per twin")
 	batch := fs.Int("batch", 1000, "samples per HTTP request")
-	httpClients := fs.Int("http-clients", 8, "concurrent HTTP clients")
+	httpClients := fs.Int("http-clients", 64, "concurrent HTTP clients, each with one request in flight (the same for every target)")
 	mqttClients := fs.Int("mqtt-clients", 64, "concurrent MQTT clients")
 	window := fs.Int("window", 8, "QoS 1 messages in flight per MQTT client")
 	series := fs.Int("series", 100_000, "series for the memory and restart phase")
@@ -43,6 +43,7 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	url := fs.String("url", "", "benchmark a running tsingma at this base URL (e.g. http://127.0.0.1:8080) instead of one started in process")
 	token := fs.String("token", "", "access token for --url (Bearer, and the MQTT password); also TSINGMA_TOKEN")
 	mqttAddr := fs.String("mqtt", "", "MQTT host:port of the --url server (empty: no MQTT phases)")
+	procs := fs.Int("procs", 0, "GOMAXPROCS of this process when the server runs in it, as tsingma serve --procs (0: the GOMAXPROCS variable if set, else the usable CPUs plus one)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -82,6 +83,14 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 		if *token == "" {
 			*token = os.Getenv("TSINGMA_TOKEN")
 		}
+	}
+	if *url == "" {
+		undo, err := setProcs(e, *procs)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "tsingma bench ingest: %v\n", err)
+			return 2
+		}
+		defer undo()
 	}
 	_, err := ingest.Run(ctx, ingest.Config{URL: *url, Token: *token, MQTT: *mqttAddr,
 		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients, Window: *window,

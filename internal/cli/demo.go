@@ -142,6 +142,11 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
+	undo, err := setProcs(e, f.procs)
+	if err != nil {
+		return fail(e, prog, err)
+	}
+	defer undo()
 	w, err := sf.world()
 	if err != nil {
 		return fail(e, prog, err)

@@ -40,6 +40,7 @@ type serveFlags struct {
 	maxStreams   int
 	mqttClients  int
 	mqttPerToken int
+	procs        int
 	cors         string
 	corsOrigins  []string // cors, parsed by check
 	anomaly      bool
@@ -74,6 +75,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
 	fs.IntVar(&f.mqttClients, "mqtt-max-clients", 10_000, "MQTT clients connected at once (TCP and WebSocket); one more is refused as server unavailable")
 	fs.IntVar(&f.mqttPerToken, "mqtt-max-clients-per-token", 1_000, "MQTT clients connected at once with one token; one more is refused")
+	fs.IntVar(&f.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: the GOMAXPROCS environment variable if set, else the usable CPUs plus one, since the WAL's fdatasync holds a thread")
 	fs.StringVar(&f.cors, "cors-origins", "", "origins whose web applications may call the API from a browser (CORS), comma-separated: scheme://host[:port] each, or *; default none (same origin only)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
@@ -163,6 +165,9 @@ func (f *serveFlags) check() []error {
 	positive("max-streams", f.maxStreams > 0, f.maxStreams)
 	positive("mqtt-max-clients", f.mqttClients > 0, f.mqttClients)
 	positive("mqtt-max-clients-per-token", f.mqttPerToken > 0, f.mqttPerToken)
+	if f.procs < 0 {
+		errs = append(errs, fmt.Errorf("--procs must be 0 (automatic) or positive, got %d", f.procs))
+	}
 	var err error
 	if f.corsOrigins, err = app.ParseCORS(f.cors); err != nil {
 		errs = append(errs, fmt.Errorf("--cors-origins: %w", err))
@@ -240,6 +245,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
+	undo, err := setProcs(e, f.procs)
+	if err != nil {
+		return fail(e, "tsingma serve", err)
+	}
+	defer undo()
 	con, err := console.New(console.Config{})
 	if err != nil {
 		return fail(e, "tsingma serve", err)
