@@ -566,3 +566,64 @@ func TestMaxGapRestartsHolds(t *testing.T) {
 		t.Fatalf("clearing with maxGap 15m: %v, want the clear 30 min after the silence", got)
 	}
 }
+
+// TestApply: a batch of raises and clears does what the calls one by one
+// would, in order, with each op's own error, and what it changed is
+// persisted and published.
+func TestApply(t *testing.T) {
+	h := newHarness(t, Config{Admit: func(_ context.Context, s Signal) error {
+		if s.ModelVersion == "shadow" {
+			return errors.New("not the champion")
+		}
+		return nil
+	}})
+	for _, id := range []string{"p1", "p2", "p3"} {
+		h.cat.add(id, "piezometer")
+	}
+	ctx := t.Context()
+	sig := func(tw, version string) Signal {
+		return Signal{Source: "model:anomaly", ModelVersion: version, Twin: tw, Channel: "porePressure", Severity: Warning, Reason: "r"}
+	}
+	bad := sig("p2", "1")
+	bad.Source = "anomaly" // not model:<name>
+	errs := h.e.Apply(ctx, []SignalOp{
+		{Signal: sig("p1", "1")},
+		{Signal: bad},
+		{Signal: sig("p2", "shadow")},
+		{Signal: sig("p3", "1"), Clear: true}, // nothing open yet: no change
+		{Signal: sig("p3", "1")},
+		{Signal: sig("p1", "1"), Clear: true},
+	})
+	if len(errs) != 6 {
+		t.Fatalf("got %d errors, want one an op", len(errs))
+	}
+	for i, want := range []error{nil, ErrInvalid, ErrRefused, nil, nil, nil} {
+		if (want == nil) != (errs[i] == nil) || (want != nil && !errors.Is(errs[i], want)) {
+			t.Errorf("op %d: got %v, want %v", i, errs[i], want)
+		}
+	}
+	var got []string
+	for _, c := range h.take() {
+		got = append(got, c.Action+" "+c.Alert.Twin)
+	}
+	if diff := cmp.Diff([]string{"raised p1", "raised p3", "cleared p1"}, got); diff != "" {
+		t.Errorf("published changes (-want +got):\n%s", diff)
+	}
+	h.reopen()
+	p, err := h.e.ListAlerts(ctx, "default", Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]State{}
+	for _, a := range p.Items {
+		state[a.Twin] = a.State
+	}
+	if diff := cmp.Diff(map[string]State{"p1": Cleared, "p3": Raised}, state); diff != "" {
+		t.Errorf("alerts after a reopen (-want +got):\n%s", diff)
+	}
+	h.e.Close()
+	if errs := h.e.Apply(ctx, []SignalOp{{Signal: sig("p1", "1")}}); !errors.Is(errs[0], ErrClosed) {
+		t.Errorf("closed engine: got %v, want ErrClosed", errs[0])
+	}
+	h.open() // for the harness's own Close
+}

@@ -55,8 +55,9 @@ type Store interface {
 
 // Alerter raises and clears model alerts (the alerts engine).
 type Alerter interface {
-	Raise(ctx context.Context, s alert.Signal) (alert.Alert, error)
-	Clear(ctx context.Context, s alert.Signal) (alert.Alert, bool, error)
+	// Apply raises or clears the signals in order, persisted together,
+	// and returns each one's error (alert.Engine.Apply).
+	Apply(ctx context.Context, ops []alert.SignalOp) []error
 }
 
 // Settings are the per-type or per-twin knobs.
@@ -557,8 +558,11 @@ func (s *Service) work(sh *shard) {
 	defer s.wgWork.Done()
 	p := pace.New(scoreShare)
 	var out []telemetry.Sample
-	// flush stores and publishes the scores made so far.
+	var al alertBatch
+	// flush raises and clears the alerts decided so far, then stores and
+	// publishes the scores made so far.
 	flush := func() {
+		s.applyAlerts(&al)
 		if len(out) == 0 {
 			return
 		}
@@ -583,6 +587,9 @@ func (s *Service) work(sh *shard) {
 				return
 			}
 			if w.forget != nil {
+				// The alerts decided before the deletion go first, as
+				// the samples they were decided on did.
+				s.applyAlerts(&al)
 				out = s.forget(sh, *w.forget, out)
 				flush()
 				continue
@@ -603,7 +610,7 @@ func (s *Service) work(sh *shard) {
 				if st == nil {
 					continue
 				}
-				if sc, ok := s.score(st, smp); ok {
+				if sc, ok := s.score(st, smp, &al); ok {
 					// Stored to 1e-4: finer than any threshold, and a
 					// quantised series compresses to about a byte a
 					// sample instead of seven.
@@ -615,7 +622,7 @@ func (s *Service) work(sh *shard) {
 			// wait for its fsync instead of one a batch (at half the MQTT
 			// peak a batch is a message, and the scorer waited for a
 			// commit after each).
-			if len(sh.in) == 0 || len(out) >= flushScores {
+			if len(sh.in) == 0 || len(out) >= flushScores || len(al.ops) >= flushAlerts {
 				flush()
 			}
 		case req := <-sh.ckpt:
@@ -671,7 +678,7 @@ func (c *twinCursor) find(sh *shard, smp telemetry.Sample) *seriesState {
 }
 
 // score updates the series' detector and decides about alerts.
-func (s *Service) score(st *seriesState, smp telemetry.Sample) (float64, bool) {
+func (s *Service) score(st *seriesState, smp telemetry.Sample, al *alertBatch) (float64, bool) {
 	if smp.TS <= st.lastTS {
 		return 0, false
 	}
@@ -723,7 +730,7 @@ func (s *Service) score(st *seriesState, smp telemetry.Sample) (float64, bool) {
 				ev = append(ev, alert.Evidence{Twin: smp.Twin, Channel: smp.Channel, TS: e.ts, Value: e.v})
 			}
 		}
-		_, err := s.cfg.Alerts.Raise(s.ctx, alert.Signal{
+		al.add(st, false, alert.Signal{
 			Tenant: smp.Tenant, Source: "model:" + ModelName, ModelVersion: ModelVersion,
 			Twin: smp.Twin, Type: smp.Type, Channel: smp.Channel, Severity: alert.Warning, Value: &v,
 			Reason: fmt.Sprintf("anomaly score %.2f (threshold %.3f): %g is unusual for this channel; recent band %.3g to %.3g",
@@ -732,20 +739,65 @@ func (s *Service) score(st *seriesState, smp telemetry.Sample) (float64, bool) {
 			Details:  map[string]any{"score": sc, "threshold": eff.threshold, "expected_band": []float64{lo, hi}, "detector": ModelName, "version": ModelVersion},
 			At:       time.UnixMilli(smp.TS),
 		})
-		if err != nil {
-			s.log.Warn("raise anomaly alert", "twin", smp.Twin, "channel", smp.Channel, "err", err)
-		} else {
-			st.alerting = true
-			s.alerts.Add(1)
-		}
-	case st.alerting && smp.TS-st.onsetTS > s.cfg.ClearAfter.Milliseconds():
-		_, _, err := s.cfg.Alerts.Clear(s.ctx, alert.Signal{Tenant: smp.Tenant, Source: "model:" + ModelName, ModelVersion: ModelVersion,
+	case st.alerting && smp.TS-st.onsetTS > s.cfg.ClearAfter.Milliseconds() && !al.clearing(st):
+		al.add(st, true, alert.Signal{Tenant: smp.Tenant, Source: "model:" + ModelName, ModelVersion: ModelVersion,
 			Twin: smp.Twin, Type: smp.Type, Channel: smp.Channel, Reason: "no anomaly for " + s.cfg.ClearAfter.String(), At: time.UnixMilli(smp.TS)})
-		if err == nil {
-			st.alerting = false
-		}
 	}
 	return sc, true
+}
+
+// alertBatch is the alerts a worker decided since its last flush: raised
+// and cleared together (Alerter.Apply), one commit instead of one each.
+type alertBatch struct {
+	ops []alert.SignalOp
+	sts []*seriesState // the series of each op
+}
+
+// flushAlerts bounds the alert changes a worker holds before it applies
+// them.
+const flushAlerts = 256
+
+func (b *alertBatch) add(st *seriesState, clear bool, sig alert.Signal) {
+	b.ops = append(b.ops, alert.SignalOp{Signal: sig, Clear: clear})
+	b.sts = append(b.sts, st)
+}
+
+// clearing reports whether a clear of st waits in the batch (a series'
+// state says alerting until its clear is applied).
+func (b *alertBatch) clearing(st *seriesState) bool {
+	for i := len(b.sts) - 1; i >= 0; i-- {
+		if b.sts[i] == st {
+			return b.ops[i].Clear
+		}
+	}
+	return false
+}
+
+// applyAlerts raises and clears the batch's alerts and records in each
+// series whether its alert is open. A raise that failed leaves the series
+// not alerting, so its next onset tries again; a clear that failed leaves
+// it alerting.
+func (s *Service) applyAlerts(b *alertBatch) {
+	if len(b.ops) == 0 {
+		return
+	}
+	errs := s.cfg.Alerts.Apply(s.ctx, b.ops)
+	for i, err := range errs {
+		op := b.ops[i]
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Warn("anomaly alert", "twin", op.Signal.Twin, "channel", op.Signal.Channel, "clear", op.Clear, "err", err)
+			}
+			continue
+		}
+		b.sts[i].alerting = !op.Clear
+		if !op.Clear {
+			s.alerts.Add(1)
+		}
+	}
+	clear(b.ops)
+	clear(b.sts)
+	b.ops, b.sts = b.ops[:0], b.sts[:0]
 }
 
 func (s *Service) checkpointLoop() {

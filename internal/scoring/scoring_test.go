@@ -30,15 +30,15 @@ type fakeAlerts struct {
 	raised []alert.Signal
 }
 
-func (f *fakeAlerts) Raise(_ context.Context, s alert.Signal) (alert.Alert, error) {
+func (f *fakeAlerts) Apply(_ context.Context, ops []alert.SignalOp) []error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.raised = append(f.raised, s)
-	return alert.Alert{}, nil
-}
-
-func (f *fakeAlerts) Clear(context.Context, alert.Signal) (alert.Alert, bool, error) {
-	return alert.Alert{}, true, nil
+	for _, op := range ops {
+		if !op.Clear {
+			f.raised = append(f.raised, op.Signal)
+		}
+	}
+	return make([]error, len(ops))
 }
 
 func (f *fakeAlerts) count() int {
