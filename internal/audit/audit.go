@@ -319,6 +319,51 @@ func (l *Log) Append(ctx context.Context, ev Event) (Entry, error) {
 	}
 }
 
+// AppendAll stores evs in order, as Append does each, and returns once they
+// are on disk: the group commit takes them together, so a batch costs
+// about one fsync instead of one an event. stored counts the events
+// acknowledged; err is the first failure (the events of a failed commit
+// are not acknowledged, those of other commits may be).
+func (l *Log) AppendAll(ctx context.Context, evs []Event) (stored int, err error) {
+	for _, ev := range evs {
+		if len(ev.Data) > 0 && !json.Valid(ev.Data) {
+			return 0, errors.New("audit: event data is not JSON")
+		}
+	}
+	reqs := make([]*appendReq, 0, len(evs))
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return 0, ErrClosed
+	}
+	for _, ev := range evs {
+		r := &appendReq{ev: ev, done: make(chan appendRes, 1)}
+		select {
+		case l.reqs <- r:
+			reqs = append(reqs, r)
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+	}
+	l.closeMu.RUnlock()
+	for _, r := range reqs {
+		select {
+		case res := <-r.done:
+			if res.err == nil {
+				stored++
+			} else if err == nil {
+				err = res.err
+			}
+		case <-ctx.Done():
+			return stored, ctx.Err()
+		}
+	}
+	return stored, err
+}
+
 // writer is the group commit: it takes every waiting append, writes them,
 // fsyncs once, then acknowledges them all.
 func (l *Log) writer() {
