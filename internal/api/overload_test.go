@@ -31,6 +31,13 @@ func (f *fullQueue) AppendStatus(ctx context.Context, samples []telemetry.Sample
 	return f.Store.AppendStatus(ctx, samples, st)
 }
 
+func (f *fullQueue) AppendAsync(samples []telemetry.Sample, st []telemetry.Status) (func(context.Context) error, error) {
+	if f.full {
+		return nil, store.ErrBusy
+	}
+	return f.Store.AppendAsync(samples, st)
+}
+
 // TestOverloadIs429: with the commit queue full the answer is 429 with
 // Retry-After, and nothing of the refused batch is stored. (That a full
 // queue refuses, and an empty one takes even a batch larger than it, is

@@ -37,6 +37,13 @@ type Ingester interface {
 	Ingest(ctx context.Context, items []telemetry.Item) (telemetry.Result, error)
 }
 
+// asyncIngester is an Ingester that can store a batch without waiting for
+// it to be durable (telemetry.Ingester): the workers then decode and store
+// the next batch while one commits.
+type asyncIngester interface {
+	IngestAsync(ctx context.Context, items []telemetry.Item) (*telemetry.Pending, error)
+}
+
 // Authenticator turns an MQTT CONNECT's credentials into a principal
 // (auth.Store implements it).
 type Authenticator interface {
@@ -979,31 +986,70 @@ func (h *hook) stop() {
 	h.wg.Wait()
 }
 
+// work stores a queue's messages in two stages, so that decoding and
+// validating the messages queued since the last batch overlaps that
+// batch's commit: this goroutine takes a batch, decodes it and hands its
+// samples to the store (Ingester.IngestAsync), and passes it on; a second
+// one waits for each batch to be durable, in order, and acknowledges it.
+// Waiting for the commit before taking the next batch, as until session
+// 14, kept a message queued for a whole commit cycle before it was even
+// read.
 func (h *hook) work(q *msgQueue) {
 	defer h.wg.Done()
-	var batch []inbound
-	ws := &worker{dec: telemetry.NewDecoder(h.now)}
+	dec := telemetry.NewDecoder(h.now)
+	stored := make(chan *flight, maxInFlight)
+	free := make(chan *flight, maxInFlight+1)
+	for range maxInFlight + 1 {
+		free <- &flight{}
+	}
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		ws := &worker{}
+		for f := range stored {
+			h.acknowledge(ws, f)
+			free <- f
+		}
+	}()
+	defer func() {
+		close(stored)
+		<-acked
+	}()
 	for {
+		f := <-free
 		var ok bool
-		if batch, ok = q.take(batch); !ok {
+		if f.batch, ok = q.take(f.batch); !ok {
 			return
 		}
-		h.process(ws, batch)
-		clear(batch)
+		h.store(dec, f)
+		stored <- f
 	}
 }
 
-// worker is what a queue's worker keeps between batches.
-type worker struct {
-	dec   *telemetry.Decoder
+// maxInFlight bounds the batches a queue's worker has stored but not yet
+// acknowledged.
+const maxInFlight = 4
+
+// flight is one batch on its way through a worker's two stages.
+type flight struct {
+	batch []inbound
 	items []telemetry.Item
-	w     ackWriter
-	// Per message of a batch: where its items start, its decoding error,
-	// its rejected samples, whether it is forwarded.
+	// Per message: where its items start (and, at len(batch), where they
+	// end), and its decoding error.
 	start []int
 	errs  []error
-	rej   [][]telemetry.Rejection
-	ok    []bool
+	pend  *telemetry.Pending // to wait for; nil: res and err are final
+	res   telemetry.Result
+	err   error // the store refused: no PUBACKs
+}
+
+// worker is what a queue's acknowledging stage keeps between batches.
+type worker struct {
+	w ackWriter
+	// Per message of a batch: its rejected samples, whether it is
+	// forwarded.
+	rej [][]telemetry.Rejection
+	ok  []bool
 	// Whether a topic has subscribers, as of subscription generation gen.
 	subs map[string]bool
 	gen  uint64
@@ -1052,46 +1098,65 @@ func (w *ackWriter) flush(log *slog.Logger) {
 	w.order = w.order[:0]
 }
 
-// process decodes a batch of messages (of any of the queue's clients),
-// stores them with one Ingest call and acknowledges them.
-func (h *hook) process(ws *worker, batch []inbound) {
-	dec, items, w := ws.dec, ws.items[:0], &ws.w
-	start := resize(ws.start, len(batch)+1)
-	errs := resize(ws.errs, len(batch))
-	rej := resize(ws.rej, len(batch))
-	ok := resize(ws.ok, len(batch))
-	defer func() {
-		clear(errs)
-		clear(rej)
-		ws.items, ws.start, ws.errs, ws.rej, ws.ok = items[:0], start, errs, rej, ok
-	}()
-	for i, m := range batch {
-		start[i] = len(items)
+// store decodes a batch of messages (of any of the queue's clients) and
+// hands their samples to the store with one IngestAsync call.
+func (h *hook) store(dec *telemetry.Decoder, f *flight) {
+	items := f.items[:0]
+	f.start = resize(f.start, len(f.batch)+1)
+	f.errs = resize(f.errs, len(f.batch))
+	f.pend, f.res, f.err = nil, telemetry.Result{}, nil
+	for i, m := range f.batch {
+		f.start[i] = len(items)
 		var err error
 		if items, err = decodeMessage(dec, items, m.twin, m.payload); err != nil {
-			items, errs[i] = items[:start[i]], err
+			items, f.errs[i] = items[:f.start[i]], err
 			continue
 		}
-		for j := start[i]; j < len(items); j++ {
+		for j := f.start[i]; j < len(items); j++ {
 			items[j].Index = j
 			items[j].Sample.Tenant = m.tenant
 			items[j].Route = m.route
 		}
 	}
-	start[len(batch)] = len(items)
-	var res telemetry.Result
-	var err error
+	f.start[len(f.batch)] = len(items)
+	f.items = items
+	async, _ := h.b.cfg.Ingester.(asyncIngester)
 	for len(items) > 0 {
-		res, err = h.b.cfg.Ingester.Ingest(h.b.ctx, items)
-		if !errors.Is(err, store.ErrBusy) {
+		if async != nil {
+			f.pend, f.err = async.IngestAsync(h.b.ctx, items)
+		} else {
+			f.res, f.err = h.b.cfg.Ingester.Ingest(h.b.ctx, items)
+		}
+		if !errors.Is(f.err, store.ErrBusy) {
 			break
 		}
 		h.waits.Add(1) // the PUBACKs wait until the store has room
 		select {
 		case <-h.b.ctx.Done():
+			f.err = h.b.ctx.Err()
 			return
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// acknowledge waits until a stored batch is durable, then acknowledges its
+// messages, reports their rejections and forwards them to subscribers.
+func (h *hook) acknowledge(ws *worker, f *flight) {
+	batch, start, errs, w := f.batch, f.start, f.errs, &ws.w
+	rej := resize(ws.rej, len(batch))
+	ok := resize(ws.ok, len(batch))
+	defer func() {
+		clear(errs)
+		clear(rej)
+		clear(f.items)
+		clear(batch)
+		ws.rej, ws.ok = rej, ok
+		f.items, f.pend = f.items[:0], nil
+	}()
+	res, err := f.res, f.err
+	if err == nil && f.pend != nil {
+		res, err = f.pend.Wait(h.b.ctx)
 	}
 	if err != nil {
 		// Not durable: no PUBACK, so the client resends after reconnecting.

@@ -405,21 +405,35 @@ func (s *Store) Append(ctx context.Context, samples []telemetry.Sample) ([]Statu
 
 // AppendStatus is Append writing the statuses into st (len(st) >= len(samples)).
 func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st []Status) error {
+	wait, err := s.AppendAsync(samples, st)
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// AppendAsync is AppendStatus in two steps: it reserves the samples' place
+// in the WAL's order and fills st (an error means nothing was stored), and
+// the returned wait blocks until they are durable. A caller that has more
+// to store need not wait between batches (the MQTT workers hand a batch on
+// and take the next while it commits); nothing is durable, or acknowledged,
+// before wait returns nil.
+func (s *Store) AppendAsync(samples []telemetry.Sample, st []Status) (wait func(context.Context) error, err error) {
 	if s.closed.Load() {
 		if err := s.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if len(samples) == 0 {
-		return nil
+		return noWait, nil
 	}
 	// A batch larger than MaxPending is taken when nothing waits: refused
 	// every time, its sender would retry for ever (a 429 it can never
 	// get past). The queue then holds at most MaxPending plus the batches
 	// that found it empty at once, each bounded by its request's size.
 	if n := s.pendN.Load(); n > 0 && n+int64(len(samples)) > int64(s.cfg.MaxPending) {
-		return ErrBusy
+		return nil, ErrBusy
 	}
 	// The per-batch buffers come from pools: the lookups' slice is back
 	// when the reservation is done, the WAL record and the apply list
@@ -489,23 +503,33 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 		payloads = append(payloads, sampRec)
 	}
 	if len(payloads) == 0 {
-		s.seqMu.Unlock()
-		req.release()
 		// Only duplicates: they are durable already, if their original is.
 		// Wait for anything queued before us so the original is on disk.
-		return s.barrier(ctx)
+		req.release()
+		req = &commitReq{done: make(chan error, 1)}
+		s.enqueue(req, nil)
+		s.seqMu.Unlock()
+		return waitDone(req.done), nil
 	}
 	s.enqueue(req, payloads)
 	s.seqMu.Unlock()
+	return waitDone(req.done), nil
+}
 
-	select {
-	case err := <-req.done:
-		return err
-	case <-ctx.Done():
-		// The batch may still become durable; it is not acknowledged.
-		return ctx.Err()
+// waitDone waits for a commit's outcome; if ctx ends first the batch may
+// still become durable, but it is not acknowledged.
+func waitDone(done chan error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
+
+func noWait(context.Context) error { return nil }
 
 func (s *Store) enqueue(req *commitReq, payloads [][]byte) {
 	// Each payload becomes one WAL record, written in order before req's

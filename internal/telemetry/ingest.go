@@ -73,6 +73,13 @@ type Appender interface {
 	AppendStatus(ctx context.Context, samples []Sample, st []Status) error
 }
 
+// AsyncAppender is an Appender that can store in two steps (the store's
+// AppendAsync): reserve the samples' place and say what it does with each,
+// then wait for them to be durable.
+type AsyncAppender interface {
+	AppendAsync(samples []Sample, st []Status) (wait func(context.Context) error, err error)
+}
+
 // Publisher receives samples once they are durable. It must not block. It
 // takes the slice: the caller does not touch it afterwards.
 type Publisher interface {
@@ -146,26 +153,43 @@ type scratch struct {
 // Ingest validates and stores items. A non-nil error means nothing was
 // stored (for example the store's queue is full: retry later).
 func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
-	var res Result
+	p, err := in.IngestAsync(ctx, items)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is a batch that IngestAsync validated and handed to the store;
+// Wait gives its Result once it is durable.
+type Pending struct {
+	in    *Ingester
+	sc    *scratch
+	items []Item
+	res   Result
+	wait  func(context.Context) error // nil: nothing was stored
+}
+
+// IngestAsync validates items and hands the valid samples to the store,
+// without waiting for them to be durable: a caller with more to store can
+// go on (the MQTT workers validate the next messages while these commit).
+// items must stay untouched until Wait returns. A non-nil error means
+// nothing was stored. With an Appender that is not an AsyncAppender it
+// waits here.
+func (in *Ingester) IngestAsync(ctx context.Context, items []Item) (*Pending, error) {
+	p := &Pending{in: in, items: items}
+	res := &p.res
 	sc, _ := in.pool.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
 	}
-	defer in.pool.Put(sc)
+	p.sc = sc
 	if sc.samples == nil { // the last batch's samples went to the publisher
 		sc.samples = make([]Sample, 0, len(items))
 	}
 	sc.samples, sc.idx = sc.samples[:0], sc.idx[:0]
 	limit := in.cfg.Now().Add(in.cfg.MaxFuture).UnixMilli()
-	reject := func(it *Item, r Reason, detail string) {
-		res.Rejected++
-		in.countReject(r)
-		if len(res.Errors) < MaxErrors {
-			res.Errors = append(res.Errors, Rejection{Index: it.Index, Twin: it.Sample.Twin, Channel: it.Sample.Channel, Reason: r, Detail: detail})
-		} else {
-			res.Truncated = true
-		}
-	}
+	reject := func(it *Item, r Reason, detail string) { in.reject(res, it, r, detail) }
 	tc, byTwin := in.catalog.(TwinCatalog)
 	// The generation is read before any lookup, so that a table kept in
 	// a Route is never older than the generation kept with it (a change
@@ -228,7 +252,8 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 			reject(it, ReasonUnknownChannel, "the twin's type has no such channel")
 			continue
 		case err != nil:
-			return Result{}, fmt.Errorf("look up channel %s/%s: %w", s.Twin, s.Channel, err)
+			in.pool.Put(sc)
+			return nil, fmt.Errorf("look up channel %s/%s: %w", s.Twin, s.Channel, err)
 		}
 		if it.Unit != "" && it.Unit != ci.Unit {
 			// The sample's own unit: converted to the channel's, or refused.
@@ -262,9 +287,36 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 			sc.st = make([]Status, len(sc.samples))
 		}
 		st := sc.st[:len(sc.samples)]
-		if err := in.store.AppendStatus(ctx, sc.samples, st); err != nil {
+		var err error
+		if aa, ok := in.store.(AsyncAppender); ok {
+			p.wait, err = aa.AppendAsync(sc.samples, st)
+		} else {
+			err = in.store.AppendStatus(ctx, sc.samples, st)
+			p.wait = func(context.Context) error { return nil }
+		}
+		if err != nil {
+			in.pool.Put(sc)
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Wait waits until the batch is durable and returns its Result; the
+// samples stored are then published. An error means that none of them
+// may be acknowledged (they may still become durable).
+func (p *Pending) Wait(ctx context.Context) (Result, error) {
+	in, sc, res := p.in, p.sc, &p.res
+	if sc == nil {
+		return Result{}, errors.New("telemetry: Pending waited for twice")
+	}
+	p.sc = nil
+	defer in.pool.Put(sc)
+	if p.wait != nil {
+		if err := p.wait(ctx); err != nil {
 			return Result{}, err
 		}
+		st := sc.st[:len(sc.samples)]
 		fresh := 0
 		for j, x := range st {
 			switch x {
@@ -275,9 +327,9 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 				res.Accepted++
 				res.Duplicates++
 			case Conflict:
-				reject(&items[sc.idx[j]], ReasonConflict, "another value is stored for this channel at this timestamp")
+				in.reject(res, &p.items[sc.idx[j]], ReasonConflict, "another value is stored for this channel at this timestamp")
 			default:
-				reject(&items[sc.idx[j]], ReasonOutOfOrder, "older than the newest stored sample of this channel")
+				in.reject(res, &p.items[sc.idx[j]], ReasonOutOfOrder, "older than the newest stored sample of this channel")
 			}
 		}
 		if in.pub != nil && fresh > 0 {
@@ -297,7 +349,18 @@ func (in *Ingester) Ingest(ctx context.Context, items []Item) (Result, error) {
 		}
 	}
 	in.total.Add(uint64(res.Accepted))
-	return res, nil
+	return *res, nil
+}
+
+// reject records a rejected item in res.
+func (in *Ingester) reject(res *Result, it *Item, r Reason, detail string) {
+	res.Rejected++
+	in.countReject(r)
+	if len(res.Errors) < MaxErrors {
+		res.Errors = append(res.Errors, Rejection{Index: it.Index, Twin: it.Sample.Twin, Channel: it.Sample.Channel, Reason: r, Detail: detail})
+	} else {
+		res.Truncated = true
+	}
 }
 
 // lastConv is a unit conversion and the units it is between.
