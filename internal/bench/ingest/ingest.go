@@ -85,6 +85,10 @@ func (c *Config) defaults() {
 	if c.Window <= 0 {
 		c.Window = 8
 	}
+	// Clients split the twins by index, each twin sent for by one client
+	// (its timestamps and walk are its own): at most one client a twin.
+	c.HTTPClients = min(c.HTTPClients, c.Twins)
+	c.MQTTClients = min(c.MQTTClients, c.Twins)
 	if c.Series <= 0 {
 		c.Series = 100_000
 	}
@@ -119,12 +123,37 @@ type runner struct {
 	token  string         // the target's access token
 	mqtt   string         // the target's MQTT address, or ""
 	seq    []atomic.Int64 // per twin: next timestamp index
+	// vals holds each series' last value (twin i, channel c at
+	// i*Channels+c): every series is a random walk of its own, whichever
+	// phase or client sends its next sample. A twin is sent for by one
+	// client at a time (clients split the twins by index), and the phases
+	// run one after another. Until session 14 each client and MQTT
+	// generator kept one walk per channel for all its twins, so a series'
+	// values jumped between walks from sample to sample and phase to
+	// phase: its detector saw steps no sensor makes, and raised up to
+	// 1,900 anomaly alerts a second.
+	vals []float64
 	// unscored is a second server with anomaly scoring off, for the
 	// ingest path's own rate.
 	unscored struct{ url, token string }
 	start    int64 // ms; timestamps are start + seq*1000
 	rep      Report
 	fails    *failures // shared by the copies of the runner
+}
+
+// newRunner returns a runner of cfg (defaults applied) whose timestamps
+// start at start (ms).
+func newRunner(cfg Config, start int64) *runner {
+	return &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), vals: make([]float64, cfg.Twins*cfg.Channels),
+		fails: &failures{}, start: start}
+}
+
+// step moves series (twin i, channel c) one step on its walk and returns
+// its new value.
+func (r *runner) step(rng *rand.Rand, i, c int) float64 {
+	v := &r.vals[i*r.cfg.Channels+c]
+	*v = value(rng, *v)
+	return *v
 }
 
 // failures keeps the first phase that failed.
@@ -168,8 +197,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer os.RemoveAll(dir)
-	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), fails: &failures{},
-		start: time.Now().Add(-90 * 24 * time.Hour).UnixMilli()}
+	r := newRunner(cfg, time.Now().Add(-90*24*time.Hour).UnixMilli())
 	if cfg.URL == "" {
 		a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
 			Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour})
@@ -615,7 +643,7 @@ func (r *runner) direct(ctx context.Context) float64 {
 	var total atomic.Int64
 	deadline := time.Now().Add(r.cfg.Duration)
 	var wg sync.WaitGroup
-	workers := 2 * runtime.GOMAXPROCS(0)
+	workers := min(2*runtime.GOMAXPROCS(0), r.cfg.Twins)
 	// Names are made once: the phase measures the store, not the
 	// generator's string formatting.
 	twins := make([]string, r.cfg.Twins)
@@ -632,15 +660,13 @@ func (r *runner) direct(ctx context.Context) float64 {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			batch := make([]telemetry.Sample, 0, r.cfg.Batch)
-			vals := make([]float64, r.cfg.Channels)
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				batch = batch[:0]
 				for len(batch) < r.cfg.Batch {
 					i := (w + workers*rng.IntN(r.cfg.Twins/workers)) % r.cfg.Twins
 					ts := r.start + r.next(i, 1)*1000
 					for c := 0; c < r.cfg.Channels && len(batch) < r.cfg.Batch; c++ {
-						vals[c] = value(rng, vals[c])
-						batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: twins[i], Channel: chans[c], Type: "bench-node", TS: ts, Value: vals[c]})
+						batch = append(batch, telemetry.Sample{Tenant: telemetry.DefaultTenant, Twin: twins[i], Channel: chans[c], Type: "bench-node", TS: ts, Value: r.step(rng, i, c)})
 					}
 				}
 				for {
@@ -700,7 +726,6 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 			// the two cores with the servers it measures, so it should cost
 			// them as little as it can (the same for every target).
 			var b []byte
-			vals := make([]float64, r.cfg.Channels)
 			var my []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				b = b[:0]
@@ -712,7 +737,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 					i := (w + r.cfg.HTTPClients*rng.IntN(r.cfg.Twins/r.cfg.HTTPClients)) % r.cfg.Twins
 					ts := r.start + r.next(i, 1)*1000
 					for c := 0; c < r.cfg.Channels && n < r.cfg.Batch; c++ {
-						vals[c] = value(rng, vals[c])
+						v := r.step(rng, i, c)
 						switch format {
 						case "json", "ndjson":
 							if format == "json" && n > 0 {
@@ -725,7 +750,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 							b = append(b, `","ts":`...)
 							b = strconv.AppendInt(b, ts, 10)
 							b = append(b, `,"value":`...)
-							b = appendCents(b, vals[c])
+							b = appendCents(b, v)
 							b = append(b, '}')
 							if format == "ndjson" {
 								b = append(b, '\n')
@@ -736,7 +761,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 							b = append(b, `","twin":"bench-`...)
 							b = strconv.AppendInt(b, int64(i), 10)
 							b = append(b, `","type":"bench-node"},"values":[`...)
-							b = appendCents(b, vals[c])
+							b = appendCents(b, v)
 							b = append(b, `],"timestamps":[`...)
 							b = strconv.AppendInt(b, ts, 10)
 							b = append(b, "]}\n"...)
@@ -746,7 +771,7 @@ func (r *runner) httpPhase(ctx context.Context, target, format string, d time.Du
 							b = append(b, `{twin="bench-`...)
 							b = strconv.AppendInt(b, int64(i), 10)
 							b = append(b, `",type="bench-node"} `...)
-							b = appendCents(b, vals[c])
+							b = appendCents(b, v)
 							b = append(b, ' ')
 							b = strconv.AppendInt(b, ts, 10)
 							b = append(b, '\n')

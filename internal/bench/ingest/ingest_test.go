@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,8 +32,8 @@ func TestMQTTPhaseStoresWhatWasAcknowledged(t *testing.T) {
 	var out strings.Builder
 	cfg := Config{Twins: 16, Channels: 3, MQTTClients: 4, Window: 4, Out: &out}
 	cfg.defaults()
-	r := &runner{cfg: cfg, out: cfg.Out, seq: make([]atomic.Int64, cfg.Twins), fails: &failures{}, start: time.Now().Add(-24 * time.Hour).UnixMilli(),
-		a: a, url: "http://" + a.HTTPAddr(), token: a.BootstrapToken, mqtt: a.MQTTAddr()}
+	r := newRunner(cfg, time.Now().Add(-24*time.Hour).UnixMilli())
+	r.a, r.url, r.token, r.mqtt = a, "http://"+a.HTTPAddr(), a.BootstrapToken, a.MQTTAddr()
 	r.client = &http.Client{Transport: bearer{base: http.DefaultTransport, token: r.token}, Timeout: 10 * time.Second}
 	if err := r.setup(ctx); err != nil {
 		t.Fatal(err)

@@ -78,14 +78,13 @@ func (res *loadResult) add(lats []time.Duration, err error) {
 // messages builds the bench's messages: twin i's next sample of every
 // channel, values in a random walk.
 type messages struct {
-	r    *runner
-	rng  *rand.Rand
-	vals []float64
-	b    []byte
+	r   *runner
+	rng *rand.Rand
+	b   []byte
 }
 
 func (r *runner) messages(seed int) *messages {
-	return &messages{r: r, rng: rand.New(rand.NewPCG(uint64(seed), 13)), vals: make([]float64, r.cfg.Channels)}
+	return &messages{r: r, rng: rand.New(rand.NewPCG(uint64(seed), 13))}
 }
 
 // next returns a twin (of those that client w of n sends for) and the
@@ -97,15 +96,15 @@ func (m *messages) next(w, n int) (int, []byte) {
 	b := append(m.b[:0], `{"ts":`...)
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, `,"values":{`...)
-	for c := range m.vals {
-		m.vals[c] = value(m.rng, m.vals[c])
+	for c := range r.cfg.Channels {
+		v := r.step(m.rng, i, c)
 		if c > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `"c`...)
 		b = strconv.AppendInt(b, int64(c), 10)
 		b = append(b, `":`...)
-		b = appendCents(b, m.vals[c])
+		b = appendCents(b, v)
 	}
 	m.b = append(b, `}}`...)
 	return i, m.b
