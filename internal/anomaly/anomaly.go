@@ -469,7 +469,12 @@ func (d *Detector) rereportBar() float64 {
 }
 
 // score maps a surprise (−log10 of a tail probability) to [0, 1) without
-// saturating: s/(s+10), so a tail probability of 1e-10 scores 0.5.
+// saturating: s/(s+10), so a tail probability of 1e-10 scores 0.5. A
+// surprise below 0 (a combined surprise can be, in Raw mode) scores 0:
+// one of −57, from a fuzzed checkpoint, scored 1.21 (session 14).
 func score(surprise float64) float64 {
+	if !(surprise > 0) {
+		return 0
+	}
 	return surprise / (surprise + 10)
 }
