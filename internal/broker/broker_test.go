@@ -891,12 +891,23 @@ func TestConnectionLimits(t *testing.T) {
 		t.Fatalf("a fourth client: return code %d, want 3", code)
 	}
 	// Three connected and one not yet: the next connection is closed at once.
+	for deadline := time.Now().Add(5 * time.Second); b.Stats().Connections != 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the refused connections are not closed: %+v", b.Stats())
+		}
+	}
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idle.Close()
-	time.Sleep(100 * time.Millisecond)
+	// Until the broker has accepted it (a sleep of 100 ms was not always
+	// enough under CI's load), the next connection would be the fourth.
+	for deadline := time.Now().Add(5 * time.Second); b.Stats().Connections < 4; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the idle connection was not accepted: %+v", b.Stats())
+		}
+	}
 	if _, code := connectAs(t, addr, "b3", "b"); code != -1 {
 		t.Fatalf("a connection past MaxConnections: return code %d, want it closed", code)
 	}
