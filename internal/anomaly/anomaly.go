@@ -476,5 +476,10 @@ func score(surprise float64) float64 {
 	if !(surprise > 0) {
 		return 0
 	}
+	if surprise > 1e16 {
+		// Past about 1.4e17, s/(s+10) rounds to 1 (and +Inf gives NaN):
+		// the largest float64 below 1.
+		return 1 - 0x1p-53
+	}
 	return surprise / (surprise + 10)
 }

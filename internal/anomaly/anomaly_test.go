@@ -777,3 +777,13 @@ func BenchmarkCheckpoint(b *testing.B) {
 		}
 	})
 }
+
+// TestScoreRange: every surprise maps into [0, 1), the infinite and the
+// huge too (s/(s+10) is 1 past 1.4e17 and NaN at +Inf).
+func TestScoreRange(t *testing.T) {
+	for _, s := range []float64{math.Inf(-1), -57, -1e-300, 0, 1e-300, 1, 10, 1e15, 1e16, 2e17, math.MaxFloat64, math.Inf(1), math.NaN()} {
+		if got := score(s); !(got >= 0 && got < 1) {
+			t.Errorf("score(%v) = %v, outside [0, 1)", s, got)
+		}
+	}
+}

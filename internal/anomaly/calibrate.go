@@ -209,7 +209,12 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 	if x <= t || t <= 0 {
 		return 0, true
 	}
-	e := math.Log(x / t)
+	// x/t overflows to +Inf for a statistic near the largest float64 (a
+	// sensor's sentinel of -1.8e308 does it): its log-excess is capped at
+	// maxLogExcess, above any finite ratio's, so that the tail's mean
+	// excess stays finite and the state can be checkpointed and restored
+	// (an infinite one was refused on restore: FuzzCacheMatchesScan).
+	e := min(math.Log(x/t), maxLogExcess)
 	if s.Excess[k] > 0 {
 		logMass := d.negLogTailMass
 		if zeroInflated {
@@ -224,6 +229,10 @@ func (d *Detector) negLogTail(k, b int, x float64) (nl float64, body bool) {
 	}
 	return nl, false
 }
+
+// maxLogExcess caps a log-excess: ln(MaxFloat64 / smallest positive
+// float64) is about 1453, so only an overflowed ratio reaches it.
+const maxLogExcess = 1500
 
 // tailBin is the tail threshold's bin: the largest bin j ≥ lo whose
 // suffix mass h[nBins-1] + … + h[j], summed from the top bin down, reaches
