@@ -774,9 +774,9 @@ func (b *alertBatch) clearing(st *seriesState) bool {
 }
 
 // applyAlerts raises and clears the batch's alerts and records in each
-// series whether its alert is open. A raise that failed leaves the series
-// not alerting, so its next onset tries again; a clear that failed leaves
-// it alerting.
+// series whether its alert is open. An op that failed leaves its series
+// as it was: a failed raise is tried again at the next onset, a failed
+// clear at the series' next sample.
 func (s *Service) applyAlerts(b *alertBatch) {
 	if len(b.ops) == 0 {
 		return
