@@ -119,28 +119,35 @@ func (d *Decoder) DecodeCSV(dst []Item, body []byte, twin, channel string) ([]It
 	}
 }
 
+// csvName reads a twin id or channel name field: trimmed, not empty, and
+// URL-safe like a JSON sample's (field and noun name it in the refusal).
+func (d *Decoder) csvName(v, field, noun string) (string, Reason, string) {
+	b := []byte(strings.TrimSpace(v))
+	if len(b) == 0 {
+		return "", ReasonMissingField, field + " is empty"
+	}
+	if !validName(b) {
+		return "", ReasonBadID, noun + " must be 1-128 URL-safe characters"
+	}
+	return d.str(b), "", ""
+}
+
 // csvRow fills it from one row's fields (a column index of -1 keeps the
 // value given for every row).
 func (d *Decoder) csvRow(it *Item, rec []string, twinCol, chanCol, valueCol, tsCol int, tsKind string) (Reason, string) {
 	if twinCol >= 0 {
-		b := []byte(strings.TrimSpace(rec[twinCol]))
-		if len(b) == 0 {
-			return ReasonMissingField, "twin is empty"
+		var r Reason
+		var detail string
+		if it.Sample.Twin, r, detail = d.csvName(rec[twinCol], "twin", "twin id"); r != "" {
+			return r, detail
 		}
-		if !validName(b) {
-			return ReasonBadID, "twin id must be 1-128 URL-safe characters"
-		}
-		it.Sample.Twin = d.str(b)
 	}
 	if chanCol >= 0 {
-		b := []byte(strings.TrimSpace(rec[chanCol]))
-		if len(b) == 0 {
-			return ReasonMissingField, "channel is empty"
+		var r Reason
+		var detail string
+		if it.Sample.Channel, r, detail = d.csvName(rec[chanCol], "channel", "channel name"); r != "" {
+			return r, detail
 		}
-		if !validName(b) {
-			return ReasonBadID, "channel name must be 1-128 URL-safe characters"
-		}
-		it.Sample.Channel = d.str(b)
 	}
 	ts := strings.TrimSpace(rec[tsCol])
 	if ts == "" {
