@@ -379,15 +379,20 @@ func (s *Service) Start() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	var rctx context.Context
 	rctx, s.stopRestore = context.WithCancel(s.ctx)
-	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool {
-		return ev.Kind == "samples" || ev.Kind == telemetry.DeletedKind
-	}})
+	s.subscribe()
 	s.restoring.Store(true)
 	s.wgWork.Add(2)
 	go s.route()
 	go s.restoreThenWork(rctx)
 	s.wgLoop.Add(1)
 	go s.checkpointLoop()
+}
+
+// subscribe follows the bus's samples and deletions.
+func (s *Service) subscribe() {
+	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool {
+		return ev.Kind == "samples" || ev.Kind == telemetry.DeletedKind
+	}})
 }
 
 // restoreThenWork restores the checkpoint, then starts the shard workers.
@@ -429,15 +434,58 @@ func (s *Service) Restored() <-chan struct{} { return s.restored }
 // route splits each batch by shard; a full shard queue loses the batch.
 // When every queue is full (overload) the batch is shed without being
 // split: its samples are only counted.
+//
+// A deletion goes to its shard's queue in order with the batches; when
+// that queue is full it waits in route's list for the shard, and the
+// shard's batches that come meanwhile are shed (queued, they would be
+// scored before the deletion was forgotten). route never waits for a
+// queue: while it did, the bus dropped what it could not hand over, later
+// deletions included, and a dropped deletion left the series' state as
+// it was and the scores of its deleted samples stored after the
+// deletion for good (TestRoutingKeepsDeletionsWhileAShardIsFull).
 func (s *Service) route() {
 	defer s.wgWork.Done()
 	parts := make([][]telemetry.Sample, len(s.shards))
-	for ev := range s.sub.C {
+	held := make([][]telemetry.Key, len(s.shards)) // deletions waiting for room, per shard
+	nheld := 0
+	send := func(i int, p []telemetry.Sample) {
+		if len(held[i]) > 0 {
+			s.dropped.Add(uint64(len(p)))
+			return
+		}
+		select {
+		case s.shards[i].in <- work{samples: p}:
+		default:
+			s.dropped.Add(uint64(len(p)))
+		}
+	}
+	for {
+		var ev bus.Event
+		ok := true
+		if nheld == 0 {
+			ev, ok = <-s.sub.C
+		} else {
+			// Look again for room about every millisecond.
+			t := time.NewTimer(time.Millisecond)
+			select {
+			case ev, ok = <-s.sub.C:
+				t.Stop()
+			case <-t.C:
+				nheld = s.queueHeld(held)
+				continue
+			}
+		}
+		if !ok {
+			break
+		}
+		if nheld > 0 {
+			nheld = s.queueHeld(held)
+		}
 		if d, ok := ev.Data.(telemetry.Deleted); ok {
-			// Queued behind the batches before it (waiting for room if
-			// need be: it is rare, and must not be lost).
 			k := telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin, Channel: d.Channel}
-			s.shards[s.shardIndex(telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin})].in <- work{forget: &k}
+			i := s.shardIndex(telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin})
+			held[i] = append(held[i], k)
+			nheld = s.queueHeld(held)
 			continue
 		}
 		full := s.allFull()
@@ -446,11 +494,7 @@ func (s *Service) route() {
 				// The bus's slice, which its subscribers only read, goes
 				// to the shard as it is (with one shard, every batch of
 				// ingested samples).
-				select {
-				case s.shards[i].in <- work{samples: ev.Samples}:
-				default:
-					s.dropped.Add(uint64(len(ev.Samples)))
-				}
+				send(i, ev.Samples)
 				continue
 			}
 		}
@@ -478,19 +522,42 @@ func (s *Service) route() {
 		}
 		s.dropped.Add(uint64(shed))
 		for i, p := range parts {
-			if len(p) == 0 {
-				continue
+			if len(p) > 0 {
+				send(i, p)
 			}
-			select {
-			case s.shards[i].in <- work{samples: p}:
-			default:
-				s.dropped.Add(uint64(len(p)))
-			}
+		}
+	}
+	// Closing: the workers drain their queues, so the held deletions can
+	// wait for room.
+	for i, ks := range held {
+		for _, k := range ks {
+			s.shards[i].in <- work{forget: &k}
 		}
 	}
 	for _, sh := range s.shards {
 		close(sh.in)
 	}
+}
+
+// queueHeld queues the held deletions of each shard, in order, while its
+// queue has room, and returns how many are still held.
+func (s *Service) queueHeld(held [][]telemetry.Key) int {
+	n := 0
+	for i, ks := range held {
+		j := 0
+	queue:
+		for ; j < len(ks); j++ {
+			k := ks[j] // not &ks[j]: the slice is reused below
+			select {
+			case s.shards[i].in <- work{forget: &k}:
+			default:
+				break queue
+			}
+		}
+		held[i] = append(ks[:0], ks[j:]...)
+		n += len(held[i])
+	}
+	return n
 }
 
 // oneShard reports whether every sample of a batch is of one shard's

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -620,4 +621,68 @@ func TestDeletionStartsTheSeriesAfresh(t *testing.T) {
 	if len(ts) != 50 || ts[0] != 60_000 || ts[49] != 50*60_000 {
 		t.Fatalf("%d scores from %v, want the 50 of the samples after the deletion", len(ts), ts[:min(len(ts), 3)])
 	}
+}
+
+// TestRoutingKeepsDeletionsWhileAShardIsFull: a deletion that meets a
+// full shard queue waits in the router, which goes on reading the bus
+// (shedding that shard's batches meanwhile), so a later deletion is not
+// lost with the events the bus could not hand over; both reach the shard
+// in order, after the batches queued before them.
+func TestRoutingKeepsDeletionsWhileAShardIsFull(t *testing.T) {
+	const queue = 2
+	s, _, _ := oneShard(t, queue)
+	b := s.cfg.Bus
+	s.subscribe()
+	s.wgWork.Add(1)
+	go s.route() // no worker: the test reads the shard's queue
+	sh := s.shards[0]
+	smp := func(twin string, i int) []telemetry.Sample {
+		return []telemetry.Sample{{Tenant: "default", Twin: twin, Channel: "temp", Type: "sensor", TS: int64(i+1) * 60_000, Value: 1}}
+	}
+	for i := range queue {
+		b.PublishSamples(smp("s1", i))
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(sh.in) < queue; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the router queued %d of %d batches", len(sh.in), queue)
+		}
+	}
+	// The queue is full: the first deletion waits. Then more batches than
+	// the subscription holds, then a second deletion.
+	b.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: "default", Data: telemetry.Deleted{Twin: "s1", Channel: "temp"}})
+	for i := range 3 * 4096 {
+		b.PublishSamples(smp("s2", i))
+	}
+	// A router that reads on has taken them all (one that waits for the
+	// queue has not, and the bus drops the deletion below).
+	for deadline := time.Now().Add(2 * time.Second); len(s.sub.C) > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	b.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: "default", Data: telemetry.Deleted{Twin: "s2"}})
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case w := <-sh.in:
+			switch {
+			case w.forget != nil:
+				got = append(got, "forget "+w.forget.Twin+"/"+w.forget.Channel)
+			case len(got) < queue:
+				got = append(got, "batch "+w.samples[0].Twin)
+			}
+		case <-time.After(10 * time.Millisecond):
+		}
+		if len(got) == queue+2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	want := []string{"batch s1", "batch s1", "forget s1/temp", "forget s2/"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("the shard got %q, want %q (then any later batches)", got, want)
+	}
+	s.sub.Close()
+	go func() {
+		for range sh.in { // the router queues the rest, then closes the queue
+		}
+	}()
+	s.wgWork.Wait()
 }
