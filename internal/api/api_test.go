@@ -63,7 +63,11 @@ func openBackends(t testing.TB) (dir string, reg *twin.Registry, st *store.Store
 	return dir, reg, st
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureScoring(t, nil) }
+
+// newFixtureScoring is newFixture with the anomaly scorer's store wrapped
+// (wrap nil: the store itself).
+func newFixtureScoring(t testing.TB, wrap func(scoring.Store) scoring.Store) *fixture {
 	t.Helper()
 	dir, reg, st := openBackends(t)
 	b := bus.New()
@@ -72,7 +76,11 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := scoring.Open(scoring.Config{Dir: filepath.Join(dir, "anomaly"), Bus: b, Store: st})
+	var scst scoring.Store = st
+	if wrap != nil {
+		scst = wrap(st)
+	}
+	sc, err := scoring.Open(scoring.Config{Dir: filepath.Join(dir, "anomaly"), Bus: b, Store: scst})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/tsingma/tsingma/internal/scoring"
+	"github.com/tsingma/tsingma/internal/telemetry"
 )
 
 // A channel's telemetry, a whole twin's, and a deleted twin's go; what
@@ -151,5 +156,73 @@ func TestDeletingATwinClearsItsAlerts(t *testing.T) {
 	_, _, b := f.do(t, "GET", "/api/v1/alerts?twin=g1", "", "")
 	if !strings.Contains(b, `"clearedBy":"twin-deleted"`) {
 		t.Fatalf("g1's alert is not cleared as twin-deleted: %s", b)
+	}
+}
+
+// heldScores holds the scorer's appends of scores until released.
+type heldScores struct {
+	scoring.Store
+	entered chan struct{} // a score append waits
+	release chan struct{}
+}
+
+func (h heldScores) Append(ctx context.Context, samples []telemetry.Sample) ([]telemetry.Status, error) {
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return h.Store.Append(ctx, samples)
+}
+
+// TestDeletionWaitsForScoring: the scorer is behind (its store of the
+// samples' scores held), so it stores scores of deleted samples after the
+// deletion; the deletion answers only once the scorer has reached it and
+// deleted them again, so nothing deleted shows after the answer.
+func TestDeletionWaitsForScoring(t *testing.T) {
+	h := heldScores{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f := newFixtureScoring(t, func(st scoring.Store) scoring.Store { h.Store = st; return h })
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(h.release) }) }) // before the scorer's Close
+	if code, _, body := f.do(t, "PUT", "/api/v1/twins/g1", "application/json", gauge); code/100 != 2 {
+		t.Fatalf("put g1: %d %s", code, body)
+	}
+	ts := f.now.Add(-time.Minute).UnixMilli()
+	if code, _, body := f.do(t, "POST", "/api/v1/telemetry", "application/json", fmt.Sprintf(`{"twin":"g1","ts":%d,"values":{"rainfall":1}}`, ts)); code != http.StatusOK {
+		t.Fatalf("post: %d %s", code, body)
+	}
+	select {
+	case <-h.entered: // the scorer holds the sample's score
+	case <-time.After(20 * time.Second):
+		t.Fatal("the scorer never stored the sample's score")
+	}
+	type answer struct {
+		code int
+		body string
+	}
+	done := make(chan answer, 1)
+	go func() {
+		code, _, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry", "", "")
+		done <- answer{code, body}
+	}()
+	// The answer must wait for the scorer, which cannot go on: however
+	// long this waits, a correct server has not answered.
+	select {
+	case a := <-done:
+		t.Fatalf("the deletion answered (%d %s) while the scorer had not reached it", a.code, a.body)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release.Do(func() { close(h.release) }) // the score is stored (after the deletion), then deleted again
+	a := <-done
+	if a.code != http.StatusOK {
+		t.Fatalf("delete: %d %s", a.code, a.body)
+	}
+	code, _, body := f.do(t, "GET", "/api/v1/twins/g1/latest", "", "")
+	if code != http.StatusOK || strings.Contains(body, "rainfall") {
+		t.Fatalf("after the deletion's answer, g1's latest: %d %s", code, body)
 	}
 }

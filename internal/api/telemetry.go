@@ -590,6 +590,11 @@ func (s *Server) deleteTelemetry(w http.ResponseWriter, r *http.Request, ch stri
 	return writeJSON(w, http.StatusOK, deletedTelemetry{Twin: id, Channel: ch, Series: n})
 }
 
+// forgetWait bounds how long a deletion of telemetry waits for anomaly
+// scoring to reach it (a scorer restoring its checkpoint, or starved of
+// CPU under overload, may take longer; the deletion stands either way).
+const forgetWait = 5 * time.Second
+
 // purgeTelemetry deletes a twin's telemetry (channel "": all of it) and
 // records the deletion in the audit log.
 func (s *Server) purgeTelemetry(r *http.Request, id, ch string) (int, error) {
@@ -605,8 +610,28 @@ func (s *Server) purgeTelemetry(r *http.Request, id, ch string) (int, error) {
 	}
 	if n > 0 {
 		// Scoring forgets the series' state (the bus keeps the order with
-		// the samples before and after).
-		s.cfg.Bus.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: tenant, Data: telemetry.Deleted{Twin: id, Channel: ch}})
+		// the samples before and after). It may be behind: the scores of
+		// samples from before the deletion that it stores after it are
+		// deleted when it reaches the deletion. The answer waits for that
+		// (at most forgetWait), so that nothing deleted shows again after
+		// it.
+		d := telemetry.Deleted{Twin: id, Channel: ch}
+		var forgotten chan struct{}
+		if s.cfg.Anomaly != nil {
+			forgotten = make(chan struct{})
+			d.Forgotten = forgotten
+		}
+		s.cfg.Bus.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: tenant, Data: d})
+		if forgotten != nil {
+			t := time.NewTimer(forgetWait)
+			select {
+			case <-forgotten:
+			case <-t.C:
+				s.log.Warn("telemetry deleted; anomaly scoring has not reached the deletion yet, and may show scores of the deleted samples until it does", "twin", id, "channel", ch, "waited", forgetWait)
+			case <-r.Context().Done():
+			}
+			t.Stop()
+		}
 	}
 	if n > 0 && s.cfg.Govern != nil {
 		data, _ := json.Marshal(deletedTelemetry{Twin: id, Channel: ch, Series: n})

@@ -233,8 +233,9 @@ type shard struct {
 // of samples, or a deletion of stored telemetry (forget: Channel "" for
 // all of a twin's), after which the series starts afresh.
 type work struct {
-	samples []telemetry.Sample
-	forget  *telemetry.Key
+	samples   []telemetry.Sample
+	forget    *telemetry.Key
+	forgotten chan<- struct{} // closed once forget is done (telemetry.Deleted); may be nil
 }
 
 // forget drops the state of the deleted series (Channel "": all of the
@@ -446,7 +447,7 @@ func (s *Service) Restored() <-chan struct{} { return s.restored }
 func (s *Service) route() {
 	defer s.wgWork.Done()
 	parts := make([][]telemetry.Sample, len(s.shards))
-	held := make([][]telemetry.Key, len(s.shards)) // deletions waiting for room, per shard
+	held := make([][]work, len(s.shards)) // deletions waiting for room, per shard
 	nheld := 0
 	send := func(i int, p []telemetry.Sample) {
 		if len(held[i]) > 0 {
@@ -484,7 +485,7 @@ func (s *Service) route() {
 		if d, ok := ev.Data.(telemetry.Deleted); ok {
 			k := telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin, Channel: d.Channel}
 			i := s.shardIndex(telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin})
-			held[i] = append(held[i], k)
+			held[i] = append(held[i], work{forget: &k, forgotten: d.Forgotten})
 			nheld = s.queueHeld(held)
 			continue
 		}
@@ -529,9 +530,9 @@ func (s *Service) route() {
 	}
 	// Closing: the workers drain their queues, so the held deletions can
 	// wait for room.
-	for i, ks := range held {
-		for _, k := range ks {
-			s.shards[i].in <- work{forget: &k}
+	for i, ws := range held {
+		for _, w := range ws {
+			s.shards[i].in <- w
 		}
 	}
 	for _, sh := range s.shards {
@@ -541,20 +542,19 @@ func (s *Service) route() {
 
 // queueHeld queues the held deletions of each shard, in order, while its
 // queue has room, and returns how many are still held.
-func (s *Service) queueHeld(held [][]telemetry.Key) int {
+func (s *Service) queueHeld(held [][]work) int {
 	n := 0
-	for i, ks := range held {
+	for i, ws := range held {
 		j := 0
 	queue:
-		for ; j < len(ks); j++ {
-			k := ks[j] // not &ks[j]: the slice is reused below
+		for ; j < len(ws); j++ {
 			select {
-			case s.shards[i].in <- work{forget: &k}:
+			case s.shards[i].in <- ws[j]:
 			default:
 				break queue
 			}
 		}
-		held[i] = append(ks[:0], ks[j:]...)
+		held[i] = append(ws[:0], ws[j:]...)
 		n += len(held[i])
 	}
 	return n
@@ -676,6 +676,9 @@ func (s *Service) work(sh *shard) {
 				s.applyAlerts(&al)
 				out = s.forget(sh, *w.forget, out)
 				flush()
+				if w.forgotten != nil {
+					close(w.forgotten)
+				}
 				continue
 			}
 			batch := w.samples

@@ -602,12 +602,18 @@ func TestDeletionStartsTheSeriesAfresh(t *testing.T) {
 		}
 		return work{samples: b}
 	}
+	forgotten := make(chan struct{})
 	sh.in <- batch(100, 50)
-	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp"}}
+	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp"}, forgotten: forgotten}
 	sh.in <- batch(0, 50) // older than the forgotten ones
 	close(sh.in)
 	s.wgWork.Add(1)
 	s.work(sh)
+	select {
+	case <-forgotten: // the deleter waiting for it goes on
+	default:
+		t.Fatal("the deletion's Forgotten channel is still open")
+	}
 	if got := sh.count.Load(); got != 1 {
 		t.Fatalf("%d series in the shard, want 1", got)
 	}
@@ -649,7 +655,8 @@ func TestRoutingKeepsDeletionsWhileAShardIsFull(t *testing.T) {
 	}
 	// The queue is full: the first deletion waits. Then more batches than
 	// the subscription holds, then a second deletion.
-	b.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: "default", Data: telemetry.Deleted{Twin: "s1", Channel: "temp"}})
+	forgotten := make(chan struct{})
+	b.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: "default", Data: telemetry.Deleted{Twin: "s1", Channel: "temp", Forgotten: forgotten}})
 	for i := range 3 * 4096 {
 		b.PublishSamples(smp("s2", i))
 	}
@@ -666,6 +673,9 @@ func TestRoutingKeepsDeletionsWhileAShardIsFull(t *testing.T) {
 			switch {
 			case w.forget != nil:
 				got = append(got, "forget "+w.forget.Twin+"/"+w.forget.Channel)
+				if w.forget.Twin == "s1" && w.forgotten != forgotten {
+					t.Error("the deletion's Forgotten channel did not reach the worker")
+				}
 			case len(got) < queue:
 				got = append(got, "batch "+w.samples[0].Twin)
 			}

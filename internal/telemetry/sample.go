@@ -64,6 +64,11 @@ const DeletedKind = "telemetry.deleted"
 type Deleted struct {
 	Twin    string `json:"twin"`
 	Channel string `json:"channel,omitempty"`
+	// Forgotten, if not nil, is closed by anomaly scoring once it has
+	// scored the samples from before the deletion and forgotten the
+	// series (deleting again the scores it stored meanwhile), so that the
+	// deleter can wait until nothing of the deleted telemetry comes back.
+	Forgotten chan<- struct{} `json:"-"`
 }
 
 // TwinRef lets live streams filtered by twin pass the event on.
