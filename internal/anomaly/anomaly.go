@@ -280,7 +280,8 @@ func (d *Detector) Config() Config { return d.cfg }
 
 // Update feeds one sample (time in Unix milliseconds, value) and returns
 // its anomaly score in [0, 1): 0 for samples that are not reported.
-// Non-finite values are skipped (score 0, state unchanged). Timestamps may
+// Non-finite values are skipped (score 0, state unchanged); values beyond
+// ±2^1020 are taken as ±2^1020 (maxMagnitude). Timestamps may
 // repeat, go backwards or have gaps: the detector counts samples, and uses
 // the time only to pick the hour-of-day bin of the season view. The cost
 // per sample is bounded (at worst a few scans of each view's 96-bin
@@ -311,6 +312,17 @@ func (d *Detector) Update(tsMillis int64, v float64) float64 {
 	return d.event(surprise)
 }
 
+// maxMagnitude bounds the values the detector learns: one beyond it is
+// taken as ±maxMagnitude. The levels are means of values and the scales
+// means of differences (v − level, v − previous); with values up to 2^1020
+// (about 1.1e307) a difference stays below 2^1021 and every mean finite,
+// where values near ±1.7e308 of both signs made v − level overflow, a
+// level infinite and the checkpoint refused on restore (found by
+// FuzzCacheMatchesScan in session 15's CI). No measured quantity comes
+// near it; it only keeps a channel with an open range whose sensor sends
+// a sentinel like −1.7e308 from losing its state at every restart.
+const maxMagnitude = 0x1p1020
+
 // surprise runs stages 1–3 on one sample: it scores the views, calibrates
 // and combines them, learns the sample, and returns the combined surprise.
 // ok is false for the samples that are not scored: non-finite values
@@ -321,6 +333,7 @@ func (d *Detector) surprise(tsMillis int64, v, bound float64) (surprise float64,
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, false, false
 	}
+	v = min(max(v, -maxMagnitude), maxMagnitude)
 	s := &d.st
 	s.N++
 	if s.N == 1 {

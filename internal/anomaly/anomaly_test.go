@@ -787,3 +787,29 @@ func TestScoreRange(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeValuesKeepTheStateFinite: values near ±MaxFloat64 of both signs
+// (a sentinel some sensors send) leave every level and scale finite, so
+// the checkpoint restores (before, v − level overflowed and the level
+// became infinite).
+func TestHugeValuesKeepTheStateFinite(t *testing.T) {
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := []float64{1, 2, math.MaxFloat64, -math.MaxFloat64, 3, -1.7e308, 1.7e308, 0}
+	for i := range 2000 {
+		d.Update(int64(i)*60_000, vs[i%len(vs)])
+		if err := d.st.validate(); err != nil {
+			t.Fatalf("after sample %d (%v): %v", i, vs[i%len(vs)], err)
+		}
+	}
+	b, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Detector
+	if err := r.UnmarshalBinary(b); err != nil {
+		t.Fatalf("the checkpoint does not restore: %v", err)
+	}
+}
