@@ -47,6 +47,9 @@ type Config struct {
 	Retention  time.Duration // telemetry retention; 0 keeps everything
 	Downsample []store.DownsampleRule
 	NoAnomaly  bool // do not score samples for anomalies
+	// AnomalyShards is the number of scoring workers; 0: scoring's
+	// default for the current GOMAXPROCS.
+	AnomalyShards int
 	// NoAuth serves without tokens: every request acts as an admin of the
 	// default tenant. Only allowed when every listener is on loopback.
 	NoAuth        bool
@@ -194,6 +197,7 @@ func New(cfg Config) (*App, error) {
 	}
 	if !cfg.NoAnomaly {
 		a.Scoring, err = scoring.Open(scoring.Config{
+			Shards: cfg.AnomalyShards,
 			Dir:    filepath.Join(cfg.DataDir, "anomaly"),
 			Bus:    a.Bus,
 			Store:  a.Store,

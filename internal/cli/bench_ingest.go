@@ -43,7 +43,7 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	url := fs.String("url", "", "benchmark a running tsingma at this base URL (e.g. http://127.0.0.1:8080) instead of one started in process")
 	token := fs.String("token", "", "access token for --url (Bearer, and the MQTT password); also TSINGMA_TOKEN")
 	mqttAddr := fs.String("mqtt", "", "MQTT host:port of the --url server (empty: no MQTT phases)")
-	procs := fs.Int("procs", 0, "GOMAXPROCS of this process when the server runs in it, as tsingma serve --procs (0: the GOMAXPROCS variable if set, else the usable CPUs plus one)")
+	procs := fs.Int("procs", 0, "GOMAXPROCS of this process when the server runs in it, as tsingma serve --procs (0: the GOMAXPROCS variable if set, else the usable CPUs plus one, plus one per anomaly scoring worker)")
 	if code, ok := parseFlags(fs, e, args); !ok {
 		return code
 	}
@@ -84,8 +84,11 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 			*token = os.Getenv("TSINGMA_TOKEN")
 		}
 	}
+	shards := 0
 	if *url == "" {
-		undo, err := setProcs(e, *procs)
+		var undo func()
+		var err error
+		shards, undo, err = setProcs(e, *procs, true)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "tsingma bench ingest: %v\n", err)
 			return 2
@@ -94,7 +97,7 @@ func runBenchIngest(ctx context.Context, e *env, args []string) int {
 	}
 	_, err := ingest.Run(ctx, ingest.Config{URL: *url, Token: *token, MQTT: *mqttAddr,
 		Duration: *dur, Twins: *twins, Channels: *chans, Batch: *batch, HTTPClients: *httpClients, MQTTClients: *mqttClients, Window: *window,
-		VM: peers["victoriametrics"], Mosquitto: peers["mosquitto"], StartPeers: *startPeers, Series: *series, Out: e.stdout,
+		VM: peers["victoriametrics"], Mosquitto: peers["mosquitto"], StartPeers: *startPeers, Series: *series, Out: e.stdout, AnomalyShards: shards,
 	})
 	if err != nil {
 		return fail(e, "tsingma bench ingest", err)

@@ -142,7 +142,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, prog, err)
 	}
-	undo, err := setProcs(e, f.procs)
+	shards, undo, err := setProcs(e, f.procs, f.anomaly)
 	if err != nil {
 		return fail(e, prog, err)
 	}
@@ -174,6 +174,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		})
 	}
 	cfg := f.appConfig(log)
+	cfg.AnomalyShards = shards
 	cfg.ExtraRoutes = func(*app.App) []api.Route {
 		rs := []api.Route{
 			{Method: "GET", Pattern: "/api/v1/scenario", Summary: "Scenario state: simulated time, speed, events", Handler: ctl(func(r *sim.Runner) http.HandlerFunc { return r.HandleStatus })},

@@ -75,7 +75,7 @@ func newServeFlags(name string) *serveFlags {
 	fs.IntVar(&f.maxStreams, "max-streams", 128, "live streams (/api/v1/stream) open at once; one more is a 503")
 	fs.IntVar(&f.mqttClients, "mqtt-max-clients", 10_000, "MQTT clients connected at once (TCP and WebSocket); one more is refused as server unavailable")
 	fs.IntVar(&f.mqttPerToken, "mqtt-max-clients-per-token", 1_000, "MQTT clients connected at once with one token; one more is refused")
-	fs.IntVar(&f.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: the GOMAXPROCS environment variable if set, else the usable CPUs plus one, since the WAL's fdatasync holds a thread (more HTTP ingest; the CPUs alone gave lower MQTT latency)")
+	fs.IntVar(&f.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: the GOMAXPROCS environment variable if set, else the usable CPUs plus one, since the WAL's fdatasync holds a thread (more HTTP ingest; the CPUs alone gave lower MQTT latency), plus one per anomaly scoring worker (half the CPUs), whose thread of lowered priority holds its own")
 	fs.StringVar(&f.cors, "cors-origins", "", "origins whose web applications may call the API from a browser (CORS), comma-separated: scheme://host[:port] each, or *; default none (same origin only)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM, with its chain): HTTP serves HTTPS and MQTT serves MQTT over TLS, on the same addresses; a renewed file is picked up without a restart (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM) of --tls-cert")
@@ -245,7 +245,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
-	undo, err := setProcs(e, f.procs)
+	shards, undo, err := setProcs(e, f.procs, f.anomaly)
 	if err != nil {
 		return fail(e, "tsingma serve", err)
 	}
@@ -255,6 +255,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, "tsingma serve", err)
 	}
 	cfg := f.appConfig(log)
+	cfg.AnomalyShards = shards
 	cfg.ExtraRoutes = func(*app.App) []api.Route { return con.Routes() }
 	a, err := app.New(cfg)
 	if err != nil {

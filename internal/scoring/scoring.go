@@ -157,12 +157,22 @@ type Config struct {
 	Bus             *bus.Bus      // required
 	Store           Store         // required
 	Alerts          Alerter       // nil: no alerts
-	Shards          int           // worker goroutines; half the cores, at least 1
+	Shards          int           // worker goroutines; DefaultShards(GOMAXPROCS)
 	QueueBatches    int           // batches queued per shard before dropping; 256
 	CheckpointEvery time.Duration // 5m
 	ClearAfter      time.Duration // sample time without onset before the alert clears; 1h
 	Logger          *slog.Logger
 }
+
+// DefaultShards is the number of workers for procs threads running Go
+// code (GOMAXPROCS): half of them, at least one. Scoring never takes more
+// than half the cores from ingest: on two cores, one scoring goroutine
+// scored as many samples a second as two (which mostly contended with
+// ingest) and left ingest 18-30% more (see docs/decisions.md, session 4).
+// Each worker holds a P while the kernel keeps its thread of lowered
+// priority waiting (workerNice), so a process sized for ingest adds one P
+// a worker (cli's --procs default).
+func DefaultShards(procs int) int { return max(1, procs/2) }
 
 // Service scores every sample. Start it with Start; Close stops it and
 // writes a final checkpoint.
@@ -309,11 +319,7 @@ func Open(cfg Config) (*Service, error) {
 		return nil, errors.New("scoring: Config needs Dir, Bus and Store")
 	}
 	if cfg.Shards <= 0 {
-		// Scoring never takes more than half the cores from ingest: on two
-		// cores, one scoring goroutine scored as many samples a second as
-		// two (which mostly contended with ingest) and left ingest 18-30%
-		// more (see docs/decisions.md, session 4).
-		cfg.Shards = max(1, runtime.GOMAXPROCS(0)/2)
+		cfg.Shards = DefaultShards(runtime.GOMAXPROCS(0))
 	}
 	if cfg.QueueBatches <= 0 {
 		cfg.QueueBatches = 256

@@ -46,12 +46,15 @@ type Config struct {
 	// durable ack waits for an fsync, so tsingma needs more requests in
 	// flight to keep its cores busy (docs/decisions.md, "Session 14").
 	HTTPClients int
-	MQTTClients int    // concurrent MQTT clients; 64
-	Window      int    // QoS 1 messages in flight per MQTT client; 8
-	VM          string // VictoriaMetrics base URL, or "" (see StartPeers)
-	Mosquitto   string // host:port of Mosquitto, or ""
-	StartPeers  bool   // start victoria-metrics and mosquitto from PATH when not given
-	Series      int    // series for the memory and restart phase; 100,000
+	MQTTClients int // concurrent MQTT clients; 64
+	Window      int // QoS 1 messages in flight per MQTT client; 8
+	// AnomalyShards is the in-process server's scoring workers (0: its
+	// default for the current GOMAXPROCS).
+	AnomalyShards int
+	VM            string // VictoriaMetrics base URL, or "" (see StartPeers)
+	Mosquitto     string // host:port of Mosquitto, or ""
+	StartPeers    bool   // start victoria-metrics and mosquitto from PATH when not given
+	Series        int    // series for the memory and restart phase; 100,000
 	// URL targets a running tsingma (base URL) instead of starting one in
 	// process; Token is its access token and MQTT its broker (host:port,
 	// empty: no MQTT phases). The phases that need the store in process
@@ -200,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r := newRunner(cfg, time.Now().Add(-90*24*time.Hour).UnixMilli())
 	if cfg.URL == "" {
 		a, err := app.New(app.Config{DataDir: filepath.Join(dir, "tsingma"), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-			Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour})
+			Logger: cfg.Logger, MaxPending: 4_000_000, MaxFuture: time.Hour, AnomalyShards: cfg.AnomalyShards})
 		if err != nil {
 			return Report{}, err
 		}
