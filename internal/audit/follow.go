@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tsingma/tsingma/internal/alert"
 	"github.com/tsingma/tsingma/internal/bus"
@@ -13,10 +14,13 @@ import (
 // Follower appends state changes published on the bus (twin, rule and
 // alert changes) to the log. Start it, Close it before the log.
 //
-// The bus never blocks its publishers, so a follower that falls more than
-// its buffer behind loses events; Dropped counts them (exported as a
-// metric). Alert "updated" changes (a model re-raising an open alert) are
-// not recorded: raised, acknowledged, resolved and cleared are.
+// The bus never blocks its publishers. A follower that falls more than its
+// buffer behind loses no event: the bus holds them for it, in order (up
+// to its bound of held events, bus.SubscribeOptions.Keep), and Close waits
+// for the held ones (at most closeWait). What is lost beyond that, or
+// fails to append, Dropped counts (exported as a metric). Alert "updated"
+// changes (a model re-raising an open alert) are not recorded: raised,
+// acknowledged, resolved and cleared are.
 type Follower struct {
 	log     *Log
 	sub     *bus.Subscription
@@ -27,8 +31,11 @@ type Follower struct {
 }
 
 // Follow subscribes to b. Call Start to begin appending.
-func Follow(b *bus.Bus, l *Log) *Follower {
-	sub := b.Subscribe(bus.SubscribeOptions{Buffer: 1 << 16, Filter: func(ev bus.Event) bool {
+func Follow(b *bus.Bus, l *Log) *Follower { return follow(b, l, 1<<16) }
+
+func follow(b *bus.Bus, l *Log, buffer int) *Follower {
+	all := func(bus.Event) bool { return true }
+	sub := b.Subscribe(bus.SubscribeOptions{Buffer: buffer, Keep: all, Filter: func(ev bus.Event) bool {
 		switch ev.Kind {
 		case "twin", "rule":
 			return true
@@ -40,6 +47,10 @@ func Follow(b *bus.Bus, l *Log) *Follower {
 	}})
 	return &Follower{log: l, sub: sub}
 }
+
+// closeWait bounds how long Close waits for the events the bus holds for
+// the follower beyond its buffer.
+const closeWait = 10 * time.Second
 
 // Start starts the goroutine that appends.
 func (f *Follower) Start() {
@@ -109,6 +120,9 @@ func (f *Follower) Written() uint64 { return f.written.Load() }
 // appended. Idempotent.
 func (f *Follower) Close() {
 	f.once.Do(func() {
+		for deadline := time.Now().Add(closeWait); f.sub.Holding() && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		f.sub.Close()
 		f.wg.Wait()
 	})

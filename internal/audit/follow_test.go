@@ -50,6 +50,39 @@ func TestFollowerBatches(t *testing.T) {
 	}
 }
 
+// TestFollowerLosesNothingBehindItsBuffer: a follower more than its buffer
+// behind (here not started while 200 events come over a buffer of 4) gets
+// every event in order once it reads on, and Close waits for the held
+// ones.
+func TestFollowerLosesNothingBehindItsBuffer(t *testing.T) {
+	l := openLog(t, t.TempDir())
+	bs := bus.New()
+	fol := follow(bs, l, 4)
+	const n = 200
+	for i := range n {
+		bs.Publish(bus.Event{Kind: "twin", Tenant: "default", Data: map[string]any{"i": i}})
+	}
+	fol.Start()
+	fol.Close()
+	if fol.Written() != n || fol.Dropped() != 0 {
+		t.Fatalf("written %d, dropped %d; want %d and 0", fol.Written(), fol.Dropped(), n)
+	}
+	i := 0
+	if err := l.Entries(0, func(e Entry) bool {
+		if want := fmt.Sprintf(`{"i":%d}`, i); string(e.Event.Data) != want {
+			t.Errorf("entry %d: %s, want %s", e.Seq, e.Event.Data, want)
+			return false
+		}
+		i++
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if i != n {
+		t.Fatalf("read %d entries, want %d", i, n)
+	}
+}
+
 // TestAppendAll: the events go in in order, and a closed log refuses.
 func TestAppendAll(t *testing.T) {
 	l := openLog(t, t.TempDir())

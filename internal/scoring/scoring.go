@@ -395,11 +395,15 @@ func (s *Service) Start() {
 	go s.checkpointLoop()
 }
 
-// subscribe follows the bus's samples and deletions.
+// subscribe follows the bus's samples and deletions. A deletion is never
+// lost to a full buffer (Keep): lost, it would leave the series' state
+// and the scores of its deleted samples stored after it for good, and the
+// deleter waiting for Forgotten until its time-out. The batches published
+// while it waits for room are dropped (counted by the subscription).
 func (s *Service) subscribe() {
 	s.sub = s.cfg.Bus.Subscribe(bus.SubscribeOptions{Buffer: 4096, Filter: func(ev bus.Event) bool {
 		return ev.Kind == "samples" || ev.Kind == telemetry.DeletedKind
-	}})
+	}, Keep: func(ev bus.Event) bool { return ev.Kind == telemetry.DeletedKind }})
 }
 
 // restoreThenWork restores the checkpoint, then starts the shard workers.

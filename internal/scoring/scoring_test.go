@@ -696,3 +696,45 @@ func TestRoutingKeepsDeletionsWhileAShardIsFull(t *testing.T) {
 	}()
 	s.wgWork.Wait()
 }
+
+// TestDeletionOutlastsAFullSubscription: a deletion published while the
+// router is more than its subscription's buffer behind is not lost with
+// the batches the bus cannot hand over: it reaches the shard once the
+// router reads on, and its Forgotten channel is closed.
+func TestDeletionOutlastsAFullSubscription(t *testing.T) {
+	s, _, _ := oneShard(t, 16)
+	b := s.cfg.Bus
+	s.subscribe() // no router yet: the buffer fills
+	smp := []telemetry.Sample{{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: 60_000, Value: 1}}
+	for range cap(s.sub.C) + 10 {
+		b.PublishSamples(smp)
+	}
+	forgotten := make(chan struct{})
+	b.Publish(bus.Event{Kind: telemetry.DeletedKind, Tenant: "default", Data: telemetry.Deleted{Twin: "s1", Forgotten: forgotten}})
+	b.PublishSamples(smp) // dropped: it would overtake the deletion
+	if d := s.sub.Dropped(); d != 11 {
+		t.Fatalf("the subscription dropped %d events, want the 11 batches", d)
+	}
+	s.wgWork.Add(1)
+	go s.route()
+	sh := s.shards[0]
+	got := false
+	go func() {
+		for w := range sh.in {
+			if w.forget != nil && w.forget.Twin == "s1" && w.forgotten == forgotten {
+				got = true
+				close(forgotten)
+			}
+		}
+	}()
+	select {
+	case <-forgotten:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the deletion did not reach the shard")
+	}
+	s.sub.Close()
+	s.wgWork.Wait()
+	if !got {
+		t.Fatal("no deletion")
+	}
+}
