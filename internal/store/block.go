@@ -145,6 +145,10 @@ func (s *Store) loadBlocks() error {
 	// Blocks were loaded by sequence number; a compacted block can hold
 	// older data than a block flushed before it, so order chunks by time
 	// and take each series' newest sample.
+	// The spans (ranged deletions) join their series first: the newest
+	// sample left may be older than the newest in the blocks, and appends
+	// and the WAL's replay go on after it.
+	s.attachSpans()
 	for _, ser := range s.head.all() {
 		ser.mu.Lock()
 		if len(ser.chunks) > 0 {
@@ -154,8 +158,16 @@ func (s *Store) loadBlocks() error {
 				return err
 			}
 		}
-		ser.reservedTS, ser.reservedVal = ser.lastTS, ser.lastVal
+		dels := len(ser.dels) > 0
 		ser.mu.Unlock()
+		if dels && ser.lastTS != noTS {
+			t, v, err := ser.newestLeft()
+			if err != nil {
+				return err
+			}
+			ser.lastTS, ser.lastVal = t, v
+		}
+		ser.reservedTS, ser.reservedVal = ser.lastTS, ser.lastVal
 	}
 	return nil
 }
@@ -311,8 +323,13 @@ type blockSeries struct {
 	// vs are decoded from just before the series is written, into one
 	// buffer reused series after series: a flush holds one series'
 	// samples decoded at a time, not the whole head's.
-	xor    []*chunkMeta
-	chunks []*chunkMeta // filled by writeBlock
+	xor []*chunkMeta
+	// runs, when set (a rewrite), are the ends of the runs of ts: no chunk
+	// straddles one, and runChunks (filled by writeBlock) counts the chunks
+	// up to the end of each.
+	runs      []int
+	runChunks []int
+	chunks    []*chunkMeta // filled by writeBlock
 }
 
 // writeBlock writes a new block atomically and returns it with the chunk
@@ -371,14 +388,24 @@ func (s *Store) writeBlock(resolution int64, replaces []int, jobs []*blockSeries
 		if j.xor != nil { // a flush
 			minDeflate = flushDeflateMin
 		}
-		for lo := 0; lo < len(j.ts); lo += maxD1Chunk {
-			hi := min(lo+maxD1Chunk, len(j.ts))
-			data := encodeD1(j.ts[lo:hi], j.vs[lo:hi], minDeflate)
-			cm := &chunkMeta{mint: j.ts[lo], maxt: j.ts[hi-1], n: hi - lo, enc: encD1, blk: b, off: off, length: len(data)}
-			write(data)
-			j.chunks = append(j.chunks, cm)
-			b.mint = min(b.mint, cm.mint)
-			b.maxt = max(b.maxt, cm.maxt)
+		ends := j.runs
+		if ends == nil {
+			ends = []int{len(j.ts)}
+		}
+		j.runChunks = j.runChunks[:0]
+		start := 0
+		for _, end := range ends {
+			for lo := start; lo < end; lo += maxD1Chunk {
+				hi := min(lo+maxD1Chunk, end)
+				data := encodeD1(j.ts[lo:hi], j.vs[lo:hi], minDeflate)
+				cm := &chunkMeta{mint: j.ts[lo], maxt: j.ts[hi-1], n: hi - lo, enc: encD1, blk: b, off: off, length: len(data)}
+				write(data)
+				j.chunks = append(j.chunks, cm)
+				b.mint = min(b.mint, cm.mint)
+				b.maxt = max(b.maxt, cm.maxt)
+			}
+			j.runChunks = append(j.runChunks, len(j.chunks))
+			start = end
 		}
 		idx = binary.AppendUvarint(idx, j.ser.ref)
 		idx = appendString(idx, j.ser.key.Tenant)
@@ -537,27 +564,56 @@ func (s *Store) rewrite(old []*block, resolution int64) error {
 	}
 	var jobs []*blockSeries
 	for _, ser := range s.head.all() {
+		// The series' chunks from the blocks rewritten come in runs of
+		// neighbours; a chunk of another block between two runs (a
+		// series that started with older samples than others had, or a
+		// deleted tail sent again) must stay between them, so each run
+		// gets chunks of its own, put where the run was.
 		ser.mu.Lock()
 		var metas []*chunkMeta
+		var spans [][]delSpan
+		var runOf []int
+		run, prevIn := -1, false
 		for _, cm := range ser.chunks {
-			if cm.blk != nil && in[cm.blk] {
+			isIn := cm.blk != nil && in[cm.blk]
+			if isIn {
+				if !prevIn {
+					run++
+				}
 				metas = append(metas, cm)
+				spans = append(spans, ser.spansFor(cm))
+				runOf = append(runOf, run)
 			}
+			prevIn = isIn
 		}
 		ser.mu.Unlock()
 		if len(metas) == 0 {
 			continue
 		}
 		j := &blockSeries{ser: ser}
-		for _, cm := range metas {
+		var runTS [][]int64
+		var runVS [][]float64
+		for i, cm := range metas {
 			ts, vs, err := cm.blk.samples(cm)
 			if err != nil {
 				return err
 			}
-			j.ts, j.vs = append(j.ts, ts...), append(j.vs, vs...)
+			// The samples that spans deleted are left out: the new
+			// block's number is past every span's bound.
+			ts, vs = dropSpans(ts, vs, spans[i])
+			if runOf[i] == len(runTS) {
+				runTS, runVS = append(runTS, nil), append(runVS, nil)
+			}
+			r := runOf[i]
+			runTS[r], runVS[r] = append(runTS[r], ts...), append(runVS[r], vs...)
 		}
-		if resolution > 0 {
-			j.ts, j.vs = downsampleLast(j.ts, j.vs, resolution)
+		for r := range runTS {
+			ts, vs := runTS[r], runVS[r]
+			if resolution > 0 {
+				ts, vs = downsampleLast(ts, vs, resolution)
+			}
+			j.ts, j.vs = append(j.ts, ts...), append(j.vs, vs...)
+			j.runs = append(j.runs, len(j.ts))
 		}
 		jobs = append(jobs, j)
 	}
@@ -567,21 +623,22 @@ func (s *Store) rewrite(old []*block, resolution int64) error {
 	}
 	for _, j := range jobs {
 		j.ser.mu.Lock()
-		pos := -1
-		kept := j.ser.chunks[:0:0]
+		kept := make([]*chunkMeta, 0, len(j.ser.chunks)+len(j.chunks))
+		run, prevIn, from := 0, false, 0
 		for _, cm := range j.ser.chunks {
-			if cm.blk != nil && in[cm.blk] {
-				if pos < 0 {
-					pos = len(kept)
-				}
-				continue
+			isIn := cm.blk != nil && in[cm.blk]
+			if isIn && !prevIn && run < len(j.runChunks) {
+				// The first chunk of a run: its new chunks go here.
+				kept = append(kept, j.chunks[from:j.runChunks[run]]...)
+				from = j.runChunks[run]
+				run++
 			}
-			kept = append(kept, cm)
+			prevIn = isIn
+			if !isIn {
+				kept = append(kept, cm)
+			}
 		}
-		if pos < 0 {
-			pos = len(kept)
-		}
-		j.ser.chunks = slices.Insert(kept, pos, j.chunks...)
+		j.ser.chunks = append(kept, j.chunks[from:]...) // none, unless the chunks changed meanwhile
 		j.ser.mu.Unlock()
 	}
 	s.blocksMu.Lock()

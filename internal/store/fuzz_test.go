@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,10 @@ func FuzzReplayRecord(f *testing.F) {
 	f.Add(del)
 	f.Add([]byte{recDelete, 200})
 	f.Add([]byte{9})
+	// A ranged delete: before 0, from -1 (zigzag 1), one series: ref 1, to 4.
+	f.Add([]byte{recDeleteRange, 0, 1, 1, 1, 8})
+	f.Add([]byte{recDeleteRange, 0, 1, 1, 7, 8})
+	f.Add([]byte{recDeleteRange, 0, 8, 1, 1, 1})
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		s := &Store{head: newHead(), deadRefs: map[uint64]bool{7: true}}
 		for _, p := range [][]byte{seriesRec, samples} {
@@ -28,8 +33,27 @@ func FuzzReplayRecord(f *testing.F) {
 			}
 		}
 		s.replayRecord(rec)
-		// The head is still usable.
+		// The head is still usable, and its samples in order.
 		s.head.resolve([]telemetry.Sample{{Tenant: "default", Twin: "g1", Channel: "rain"}}, make([]*series, 1))
+		if ser := s.head.get(telemetry.Key{Tenant: "default", Twin: "g1", Channel: "rain"}); ser != nil {
+			chunks, err := ser.snapshot(math.MinInt64, math.MaxInt64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := int64(math.MinInt64)
+			for _, c := range chunks {
+				ts, _, err := xorSamples(c, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, x := range ts {
+					if x <= last {
+						t.Fatalf("samples out of order: %d after %d", x, last)
+					}
+					last = x
+				}
+			}
+		}
 	})
 }
 
@@ -38,6 +62,8 @@ func FuzzLoadTombstones(f *testing.F) {
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3}]`))
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","before":-1}]`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3,"from":10,"to":20}]`))
+	f.Add([]byte(`[{"tenant":"default","twin":"g1","before":3,"from":10,"to":20}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, tombstoneFile), b, 0o644); err != nil {

@@ -57,6 +57,9 @@ type series struct {
 	lastSize int32
 	pendT    [pendN]int64
 	pendV    [pendN]float64
+	// dels are the series' ranged deletions (DeleteRange) that may still
+	// reach chunks in blocks.
+	dels []delSpan
 }
 
 // pendN is the number of samples a series buffers before it encodes them.

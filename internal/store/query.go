@@ -54,14 +54,16 @@ func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off i
 	// Copy what we need under the lock: block references can change to
 	// point at a new block after a flush, in-memory data never changes.
 	type ref struct {
-		data []byte
-		blk  *block
-		off  int64
-		n    int
+		data  []byte
+		blk   *block
+		off   int64
+		n     int
+		cm    *chunkMeta
+		spans []delSpan // ranged deletions reaching this block chunk
 	}
 	refs := make([]ref, len(metas))
 	for i, cm := range metas { // in-memory chunks are XOR; block chunks are converted below
-		refs[i] = ref{cm.data, cm.blk, cm.off, cm.length}
+		refs[i] = ref{cm.data, cm.blk, cm.off, cm.length, cm, ser.spansFor(cm)}
 	}
 	var open []byte
 	if ser.open.n > 0 && ser.openMax >= mint && ser.openMin <= maxt {
@@ -69,6 +71,18 @@ func (ser *series) visit(mint, maxt int64, fn func(xor []byte, blk *block, off i
 	}
 	ser.mu.Unlock()
 	for _, r := range refs {
+		if len(r.spans) > 0 {
+			// Rare: a block chunk with deleted samples is read here and
+			// handed over as an in-memory chunk of the samples left.
+			ts, vs, err := r.blk.samples(r.cm)
+			if err != nil {
+				return err
+			}
+			if ts, vs = dropSpans(ts, vs, r.spans); len(ts) == 0 {
+				continue
+			}
+			r.data, r.blk = xorChunk(ts, vs).data, nil
+		}
 		if err := fn(r.data, r.blk, r.off, r.n); err != nil {
 			return err
 		}

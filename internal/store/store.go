@@ -198,7 +198,9 @@ type Store struct {
 	delGen atomic.Uint64
 	// tombs holds the deleted series' tombstones (delete.go): key → the
 	// first block sequence number written after the deletion.
-	tombs      map[telemetry.Key]int
+	tombs map[telemetry.Key]int
+	// spans holds the ranged tombstones (DeleteRange), in the order made.
+	spans      []spanTomb
 	tombsDirty bool
 	// deadRefs are the refs of deleted series whose chunks loading
 	// skipped (Open only): the WAL may still hold their samples from
@@ -377,7 +379,7 @@ func (s *Store) replayRecord(p []byte) (int, error) {
 			if ser == nil {
 				return n, fmt.Errorf("%w: sample for unknown series %d", ErrCorrupt, ref)
 			}
-			if ts <= ser.lastTS { // already in a block (or a duplicate)
+			if ts <= ser.reservedTS { // already in a block (or a duplicate)
 				continue
 			}
 			ser.append(ts, v)
@@ -388,6 +390,8 @@ func (s *Store) replayRecord(p []byte) (int, error) {
 		return n, d.err
 	case recDelete:
 		return 0, s.replayDelete(d)
+	case recDeleteRange:
+		return 0, s.replayDeleteRange(d)
 	default:
 		return 0, fmt.Errorf("%w: unknown record type %d", ErrCorrupt, p[0])
 	}
