@@ -111,6 +111,7 @@ func TestDeleteRange(t *testing.T) {
 	if n, err := s.DeleteRange(t.Context(), "default", "g1", "rain", 250_000, 320_500); err != nil || n != 50 {
 		t.Fatalf("overlapping delete: %d, %v; want 50", n, err)
 	}
+	checkLeft(t, s, "g1", "rain", wantLeft(1000, [2]int{250, 700}))
 	// The tail of every channel of the twin (channel ""): Latest moves back.
 	if n, err := s.DeleteRange(t.Context(), "default", "g1", "", 990_000, 5_000_000); err != nil || n != 20 {
 		t.Fatalf("tail delete: %d, %v; want 20", n, err)
