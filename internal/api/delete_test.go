@@ -87,13 +87,55 @@ func TestDeleteTelemetry(t *testing.T) {
 	if n := count("g2"); n != 0 {
 		t.Fatalf("g2 made again has %d points of the deleted twin", n)
 	}
-	// A time range is not a deletion of part of it: refused, nothing gone.
+	// A time range: those samples go, the rest stays, Latest moves back
+	// when the tail goes, and a deleted tail takes samples again.
 	post("g1", 1000)
-	code, hdr, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/rainfall?from=0&to=1", "", "")
-	wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
-	if n := count("g1"); n != 10 {
-		t.Fatalf("g1 has %d points after a refused ranged deletion, want 10", n)
+	rng := func(q string) string {
+		t.Helper()
+		code, _, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/rainfall?"+q, "", "")
+		if code != http.StatusOK {
+			t.Fatalf("delete %s: %d %s", q, code, body)
+		}
+		return body
 	}
+	ms := func(i int) int64 { return base + int64(i)*1000 }
+	if body := rng(fmt.Sprintf("from=%d&to=%d", ms(1003), ms(1006))); !jsonHas(body, "deletedSamples", 4) || !jsonHas(body, "from", float64(ms(1003))) {
+		t.Fatalf("delete a range: %s", body)
+	}
+	if n := count("g1"); n != 6 {
+		t.Fatalf("g1 has %d points after a ranged deletion, want 6", n)
+	}
+	latest := func() string {
+		_, _, b := f.do(t, "GET", "/api/v1/twins/g1/latest", "", "")
+		return b
+	}
+	if body := rng("from=" + time.UnixMilli(ms(1008)).UTC().Format(time.RFC3339Nano)); !jsonHas(body, "deletedSamples", 2) {
+		t.Fatalf("delete the tail: %s", body)
+	}
+	if b := latest(); !strings.Contains(b, fmt.Sprint(ms(1007))) {
+		t.Fatalf("latest after the tail's deletion: %s", b)
+	}
+	post("g1", 1008) // the tail again (1008..1017)
+	if n := count("g1"); n != 14 {
+		t.Fatalf("g1 has %d points after the tail was sent again, want 14", n)
+	}
+	if body := rng(fmt.Sprintf("to=%d", ms(1001))); !jsonHas(body, "deletedSamples", 2) {
+		t.Fatalf("delete the start: %s", body)
+	}
+	if body := rng(fmt.Sprintf("from=%d&to=%d", ms(1003), ms(1006))); !jsonHas(body, "deletedSamples", 0) {
+		t.Fatalf("delete a deleted range again: %s", body)
+	}
+	// Bad ranges and other parameters: refused, nothing gone.
+	for _, q := range []string{"from=1&to=0", "from=yesterday", "from=1&from=2", "to=", "before=1", "from=0&channel=x"} {
+		code, hdr, body := f.do(t, "DELETE", "/api/v1/twins/g1/telemetry/rainfall?"+q, "", "")
+		wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
+		code, hdr, body = f.do(t, "DELETE", "/api/v1/twins/g1/telemetry?"+q, "", "")
+		wantProblem(t, code, hdr, body, http.StatusBadRequest, "bad-request")
+	}
+	if n := count("g1"); n != 12 {
+		t.Fatalf("g1 has %d points after refused deletions, want 12", n)
+	}
+	var hdr http.Header
 	// Nothing stored, an id that cannot be one, an empty channel.
 	code, _, body = f.do(t, "DELETE", "/api/v1/twins/nope/telemetry", "", "")
 	if code != http.StatusOK || !jsonHas(body, "deletedSeries", 0) {

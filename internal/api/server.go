@@ -56,6 +56,7 @@ type Telemetry interface {
 	Channels(tenant, twin string) []string
 	Stats() store.Stats
 	DeleteSeries(ctx context.Context, tenant, twin, channel string) (int, error)
+	DeleteRange(ctx context.Context, tenant, twin, channel string, from, to int64) (int, error)
 }
 
 // Config is everything the API needs. Logger nil means discard.

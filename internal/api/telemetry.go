@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"mime"
 	"net/http"
 	"runtime"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -573,21 +571,60 @@ func (s *Server) deleteChannelTelemetry(w http.ResponseWriter, r *http.Request) 
 	return s.deleteTelemetry(w, r, ch)
 }
 
+// deletedRange is the answer to the deletion of a time range.
+type deletedRange struct {
+	Twin    string `json:"twin"`
+	Channel string `json:"channel,omitempty"`
+	From    int64  `json:"from"`
+	To      int64  `json:"to"`
+	Samples int    `json:"deletedSamples"`
+	// Scores counts the anomaly scores of those samples deleted with
+	// them.
+	Scores int `json:"deletedScores"`
+}
+
 func (s *Server) deleteTelemetry(w http.ResponseWriter, r *http.Request, ch string) error {
-	// Whole series only: a parameter such as from= or to= must not be
-	// read as asking for less than everything.
-	if q := r.URL.Query(); len(q) > 0 {
-		return errorf("bad-request", "%q: a deletion takes no parameters; it deletes every stored sample of the channel (or twin); deleting a time range is not supported", clip(slices.Sorted(maps.Keys(q))[0]))
+	// from= and to= delete a time range (either alone: to the end, from
+	// the start); anything else is refused, not read as asking for less
+	// than everything or for everything.
+	q := r.URL.Query()
+	for k := range q {
+		if k != "from" && k != "to" {
+			return errorf("bad-request", "%q: a deletion takes only from= and to= (a time range; without them it deletes every stored sample of the channel, or twin)", clip(k))
+		}
+		if len(q[k]) != 1 || q.Get(k) == "" {
+			return errorf("bad-request", "%s: give it once, with a time", k)
+		}
 	}
 	id := r.PathValue("id")
 	if err := twin.ValidID(id); err != nil {
 		return errorf("bad-request", "twin id: %v", err)
 	}
-	n, err := s.purgeTelemetry(r, id, ch)
+	if len(q) == 0 {
+		n, _, err := s.purgeTelemetry(r, id, ch, nil)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, deletedTelemetry{Twin: id, Channel: ch, Series: n})
+	}
+	sp := telemetry.Span{From: math.MinInt64, To: math.MaxInt64}
+	for k, dst := range map[string]*int64{"from": &sp.From, "to": &sp.To} {
+		if v := q.Get(k); v != "" {
+			t, err := parseTimeParam(v, k, time.Time{})
+			if err != nil {
+				return err
+			}
+			*dst = t.UnixMilli()
+		}
+	}
+	if sp.From > sp.To {
+		return errorf("bad-request", "from (%d) is after to (%d)", sp.From, sp.To)
+	}
+	n, scores, err := s.purgeTelemetry(r, id, ch, &sp)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, deletedTelemetry{Twin: id, Channel: ch, Series: n})
+	return writeJSON(w, http.StatusOK, deletedRange{Twin: id, Channel: ch, From: sp.From, To: sp.To, Samples: n, Scores: scores})
 }
 
 // forgetWait bounds how long a deletion of telemetry waits for anomaly
@@ -595,27 +632,50 @@ func (s *Server) deleteTelemetry(w http.ResponseWriter, r *http.Request, ch stri
 // CPU under overload, may take longer; the deletion stands either way).
 const forgetWait = 5 * time.Second
 
-// purgeTelemetry deletes a twin's telemetry (channel "": all of it) and
-// records the deletion in the audit log.
-func (s *Server) purgeTelemetry(r *http.Request, id, ch string) (int, error) {
+// purgeTelemetry deletes a twin's telemetry (channel "": all of it),
+// whole series or (sp) a time range of them, and records the deletion in
+// the audit log. It returns the series deleted (a channel's samples and
+// its anomaly scores count as two), or for a time range the samples and
+// the anomaly scores deleted.
+func (s *Server) purgeTelemetry(r *http.Request, id, ch string, sp *telemetry.Span) (n, scores int, err error) {
 	tenant := tenantOf(r)
-	n, err := s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch)
-	if err == nil && ch != "" {
-		var m int
-		m, err = s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch+scoring.Suffix)
-		n += m
+	if sp == nil {
+		n, err = s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch)
+		if err == nil && ch != "" {
+			var m int
+			m, err = s.cfg.Store.DeleteSeries(r.Context(), tenant, id, ch+scoring.Suffix)
+			n += m
+		}
+	} else {
+		// Channel by channel, so that samples and scores are counted
+		// apart.
+		chans := []string{ch, ch + scoring.Suffix}
+		if ch == "" {
+			chans = s.cfg.Store.Channels(tenant, id)
+		}
+		for _, c := range chans {
+			m, derr := s.cfg.Store.DeleteRange(r.Context(), tenant, id, c, sp.From, sp.To)
+			if strings.HasSuffix(c, scoring.Suffix) {
+				scores += m
+			} else {
+				n += m
+			}
+			if err = derr; err != nil {
+				break
+			}
+		}
 	}
 	if err != nil {
-		return n, fmt.Errorf("delete telemetry of %s: %w", id, err)
+		return n, scores, fmt.Errorf("delete telemetry of %s: %w", id, err)
 	}
-	if n > 0 {
+	if n+scores > 0 {
 		// Scoring forgets the series' state (the bus keeps the order with
 		// the samples before and after). It may be behind: the scores of
 		// samples from before the deletion that it stores after it are
 		// deleted when it reaches the deletion. The answer waits for that
 		// (at most forgetWait), so that nothing deleted shows again after
 		// it.
-		d := telemetry.Deleted{Twin: id, Channel: ch}
+		d := telemetry.Deleted{Twin: id, Channel: ch, Span: sp}
 		var forgotten chan struct{}
 		if s.cfg.Anomaly != nil {
 			forgotten = make(chan struct{})
@@ -633,12 +693,17 @@ func (s *Server) purgeTelemetry(r *http.Request, id, ch string) (int, error) {
 			t.Stop()
 		}
 	}
-	if n > 0 && s.cfg.Govern != nil {
-		data, _ := json.Marshal(deletedTelemetry{Twin: id, Channel: ch, Series: n})
+	if n+scores > 0 && s.cfg.Govern != nil {
+		var data []byte
+		if sp != nil {
+			data, _ = json.Marshal(deletedRange{Twin: id, Channel: ch, From: sp.From, To: sp.To, Samples: n, Scores: scores})
+		} else {
+			data, _ = json.Marshal(deletedTelemetry{Twin: id, Channel: ch, Series: n})
+		}
 		ev := audit.Event{Tenant: tenant, Kind: "telemetry.deleted", Actor: principalOf(r).Name, Subject: id, Data: data}
 		if _, err := s.cfg.Govern.AuditLog().Append(context.WithoutCancel(r.Context()), ev); err != nil {
-			return n, fmt.Errorf("telemetry of %s deleted, but not recorded in the audit log: %w", id, err)
+			return n, scores, fmt.Errorf("telemetry of %s deleted, but not recorded in the audit log: %w", id, err)
 		}
 	}
-	return n, nil
+	return n, scores, nil
 }

@@ -183,7 +183,7 @@ func (s *Server) deleteTwin(w http.ResponseWriter, r *http.Request) error {
 	// Its telemetry goes with it: a twin made again with the same id
 	// starts with none (and may send any timestamps again); its open
 	// alerts are cleared (nothing else would ever clear them).
-	if _, err := s.purgeTelemetry(r, id, ""); err != nil {
+	if _, _, err := s.purgeTelemetry(r, id, "", nil); err != nil {
 		return err
 	}
 	if s.cfg.Alerts != nil {

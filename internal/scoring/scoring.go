@@ -51,6 +51,7 @@ type Store interface {
 	Append(ctx context.Context, samples []telemetry.Sample) ([]telemetry.Status, error)
 	Range(ctx context.Context, k telemetry.Key, mint, maxt int64, fn func(ts int64, v float64) bool) error
 	DeleteSeries(ctx context.Context, tenant, twin, channel string) (int, error)
+	DeleteRange(ctx context.Context, tenant, twin, channel string, from, to int64) (int, error)
 }
 
 // Alerter raises and clears model alerts (the alerts engine).
@@ -241,10 +242,13 @@ type shard struct {
 
 // work is what a shard's worker takes from its queue, in order: a batch
 // of samples, or a deletion of stored telemetry (forget: Channel "" for
-// all of a twin's), after which the series starts afresh.
+// all of a twin's), after which the series starts afresh, or, with span,
+// of a time range of it, which deletes the scores of that range and
+// leaves the series' state as it is.
 type work struct {
 	samples   []telemetry.Sample
 	forget    *telemetry.Key
+	span      *telemetry.Span
 	forgotten chan<- struct{} // closed once forget is done (telemetry.Deleted); may be nil
 }
 
@@ -289,6 +293,37 @@ func (s *Service) forget(sh *shard, k telemetry.Key, out []telemetry.Sample) []t
 	for _, ch := range chans {
 		if _, err := s.cfg.Store.DeleteSeries(s.ctx, k.Tenant, k.Twin, ch+Suffix); err != nil && s.ctx.Err() == nil {
 			s.log.Warn("delete anomaly scores", "twin", k.Twin, "channel", ch, "err", err)
+		}
+	}
+	return out
+}
+
+// forgetSpan handles a deletion of a time range in the worker's order:
+// the scores not stored yet of the range are dropped, and those stored
+// (the worker may have stored some after the deletion) deleted. The
+// series' state stays: the detector has learnt from the deleted samples,
+// as it would have from any, and samples sent again into a deleted tail
+// are scored as new ones.
+func (s *Service) forgetSpan(sh *shard, k telemetry.Key, sp telemetry.Span, out []telemetry.Sample) []telemetry.Sample {
+	match := func(tenant, twin, ch string) bool {
+		return tenant == k.Tenant && twin == k.Twin && (k.Channel == "" || ch == k.Channel+Suffix)
+	}
+	out = slices.DeleteFunc(out, func(x telemetry.Sample) bool {
+		return match(x.Tenant, x.Twin, x.Channel) && x.TS >= sp.From && x.TS <= sp.To
+	})
+	// Only score series: a deleted tail may have been sent again since.
+	// For a whole twin, the channels this shard scores (the deleter
+	// deleted the range of all the twin's series before).
+	chans := []string{k.Channel}
+	if k.Channel == "" {
+		chans = chans[:0]
+		for _, st := range sh.twins[telemetry.Key{Tenant: k.Tenant, Twin: k.Twin}] {
+			chans = append(chans, st.channel)
+		}
+	}
+	for _, ch := range chans {
+		if _, err := s.cfg.Store.DeleteRange(s.ctx, k.Tenant, k.Twin, ch+Suffix, sp.From, sp.To); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("delete anomaly scores of a time range", "twin", k.Twin, "channel", ch, "err", err)
 		}
 	}
 	return out
@@ -495,7 +530,7 @@ func (s *Service) route() {
 		if d, ok := ev.Data.(telemetry.Deleted); ok {
 			k := telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin, Channel: d.Channel}
 			i := s.shardIndex(telemetry.Key{Tenant: ev.Tenant, Twin: d.Twin})
-			held[i] = append(held[i], work{forget: &k, forgotten: d.Forgotten})
+			held[i] = append(held[i], work{forget: &k, span: d.Span, forgotten: d.Forgotten})
 			nheld = s.queueHeld(held)
 			continue
 		}
@@ -684,7 +719,11 @@ func (s *Service) work(sh *shard) {
 				// The alerts decided before the deletion go first, as
 				// the samples they were decided on did.
 				s.applyAlerts(&al)
-				out = s.forget(sh, *w.forget, out)
+				if w.span != nil {
+					out = s.forgetSpan(sh, *w.forget, *w.span, out)
+				} else {
+					out = s.forget(sh, *w.forget, out)
+				}
 				flush()
 				if w.forgotten != nil {
 					close(w.forgotten)

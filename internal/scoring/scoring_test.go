@@ -738,3 +738,64 @@ func TestDeletionOutlastsAFullSubscription(t *testing.T) {
 		t.Fatal("no deletion")
 	}
 }
+
+// TestDeletionOfARangeKeepsTheState: a deleted time range takes the scores
+// of its samples with it, those stored before the worker reached the
+// deletion included, and leaves the series' state: the samples after it
+// are scored on, by the detector that learnt the ones before.
+func TestDeletionOfARangeKeepsTheState(t *testing.T) {
+	s, st, _ := oneShard(t, 16)
+	s.ctx, s.cancel = context.WithCancel(t.Context())
+	defer s.cancel()
+	sh := s.shards[0]
+	batch := func(from, n int) work {
+		var b []telemetry.Sample
+		for j := from; j < from+n; j++ {
+			b = append(b, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
+		}
+		return work{samples: b}
+	}
+	stored := func() []int64 {
+		var ts []int64
+		st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(t int64, _ float64) bool {
+			ts = append(ts, t)
+			return true
+		})
+		return ts
+	}
+	s.wgWork.Add(1)
+	done := make(chan struct{})
+	go func() { defer close(done); s.work(sh) }()
+	// The first batch's scores are stored before the deletion comes.
+	sh.in <- batch(0, 50)
+	for deadline := time.Now().Add(10 * time.Second); len(stored()) < 40; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d scores stored", len(stored()))
+		}
+	}
+	forgotten := make(chan struct{})
+	// The twin's channels, as a deletion of all of a twin's sends it.
+	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1"}, span: &telemetry.Span{From: 11 * 60_000, To: 21 * 60_000}, forgotten: forgotten}
+	sh.in <- batch(50, 50)
+	close(sh.in)
+	<-done
+	select {
+	case <-forgotten:
+	default:
+		t.Fatal("the deletion's Forgotten channel is still open")
+	}
+	ser := sh.series[telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp"}]
+	if ser == nil || ser.n != 100 {
+		t.Fatalf("the series' state after the range's deletion: %+v", ser)
+	}
+	ts := stored()
+	inRange := 0
+	for _, x := range ts {
+		if x >= 11*60_000 && x <= 21*60_000 {
+			inRange++
+		}
+	}
+	if inRange != 0 || len(ts) < 80 {
+		t.Fatalf("%d scores, %d in the deleted range; want about 89 and none", len(ts), inRange)
+	}
+}

@@ -56,19 +56,28 @@ func (s Status) String() string {
 
 // DeletedKind is the bus event kind of a deletion of stored telemetry
 // (its Data a Deleted): the components that keep state per series drop
-// it, since the series may start again from any time.
+// it when whole series went, since they may start again from any time.
 const DeletedKind = "telemetry.deleted"
 
 // Deleted names deleted telemetry: one channel of a twin, or all its
-// channels (Channel "").
+// channels (Channel ""), whole or (Span) a time range of them.
 type Deleted struct {
 	Twin    string `json:"twin"`
 	Channel string `json:"channel,omitempty"`
+	// Span, if set, is the time range deleted: the series go on, and so
+	// does the state kept for them.
+	Span *Span `json:"span,omitempty"`
 	// Forgotten, if not nil, is closed by anomaly scoring once it has
 	// scored the samples from before the deletion and forgotten the
 	// series (deleting again the scores it stored meanwhile), so that the
 	// deleter can wait until nothing of the deleted telemetry comes back.
 	Forgotten chan<- struct{} `json:"-"`
+}
+
+// Span is a time range, in milliseconds since 1970, both ends included.
+type Span struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
 }
 
 // TwinRef lets live streams filtered by twin pass the event on.
