@@ -281,6 +281,14 @@ func (s *Store) addBlockSeries(bi blockIndex) error {
 	return nil
 }
 
+// samples decodes a chunk, from its block or from memory.
+func (cm *chunkMeta) samples() ([]int64, []float64, error) {
+	if cm.blk != nil {
+		return cm.blk.samples(cm)
+	}
+	return xorSamples(cm.data, nil, nil)
+}
+
 func (ser *series) loadLastLocked() error {
 	cm := ser.chunks[len(ser.chunks)-1]
 	for _, c := range ser.chunks {
@@ -288,14 +296,7 @@ func (ser *series) loadLastLocked() error {
 			cm = c
 		}
 	}
-	var ts []int64
-	var vs []float64
-	var err error
-	if cm.blk != nil {
-		ts, vs, err = cm.blk.samples(cm)
-	} else {
-		ts, vs, err = xorSamples(cm.data, nil, nil)
-	}
+	ts, vs, err := cm.samples()
 	if err != nil {
 		return err
 	}

@@ -367,15 +367,7 @@ func (ser *series) newestLeft() (int64, float64, error) {
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(chunks[b].maxt, chunks[a].maxt) })
 	for _, i := range order {
-		cm := chunks[i]
-		var ts []int64
-		var vs []float64
-		var err error
-		if cm.blk != nil {
-			ts, vs, err = cm.blk.samples(cm)
-		} else {
-			ts, vs, err = xorSamples(cm.data, nil, nil)
-		}
+		ts, vs, err := chunks[i].samples()
 		if err != nil {
 			return noTS, 0, err
 		}
