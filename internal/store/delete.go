@@ -212,7 +212,7 @@ func (s *Store) DeleteRange(ctx context.Context, tenant, twin, channel string, f
 		if channel != "" && ser.key.Channel != channel {
 			continue
 		}
-		if t := min(to, ser.reservedTS); t >= from {
+		if t := min(to, ser.reservedTS); t >= from && ser.reservedTS != noTS {
 			sers, tos, newest = append(sers, ser), append(tos, t), append(newest, ser.reservedTS)
 		}
 	}
