@@ -57,8 +57,10 @@ func (s *Store) Backup(ctx context.Context, sink backup.Sink, dir string) error 
 			return err
 		}
 	}
-	if err := backup.File(sink, dir+"/"+tombstoneFile, filepath.Join(snap, tombstoneFile)); err != nil {
-		return err
+	for _, name := range []string{tombstoneFile, spanFile} {
+		if err := backup.File(sink, dir+"/"+name, filepath.Join(snap, name)); err != nil {
+			return err
+		}
 	}
 	ents, err = os.ReadDir(filepath.Join(snap, "wal"))
 	if err != nil {
@@ -112,12 +114,14 @@ func (s *Store) linkSnapshot(ctx context.Context) (string, walPosition, error) {
 	if err := s.persistTombstones(); err != nil {
 		return snap, *pos, err
 	}
-	if b, err := os.ReadFile(filepath.Join(s.cfg.Dir, tombstoneFile)); err == nil {
-		if err := os.WriteFile(filepath.Join(snap, tombstoneFile), b, 0o644); err != nil {
-			return snap, *pos, fmt.Errorf("backup snapshot: %w", err)
+	for _, name := range []string{tombstoneFile, spanFile} {
+		if b, err := os.ReadFile(filepath.Join(s.cfg.Dir, name)); err == nil {
+			if err := os.WriteFile(filepath.Join(snap, name), b, 0o644); err != nil {
+				return snap, *pos, fmt.Errorf("backup snapshot: %w", err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return snap, *pos, err
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return snap, *pos, err
 	}
 	seqs, err := listSegments(s.walDir)
 	if err != nil {

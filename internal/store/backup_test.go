@@ -25,10 +25,18 @@ func TestBackupWhileAppending(t *testing.T) {
 	}
 	defer s.Close()
 	appendT(t, s, gen("g0", "rain", 0, 3000))
+	appendT(t, s, gen("g1", "level", 0, 3000))
 	if err := s.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteSeries(t.Context(), "default", "g0", "rain"); err != nil {
+		t.Fatal(err)
+	}
+	// A range of samples in the block: its span goes with the backup.
+	if n, err := s.DeleteRange(t.Context(), "default", "g1", "level", 100_000, 199_000); err != nil || n != 100 {
+		t.Fatalf("delete a range: %d, %v", n, err)
+	}
+	if err := s.Flush(t.Context()); err != nil { // the deletion's record leaves the WAL
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -75,6 +83,7 @@ func TestBackupWhileAppending(t *testing.T) {
 	}
 	defer r.Close()
 	noSeries(t, r, "g0", "rain")
+	checkLeft(t, r, "g1", "level", wantLeft(3000, [2]int{100, 199}))
 	for w := range acked {
 		twin := string(rune('a' + w))
 		pts := collect(t, r, twin, "rain")

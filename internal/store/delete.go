@@ -40,8 +40,9 @@ import (
 // appended after the deletion (every later one is newer). The samples in
 // memory are removed at once (the chunks that held them are encoded
 // again); those in blocks stay on disk until a rewrite or retention, and
-// a ranged tombstone (a span: the series, the range, and the first block
-// written after it, which the record names too) keeps them out of every
+// a ranged tombstone (a span in the span file: the series, the range,
+// and the first block written after it, which the record names too)
+// keeps them out of every
 // read, the rewrite's included, and never reaches a block written after
 // the deletion. A series' newest sample (Latest) is then its newest one
 // left, and appends go on after it (the store keeps each series in time
@@ -119,13 +120,25 @@ type tombstone struct {
 	Twin    string `json:"twin"`
 	Channel string `json:"channel,omitempty"`
 	Before  int    `json:"before"`
-	// From and To, if set, make it a span: only the samples in [From, To]
-	// are deleted (DeleteRange).
-	From *int64 `json:"from,omitempty"`
-	To   *int64 `json:"to,omitempty"`
 }
 
 const tombstoneFile = "tombstones.json"
+
+// spanRecord is a span (a ranged deletion of one series) in spanFile: the
+// samples in [From, To] in blocks numbered below Before. The spans have a
+// file of their own, which a tsingma from before ranged deletions does
+// not read: it shows the deleted samples again, where reading them as
+// tombstones would have deleted the series.
+type spanRecord struct {
+	Tenant  string `json:"tenant"`
+	Twin    string `json:"twin"`
+	Channel string `json:"channel"`
+	Before  int    `json:"before"`
+	From    int64  `json:"from"`
+	To      int64  `json:"to"`
+}
+
+const spanFile = "spans.json"
 
 // DeleteSeries deletes the series of one twin's channel, or of all its
 // channels when channel is "", and returns how many series it deleted
@@ -478,31 +491,41 @@ func (s *Store) tombstoned(k telemetry.Key, seq int) bool {
 	return ok && seq < b
 }
 
-// loadTombstones reads the tombstone file, if any.
+// loadTombstones reads the tombstone and span files, if any.
 func (s *Store) loadTombstones() error {
-	b, err := os.ReadFile(filepath.Join(s.cfg.Dir, tombstoneFile))
+	var ts []tombstone
+	if err := readList(filepath.Join(s.cfg.Dir, tombstoneFile), &ts); err != nil {
+		return err
+	}
+	for _, t := range ts {
+		s.addTombstone(t)
+	}
+	var spans []spanRecord
+	if err := readList(filepath.Join(s.cfg.Dir, spanFile), &spans); err != nil {
+		return err
+	}
+	for _, t := range spans {
+		if t.Channel == "" || t.From > t.To {
+			return fmt.Errorf("%w: %s: a span needs a channel, and from before to", ErrCorrupt, spanFile)
+		}
+		s.addSpan(telemetry.Key{Tenant: t.Tenant, Twin: t.Twin, Channel: t.Channel}, delSpan{from: t.From, to: t.To, before: t.Before})
+	}
+	s.tombsDirty = false
+	return nil
+}
+
+// readList reads a JSON file into list; a missing file is an empty list.
+func readList(name string, list any) error {
+	b, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read tombstones: %w", err)
+		return fmt.Errorf("read %s: %w", filepath.Base(name), err)
 	}
-	var ts []tombstone
-	if err := json.Unmarshal(b, &ts); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, tombstoneFile, err)
+	if err := json.Unmarshal(b, list); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, filepath.Base(name), err)
 	}
-	for _, t := range ts {
-		k := telemetry.Key{Tenant: t.Tenant, Twin: t.Twin, Channel: t.Channel}
-		switch {
-		case t.From == nil && t.To == nil:
-			s.addTombstone(t)
-		case t.From == nil || t.To == nil || *t.From > *t.To || t.Channel == "":
-			return fmt.Errorf("%w: %s: a span needs a channel, from and to in order", ErrCorrupt, tombstoneFile)
-		default:
-			s.addSpan(k, delSpan{from: *t.From, to: *t.To, before: t.Before})
-		}
-	}
-	s.tombsDirty = false
 	return nil
 }
 
@@ -541,28 +564,21 @@ func (s *Store) persistTombstones() error {
 	if !s.tombsDirty {
 		return nil
 	}
-	ts := make([]tombstone, 0, len(s.tombs)+len(s.spans))
+	ts := make([]tombstone, 0, len(s.tombs))
 	for k, before := range s.tombs {
 		ts = append(ts, tombstone{Tenant: k.Tenant, Twin: k.Twin, Channel: k.Channel, Before: before})
 	}
-	for _, t := range s.spans {
-		from, to := t.span.from, t.span.to
-		ts = append(ts, tombstone{Tenant: t.key.Tenant, Twin: t.key.Twin, Channel: t.key.Channel, Before: t.span.before, From: &from, To: &to})
-	}
 	slices.SortFunc(ts, func(a, b tombstone) int {
-		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Twin, b.Twin), cmp.Compare(a.Channel, b.Channel),
-			cmp.Compare(a.Before, b.Before), cmp.Compare(deref(a.From), deref(b.From)), cmp.Compare(deref(a.To), deref(b.To)))
+		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Twin, b.Twin), cmp.Compare(a.Channel, b.Channel))
 	})
-	body, err := json.Marshal(ts)
-	if err != nil {
+	spans := make([]spanRecord, 0, len(s.spans))
+	for _, t := range s.spans {
+		spans = append(spans, spanRecord{Tenant: t.key.Tenant, Twin: t.key.Twin, Channel: t.key.Channel, Before: t.span.before, From: t.span.from, To: t.span.to})
+	}
+	if err := writeList(filepath.Join(s.cfg.Dir, tombstoneFile), ts, len(ts)); err != nil {
 		return err
 	}
-	name := filepath.Join(s.cfg.Dir, tombstoneFile)
-	if len(ts) == 0 {
-		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove tombstones: %w", err)
-		}
-	} else if err := writeFileSync(name, body); err != nil {
+	if err := writeList(filepath.Join(s.cfg.Dir, spanFile), spans, len(spans)); err != nil {
 		return err
 	}
 	if err := syncDir(s.cfg.Dir); err != nil {
@@ -572,11 +588,20 @@ func (s *Store) persistTombstones() error {
 	return nil
 }
 
-func deref(p *int64) int64 {
-	if p == nil {
-		return -1 << 63
+// writeList writes list (of n entries) as the JSON file name, or removes
+// the file when the list is empty.
+func writeList(name string, list any, n int) error {
+	if n == 0 {
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", filepath.Base(name), err)
+		}
+		return nil
 	}
-	return *p
+	body, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	return writeFileSync(name, body)
 }
 
 // writeFileSync writes name atomically: a temporary file, synced, then

@@ -57,22 +57,32 @@ func FuzzReplayRecord(f *testing.F) {
 	})
 }
 
-// FuzzLoadTombstones: any tombstone file is read or refused as corrupt.
+// FuzzLoadTombstones: any tombstone or span file is read or refused as
+// corrupt, and no span loaded lacks a channel or ends before it starts.
 func FuzzLoadTombstones(f *testing.F) {
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3}]`))
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","before":-1}]`))
 	f.Add([]byte(`{`))
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3,"from":10,"to":20}]`))
 	f.Add([]byte(`[{"tenant":"default","twin":"g1","before":3,"from":10,"to":20}]`))
+	f.Add([]byte(`[{"tenant":"default","twin":"g1","channel":"rain","before":3,"from":20,"to":10}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, tombstoneFile), b, 0o644); err != nil {
-			t.Fatal(err)
+		// The same bytes as tombstones and as spans.
+		for _, name := range []string{tombstoneFile, spanFile} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s := &Store{cfg: Config{Dir: dir}}
 		if err := s.loadTombstones(); err != nil {
 			return
 		}
 		s.tombstoned(telemetry.Key{Tenant: "default", Twin: "g1", Channel: "rain"}, 1)
+		for _, sp := range s.spans {
+			if sp.key.Channel == "" || sp.span.from > sp.span.to {
+				t.Fatalf("span loaded: %+v", sp)
+			}
+		}
 	})
 }

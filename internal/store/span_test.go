@@ -161,12 +161,19 @@ func TestDeleteRange(t *testing.T) {
 	c.Close()
 
 	// Flushed (the deletions' WAL goes) and reopened: the spans in the
-	// tombstone file keep the block's deleted samples out.
+	// span file keep the block's deleted samples out; the tombstone file
+	// (which a tsingma from before spans reads) has none.
 	if err := s.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, tombstoneFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a tombstone file for ranged deletions: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, spanFile)); err != nil {
+		t.Fatalf("span file: %v", err)
 	}
 	s, err = Open(cfg)
 	if err != nil {
@@ -192,8 +199,8 @@ func TestDeleteRange(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tombstoneFile)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("tombstone file after the old blocks were rewritten: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, spanFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("span file after the old blocks were rewritten: %v", err)
 	}
 	s, err = Open(cfg)
 	if err != nil {
@@ -285,9 +292,11 @@ func TestDeleteRangeMatchesAModel(t *testing.T) {
 					}
 					os.RemoveAll(filepath.Join(crash, "blocks"))
 					copyDir(t, filepath.Join(dir, "blocks"), filepath.Join(crash, "blocks"))
-					os.Remove(filepath.Join(crash, tombstoneFile))
-					if _, err := os.Stat(filepath.Join(dir, tombstoneFile)); err == nil {
-						copyDir(t, filepath.Join(dir, tombstoneFile), filepath.Join(crash, tombstoneFile))
+					for _, name := range []string{tombstoneFile, spanFile} {
+						os.Remove(filepath.Join(crash, name))
+						if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+							copyDir(t, filepath.Join(dir, name), filepath.Join(crash, name))
+						}
 					}
 					c, err := Open(Config{Dir: crash})
 					if err != nil {
