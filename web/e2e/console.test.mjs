@@ -133,6 +133,27 @@ test('clicking a slope opens its panel with a live chart', opts, async () => {
   assert.deepEqual(consoleErrors, []);
 });
 
+test('deleting a time range of a charted channel redraws the chart without it', opts, async () => {
+  // The slope's panel is open (the test before): its first chart with points.
+  const c = await waitFor(() => page.evaluate(() => window.tsingma.panel.charted().find((x) => x.xs.length >= 8)), 'a chart with points');
+  const a = c.xs[Math.floor(c.xs.length / 4)], b = c.xs[Math.floor(c.xs.length / 2)];
+  const reloads = await page.evaluate(() => window.tsingma.panel.deletionReloads);
+  const res = await fetch(`${demo.url}/api/v1/twins/${encodeURIComponent(c.twin)}/telemetry/${encodeURIComponent(c.channel)}?from=${a}&to=${b}`, { method: 'DELETE' });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.ok(body.deletedSamples >= 2, `deleted: ${JSON.stringify(body)}`);
+  // The console hears of the deletion on its live stream and reloads
+  // (the panel also reloads every 30 s, so the count is what shows it).
+  await waitFor(() => page.evaluate((n) => window.tsingma.panel.deletionReloads > n, reloads), 'a reload for the deletion');
+  await waitFor(() => page.evaluate(([twin, channel, a, b]) => {
+    const x = window.tsingma.panel.charted().find((y) => y.twin === twin && y.channel === channel);
+    return x && x.xs.length > 0 && !x.xs.some((t) => t >= a && t <= b);
+  }, [c.twin, c.channel, a, b]), 'the chart without the deleted range');
+  const left = await page.evaluate(([twin, channel]) => window.tsingma.panel.charted().find((y) => y.twin === twin && y.channel === channel).xs, [c.twin, c.channel]);
+  assert.ok(left.some((t) => t < a) && left.some((t) => t > b), 'the samples on both sides stay');
+  assert.deepEqual(consoleErrors, []);
+});
+
 test('the landslide layer colours the slopes and a what-if storm is drawn', opts, async () => {
   await page.evaluate(() => window.tsingma.setView('map'));
   const status = await (await fetch(demo.url + '/api/v1/landslide/status')).json();

@@ -271,6 +271,13 @@ function onStreamEvent(type: string, data: string) {
       alerts.update((d && d.alert) ? d.alert as Alert : d as Alert);
       break;
     }
+    case 'telemetry.deleted': {
+      // Stored telemetry went (a time range, or whole channels): the charts
+      // of that twin are drawn again from what is left.
+      const d = JSON.parse(data) as { twin: string };
+      if (panel.watched().has(d.twin)) panel.reloadAfterDeletion();
+      break;
+    }
     case 'overflow':
       needResync = true; // the server cut us off; the loop reconnects
       break;
@@ -283,7 +290,7 @@ async function connect() {
   for (let attempt = 0; ; attempt++) {
     const ctl = new AbortController();
     try {
-      await readSSE('/api/v1/stream?kinds=samples,twin,alert', () => {
+      await readSSE('/api/v1/stream?kinds=samples,twin,alert,telemetry.deleted', () => {
         dot.className = 'dot ok'; txt.textContent = 'live'; attempt = 0;
         if (needResync) { needResync = false; resync().catch((e) => console.warn('resync', e)); }
       }, onStreamEvent, ctl.signal);

@@ -263,6 +263,20 @@ export class TwinPanel {
   /** Points currently charted (for tests). */
   points(): number { return this.charts.reduce((n, c) => n + c.xs.length, 0); }
 
+  /** Reloads done because telemetry of a charted twin was deleted (for tests). */
+  deletionReloads = 0;
+
+  /** Draws the charts again from what is stored, after a deletion. */
+  reloadAfterDeletion() {
+    this.deletionReloads++;
+    this.load().catch((e) => console.warn('reload after a deletion', e));
+  }
+
+  /** The charts' series and their times (for tests). */
+  charted(): Array<{ twin: string; channel: string; xs: number[] }> {
+    return this.charts.map((c) => ({ twin: c.twin, channel: c.channel, xs: c.xs.slice() }));
+  }
+
   live(twin: string, channel: string, ts: number, value: number) {
     if (channel.endsWith('.anomaly')) { this.liveScore(twin, channel.slice(0, -8), ts, value); return; }
     const c = this.charts.find((x) => x.twin === twin && x.channel === channel);
