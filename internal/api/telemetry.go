@@ -669,10 +669,11 @@ func (s *Server) purgeTelemetry(r *http.Request, id, ch string, sp *telemetry.Sp
 		return n, scores, fmt.Errorf("delete telemetry of %s: %w", id, err)
 	}
 	if n+scores > 0 {
-		// Scoring forgets the series' state (the bus keeps the order with
-		// the samples before and after). It may be behind: the scores of
-		// samples from before the deletion that it stores after it are
-		// deleted when it reaches the deletion. The answer waits for that
+		// Scoring forgets the series' state, or for a time range keeps it
+		// (the bus keeps the order with the samples before and after). It
+		// may be behind: the scores of samples from before the deletion
+		// that it stores after it are deleted when it reaches the
+		// deletion. The answer waits for that
 		// (at most forgetWait), so that nothing deleted shows again after
 		// it.
 		d := telemetry.Deleted{Twin: id, Channel: ch, Span: sp}
