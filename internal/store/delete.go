@@ -144,11 +144,8 @@ const spanFile = "spans.json"
 // channels when channel is "", and returns how many series it deleted
 // (0: none had data). When it returns nil the deletion is durable.
 func (s *Store) DeleteSeries(ctx context.Context, tenant, twin, channel string) (int, error) {
-	if s.closed.Load() {
-		if err := s.Err(); err != nil {
-			return 0, err
-		}
-		return 0, ErrClosed
+	if err := s.refusing(); err != nil {
+		return 0, err
 	}
 	if tenant == "" || twin == "" {
 		return 0, errors.New("store: DeleteSeries needs a tenant and a twin")
@@ -193,11 +190,8 @@ func (s *Store) DeleteSeries(ctx context.Context, tenant, twin, channel string) 
 // is "", and returns how many it deleted. When it returns nil the
 // deletion is durable.
 func (s *Store) DeleteRange(ctx context.Context, tenant, twin, channel string, from, to int64) (int, error) {
-	if s.closed.Load() {
-		if err := s.Err(); err != nil {
-			return 0, err
-		}
-		return 0, ErrClosed
+	if err := s.refusing(); err != nil {
+		return 0, err
 	}
 	if tenant == "" || twin == "" {
 		return 0, errors.New("store: DeleteRange needs a tenant and a twin")

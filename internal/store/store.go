@@ -423,11 +423,8 @@ func (s *Store) AppendStatus(ctx context.Context, samples []telemetry.Sample, st
 // and take the next while it commits); nothing is durable, or acknowledged,
 // before wait returns nil.
 func (s *Store) AppendAsync(samples []telemetry.Sample, st []Status) (wait func(context.Context) error, err error) {
-	if s.closed.Load() {
-		if err := s.Err(); err != nil {
-			return nil, err
-		}
-		return nil, ErrClosed
+	if err := s.refusing(); err != nil {
+		return nil, err
 	}
 	if len(samples) == 0 {
 		return noWait, nil
@@ -889,6 +886,18 @@ func (s *Store) Err() error {
 		return *p
 	}
 	return nil
+}
+
+// refusing returns why the store takes no more writes (its failure, or
+// ErrClosed), or nil while it does.
+func (s *Store) refusing() error {
+	if !s.closed.Load() {
+		return nil
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 // Close stops accepting, commits what is queued, flushes the head to a
