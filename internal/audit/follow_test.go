@@ -26,23 +26,7 @@ func TestFollowerBatches(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	fol.Close()
-	if fol.Written() != n || fol.Dropped() != 0 {
-		t.Fatalf("written %d, dropped %d; want %d and 0", fol.Written(), fol.Dropped(), n)
-	}
-	i := 0
-	if err := l.Entries(0, func(e Entry) bool {
-		if want := fmt.Sprintf(`{"i":%d}`, i); string(e.Event.Data) != want {
-			t.Errorf("entry %d: %s, want %s", e.Seq, e.Event.Data, want)
-			return false
-		}
-		i++
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if i != n {
-		t.Fatalf("read %d entries, want %d", i, n)
-	}
+	checkNumbered(t, fol, l, n)
 	// The follower keeps up with the bus only by batching: the bound is
 	// far above what batching takes (5-10 here) and far below one each.
 	if f := l.Stats().Fsyncs - f0; f > n/10 {
@@ -64,23 +48,7 @@ func TestFollowerLosesNothingBehindItsBuffer(t *testing.T) {
 	}
 	fol.Start()
 	fol.Close()
-	if fol.Written() != n || fol.Dropped() != 0 {
-		t.Fatalf("written %d, dropped %d; want %d and 0", fol.Written(), fol.Dropped(), n)
-	}
-	i := 0
-	if err := l.Entries(0, func(e Entry) bool {
-		if want := fmt.Sprintf(`{"i":%d}`, i); string(e.Event.Data) != want {
-			t.Errorf("entry %d: %s, want %s", e.Seq, e.Event.Data, want)
-			return false
-		}
-		i++
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if i != n {
-		t.Fatalf("read %d entries, want %d", i, n)
-	}
+	checkNumbered(t, fol, l, n)
 }
 
 // TestAppendAll: the events go in in order, and a closed log refuses.
@@ -108,5 +76,28 @@ func TestAppendAll(t *testing.T) {
 	l.Close()
 	if _, err := l.AppendAll(t.Context(), evs[:1]); err != ErrClosed {
 		t.Errorf("closed log: %v, want ErrClosed", err)
+	}
+}
+
+// checkNumbered checks that the follower wrote n events, dropped none,
+// and that the log holds them in the order published ({"i":0} on).
+func checkNumbered(t *testing.T, fol *Follower, l *Log, n int) {
+	t.Helper()
+	if fol.Written() != uint64(n) || fol.Dropped() != 0 {
+		t.Fatalf("written %d, dropped %d; want %d and 0", fol.Written(), fol.Dropped(), n)
+	}
+	i := 0
+	if err := l.Entries(0, func(e Entry) bool {
+		if want := fmt.Sprintf(`{"i":%d}`, i); string(e.Event.Data) != want {
+			t.Errorf("entry %d: %s, want %s", e.Seq, e.Event.Data, want)
+			return false
+		}
+		i++
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if i != n {
+		t.Fatalf("read %d entries, want %d", i, n)
 	}
 }

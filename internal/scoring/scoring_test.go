@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -587,6 +588,29 @@ func oneShard(t *testing.T, queue int) (*Service, *store.Store, string) {
 	return s, st, dir
 }
 
+// s1Batch is work of n samples of s1/temp, one a minute from sample from.
+func s1Batch(from, n int) work {
+	var b []telemetry.Sample
+	for j := from; j < from+n; j++ {
+		b = append(b, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
+	}
+	return work{samples: b}
+}
+
+// s1Scores returns the times of the stored scores of s1/temp.
+func s1Scores(t *testing.T, st *store.Store) []int64 {
+	t.Helper()
+	var ts []int64
+	err := st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(t int64, _ float64) bool {
+		ts = append(ts, t)
+		return true
+	})
+	if err != nil && !errors.Is(err, store.ErrNoSeries) {
+		t.Fatal(err)
+	}
+	return ts
+}
+
 // TestDeletionStartsTheSeriesAfresh: after its telemetry is deleted, a
 // series' state is forgotten in order with the batches around it, so
 // samples older than the deleted ones are scored again.
@@ -595,17 +619,10 @@ func TestDeletionStartsTheSeriesAfresh(t *testing.T) {
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	defer s.cancel()
 	sh := s.shards[0]
-	batch := func(from, n int) work {
-		var b []telemetry.Sample
-		for j := from; j < from+n; j++ {
-			b = append(b, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
-		}
-		return work{samples: b}
-	}
 	forgotten := make(chan struct{})
-	sh.in <- batch(100, 50)
+	sh.in <- s1Batch(100, 50)
 	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp"}, forgotten: forgotten}
-	sh.in <- batch(0, 50) // older than the forgotten ones
+	sh.in <- s1Batch(0, 50) // older than the forgotten ones
 	close(sh.in)
 	s.wgWork.Add(1)
 	s.work(sh)
@@ -619,11 +636,7 @@ func TestDeletionStartsTheSeriesAfresh(t *testing.T) {
 	}
 	// Only the scores of the samples after the deletion: the first
 	// batch's, held back when the deletion came, are gone with it.
-	var ts []int64
-	st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(t int64, _ float64) bool {
-		ts = append(ts, t)
-		return true
-	})
+	ts := s1Scores(t, st)
 	if len(ts) != 50 || ts[0] != 60_000 || ts[49] != 50*60_000 {
 		t.Fatalf("%d scores from %v, want the 50 of the samples after the deletion", len(ts), ts[:min(len(ts), 3)])
 	}
@@ -748,26 +761,12 @@ func TestDeletionOfARangeKeepsTheState(t *testing.T) {
 	s.ctx, s.cancel = context.WithCancel(t.Context())
 	defer s.cancel()
 	sh := s.shards[0]
-	batch := func(from, n int) work {
-		var b []telemetry.Sample
-		for j := from; j < from+n; j++ {
-			b = append(b, telemetry.Sample{Tenant: "default", Twin: "s1", Channel: "temp", Type: "sensor", TS: int64(j+1) * 60_000, Value: signal(j)})
-		}
-		return work{samples: b}
-	}
-	stored := func() []int64 {
-		var ts []int64
-		st.Range(t.Context(), telemetry.Key{Tenant: "default", Twin: "s1", Channel: "temp" + Suffix}, 0, math.MaxInt64, func(t int64, _ float64) bool {
-			ts = append(ts, t)
-			return true
-		})
-		return ts
-	}
+	stored := func() []int64 { return s1Scores(t, st) }
 	s.wgWork.Add(1)
 	done := make(chan struct{})
 	go func() { defer close(done); s.work(sh) }()
 	// The first batch's scores are stored before the deletion comes.
-	sh.in <- batch(0, 50)
+	sh.in <- s1Batch(0, 50)
 	for deadline := time.Now().Add(10 * time.Second); len(stored()) < 40; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d scores stored", len(stored()))
@@ -776,7 +775,7 @@ func TestDeletionOfARangeKeepsTheState(t *testing.T) {
 	forgotten := make(chan struct{})
 	// The twin's channels, as a deletion of all of a twin's sends it.
 	sh.in <- work{forget: &telemetry.Key{Tenant: "default", Twin: "s1"}, span: &telemetry.Span{From: 11 * 60_000, To: 21 * 60_000}, forgotten: forgotten}
-	sh.in <- batch(50, 50)
+	sh.in <- s1Batch(50, 50)
 	close(sh.in)
 	<-done
 	select {

@@ -81,10 +81,11 @@ func latestTS(t *testing.T, s *Store, twin, ch string) int64 {
 
 // TestDeleteRange: a range is deleted from blocks and memory alike, counted
 // exactly (twice over the same samples counts them once), stays deleted
-// after a crash (WAL replay) and a clean reopen (the span in the tombstone
+// after a crash (WAL replay) and a clean reopen (the span in the span
 // file), and is left out of what compaction writes, after which the span
-// goes. A deleted tail moves Latest back; appends go on after the newest
-// sample ever appended.
+// goes. A deleted tail moves Latest back, and appends go on after the
+// newest sample left (a deleted tail can be sent again, a deleted stretch
+// before it cannot).
 func TestDeleteRange(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Dir: dir, CompactBlocks: 2}
@@ -227,6 +228,18 @@ func TestDeleteRangeMatchesAModel(t *testing.T) {
 			chans := []string{"a", "b"}
 			model := map[string]map[int64]bool{"a": {}, "b": {}}
 			next := map[string]int{}
+			// checkCrash opens a copy of the store as a crash left it and
+			// checks it against the model.
+			checkCrash := func(step int, crash, what string) {
+				c, err := Open(Config{Dir: crash})
+				if err != nil {
+					t.Fatalf("step %d: open after %s: %v", step, what, err)
+				}
+				for _, ch := range chans {
+					checkModel(t, c, ch, model[ch])
+				}
+				c.Close()
+			}
 			for step := range 60 {
 				switch r := rng.IntN(11); {
 				case r < 5:
@@ -298,14 +311,7 @@ func TestDeleteRangeMatchesAModel(t *testing.T) {
 							copyDir(t, filepath.Join(dir, name), filepath.Join(crash, name))
 						}
 					}
-					c, err := Open(Config{Dir: crash})
-					if err != nil {
-						t.Fatalf("step %d: open after a crash in a flush: %v", step, err)
-					}
-					for _, ch := range chans {
-						checkModel(t, c, ch, model[ch])
-					}
-					c.Close()
+					checkCrash(step, crash, "a crash in a flush")
 				default:
 					t.Logf("step %d: crash", step)
 					if err := s.seg.sync(); err != nil {
@@ -313,14 +319,7 @@ func TestDeleteRangeMatchesAModel(t *testing.T) {
 					}
 					crash := t.TempDir()
 					copyDir(t, dir, crash)
-					c, err := Open(Config{Dir: crash})
-					if err != nil {
-						t.Fatalf("step %d: open after a crash: %v", step, err)
-					}
-					for _, ch := range chans {
-						checkModel(t, c, ch, model[ch])
-					}
-					c.Close()
+					checkCrash(step, crash, "a crash")
 				}
 				for _, ch := range chans {
 					checkModel(t, s, ch, model[ch])
